@@ -1,0 +1,142 @@
+import { RagossError, errorMessage } from '../errors.js';
+import type { ChatMessage } from './prompt.js';
+
+export interface ChatRequest {
+  model: string;
+  messages: ChatMessage[];
+  maxTokens?: number;
+  reasoningEffort?: 'low' | 'medium' | 'high';
+  signal?: AbortSignal;
+}
+
+/** One piece of a streamed reply: gpt-oss sends its reasoning apart from the answer. */
+export type ChatDelta = { kind: 'reasoning'; text: string } | { kind: 'answer'; text: string };
+
+export interface ChatResult {
+  finishReason: string | undefined;
+  model: string | undefined;
+}
+
+/** An OpenAI-compatible chat endpoint (OpenRouter, Ollama, vLLM, LM Studio, ...). */
+export interface ChatEndpoint {
+  readonly baseUrl: string;
+  stream(request: ChatRequest, onDelta: (delta: ChatDelta) => void): Promise<ChatResult>;
+  listModels(signal?: AbortSignal): Promise<string[]>;
+}
+
+export interface OpenAIChatOptions {
+  baseUrl: string;
+  apiKey: string | undefined;
+  timeoutMs: number;
+  maxRetries: number;
+}
+
+/** Hosted endpoints that never work without a key: fail before any retrieval work. */
+const KEYED_HOSTS = /(^|\.)(openrouter\.ai|openai\.com|groq\.com|together\.xyz|fireworks\.ai)$/i;
+
+export function endpointNeedsKey(baseUrl: string): boolean {
+  try {
+    return KEYED_HOSTS.test(new URL(baseUrl).hostname);
+  } catch {
+    return false;
+  }
+}
+
+function reasoningOf(delta: Record<string, unknown>): string | undefined {
+  const reasoning = delta['reasoning'] ?? delta['reasoning_content'];
+  return typeof reasoning === 'string' && reasoning !== '' ? reasoning : undefined;
+}
+
+export class OpenAIChatEndpoint implements ChatEndpoint {
+  private clientPromise: Promise<import('openai').OpenAI> | undefined;
+
+  constructor(private readonly options: OpenAIChatOptions) {}
+
+  get baseUrl(): string {
+    return this.options.baseUrl;
+  }
+
+  private client(): Promise<import('openai').OpenAI> {
+    this.clientPromise ??= import('openai').then(
+      ({ OpenAI }) =>
+        new OpenAI({
+          baseURL: this.options.baseUrl,
+          // Local servers take any key; the SDK insists on one.
+          apiKey: this.options.apiKey ?? 'no-key',
+          timeout: this.options.timeoutMs,
+          maxRetries: this.options.maxRetries,
+        }),
+    );
+    return this.clientPromise;
+  }
+
+  async stream(request: ChatRequest, onDelta: (delta: ChatDelta) => void): Promise<ChatResult> {
+    const client = await this.client();
+    let finishReason: string | undefined;
+    let model: string | undefined;
+    try {
+      const stream = await client.chat.completions.create(
+        {
+          model: request.model,
+          messages: request.messages,
+          stream: true,
+          ...(request.maxTokens !== undefined ? { max_tokens: request.maxTokens } : {}),
+          ...(request.reasoningEffort !== undefined ? { reasoning_effort: request.reasoningEffort } : {}),
+        },
+        { signal: request.signal },
+      );
+      for await (const chunk of stream) {
+        model ??= chunk.model;
+        const choice = chunk.choices[0];
+        if (choice === undefined) continue;
+        const delta = choice.delta as unknown as Record<string, unknown>;
+        const reasoning = reasoningOf(delta);
+        if (reasoning !== undefined) onDelta({ kind: 'reasoning', text: reasoning });
+        if (typeof delta['content'] === 'string' && delta['content'] !== '') onDelta({ kind: 'answer', text: delta['content'] });
+        if (choice.finish_reason) finishReason = choice.finish_reason;
+      }
+    } catch (error) {
+      if (request.signal?.aborted) throw error;
+      throw await this.explain(error, request.model);
+    }
+    return { finishReason, model };
+  }
+
+  async listModels(signal?: AbortSignal): Promise<string[]> {
+    const client = await this.client();
+    try {
+      const page = await client.models.list({ signal, maxRetries: 0 });
+      return page.data.map((model) => model.id);
+    } catch (error) {
+      throw await this.explain(error, undefined);
+    }
+  }
+
+  private async explain(error: unknown, model: string | undefined): Promise<RagossError> {
+    const { APIError, APIConnectionError, APIConnectionTimeoutError } = await import('openai');
+    const where = this.options.baseUrl;
+    if (error instanceof APIConnectionTimeoutError) {
+      return new RagossError(`chat endpoint ${where} did not answer within ${this.options.timeoutMs / 1000}s`, 'check the endpoint, or raise --timeout');
+    }
+    if (error instanceof APIConnectionError) {
+      return new RagossError(`cannot reach chat endpoint ${where}: ${errorMessage(error.cause ?? error)}`, 'check --base-url and that the server is running');
+    }
+    if (error instanceof APIError) {
+      const detail = (error.error as { message?: string } | undefined)?.message ?? error.message;
+      switch (error.status) {
+        case 401:
+        case 403:
+          return new RagossError(`chat endpoint ${where} refused the API key (HTTP ${error.status})`, 'set a valid OPENROUTER_API_KEY or OPENAI_API_KEY');
+        case 404:
+          return new RagossError(`chat endpoint ${where} has no model ${model ?? ''} (HTTP 404)`.replace('  ', ' '), 'check --model (e.g. openai/gpt-oss-20b on OpenRouter, gpt-oss:20b on Ollama)');
+        case 429:
+          return new RagossError(`chat endpoint ${where} is rate limiting us (HTTP 429) and retries did not help`, 'wait a minute and try again, or use another --model');
+        case undefined:
+          return new RagossError(`chat endpoint ${where} reported an error mid-answer: ${detail}`, 'try again; if it persists, try another --model');
+        default:
+          return new RagossError(`chat endpoint ${where} failed (HTTP ${error.status}): ${detail}`, 'try again later');
+      }
+    }
+    return new RagossError(`chat request to ${where} failed: ${errorMessage(error)}`);
+  }
+}

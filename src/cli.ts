@@ -1,0 +1,72 @@
+import { Command, CommanderError, Option } from 'commander';
+import { readFileSync } from 'node:fs';
+import { resolveCommonConfig, type CommonFlags } from './config.js';
+import { ExitCode } from './errors.js';
+import { runCommand, type Runtime } from './cli/runtime.js';
+import { registerAsk } from './commands/ask.js';
+import { registerDoctor } from './commands/doctor.js';
+import { registerEval } from './commands/eval.js';
+import { registerIngest } from './commands/ingest.js';
+import { registerSearch } from './commands/search.js';
+
+function packageVersion(): string {
+  const manifest = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+  return manifest.version;
+}
+
+function addCommonOptions(command: Command): void {
+  command
+    .option('--milvus-uri <uri>', 'Milvus server (http://host:19530) or embedded Milvus Lite data path (env MILVUS_URI; default ~/.ragoss/milvus)')
+    .option('--collection <name>', 'collection name (env RAGOSS_COLLECTION; default ragoss_milvus_faq)')
+    .option('--embedding-model <name>', 'embedding model (env RAGOSS_EMBEDDING_MODEL; default Xenova/all-mpnet-base-v2)')
+    .option('--model-dir <dir>', 'read the embedding model from DIR/NAME, never download (env RAGOSS_MODEL_DIR)')
+    .option('--offline', 'never download; use cached or local models only (env RAGOSS_OFFLINE=1)')
+    .option('--json', 'print one JSON object on stdout')
+    .option('-q, --quiet', 'no progress output on stderr')
+    .addOption(new Option('-v, --verbose', 'show stack traces on errors'));
+}
+
+export function buildProgram(onExitCode: (code: number) => void): Command {
+  const program = new Command('ragoss')
+    .description('Ask the Milvus docs questions: retrieval from Milvus, answers from gpt-oss.')
+    .version(packageVersion())
+    .showHelpAfterError('(run ragoss --help for usage)')
+    .exitOverride();
+  const run = async (flags: CommonFlags, body: (runtime: Runtime) => Promise<void>) => {
+    const secrets = () => {
+      try {
+        return resolveCommonConfig({}, process.env).secrets;
+      } catch {
+        return [];
+      }
+    };
+    onExitCode(await runCommand(body, { verbose: flags.verbose === true, secrets }));
+  };
+  registerIngest(program, run);
+  registerSearch(program, run);
+  registerAsk(program, run);
+  registerEval(program, run);
+  registerDoctor(program, run);
+  for (const command of program.commands) {
+    addCommonOptions(command);
+    command.exitOverride();
+  }
+  return program;
+}
+
+export async function main(argv: readonly string[]): Promise<number> {
+  let exitCode: number = ExitCode.ok;
+  const program = buildProgram((code) => {
+    exitCode = code;
+  });
+  try {
+    await program.parseAsync(argv as string[]);
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      const fine = ['commander.helpDisplayed', 'commander.version', 'commander.help'].includes(error.code);
+      return fine ? ExitCode.ok : ExitCode.usage;
+    }
+    throw error;
+  }
+  return exitCode;
+}

@@ -1,0 +1,74 @@
+import { ExitCode, InterruptedError, RagossError, type ExitCodeValue } from '../errors.js';
+
+export interface Runtime {
+  /** Aborted on SIGINT/SIGTERM: every long step checks it and stops without damage. */
+  signal: AbortSignal;
+  stdout: NodeJS.WriteStream;
+  stderr: NodeJS.WriteStream;
+  env: NodeJS.ProcessEnv;
+}
+
+export function redact(text: string, secrets: readonly string[]): string {
+  return secrets.reduce((redacted, secret) => redacted.split(secret).join('***'), text);
+}
+
+function causeChain(error: unknown): string {
+  const lines: string[] = [];
+  let current: unknown = error;
+  for (let depth = 0; current instanceof Error && depth < 5; depth++) {
+    lines.push(current.stack ?? current.message);
+    current = current.cause;
+  }
+  return lines.join('\ncaused by: ');
+}
+
+/** One line for the user; the stack only with --verbose. Returns the exit code. */
+export function reportError(error: unknown, options: { verbose: boolean; secrets: readonly string[]; stderr: NodeJS.WriteStream; interrupted: boolean }): ExitCodeValue {
+  const { stderr, secrets } = options;
+  const write = (text: string) => stderr.write(`${redact(text, secrets)}\n`);
+  if (options.interrupted || error instanceof InterruptedError) {
+    write('ragoss: interrupted; nothing was changed');
+    return ExitCode.interrupted;
+  }
+  if (error instanceof RagossError) {
+    write(`ragoss: error: ${error.message}${error.hint ? ` — ${error.hint}` : ''}`);
+    if (options.verbose && error.cause !== undefined) write(causeChain(error.cause));
+    return error.exitCode;
+  }
+  const message = error instanceof Error ? error.message.split('\n')[0] : String(error);
+  write(`ragoss: unexpected error: ${message}${options.verbose ? '' : ' (run with --verbose for details)'}`);
+  if (options.verbose) write(causeChain(error));
+  return ExitCode.failure;
+}
+
+/**
+ * Runs a command with signal handling: the first SIGINT/SIGTERM aborts the work so cleanup runs
+ * (temp collections dropped, the embedded server stopped); a second one exits at once.
+ */
+export async function runCommand(
+  body: (runtime: Runtime) => Promise<void>,
+  options: { verbose: boolean; secrets: () => readonly string[] },
+): Promise<ExitCodeValue> {
+  const controller = new AbortController();
+  let interrupts = 0;
+  const onSignal = () => {
+    interrupts++;
+    if (interrupts > 1) process.exit(ExitCode.interrupted);
+    controller.abort(new InterruptedError());
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  try {
+    await body({ signal: controller.signal, stdout: process.stdout, stderr: process.stderr, env: process.env });
+    return ExitCode.ok;
+  } catch (error) {
+    return reportError(error, { verbose: options.verbose, secrets: options.secrets(), stderr: process.stderr, interrupted: controller.signal.aborted });
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+}
+
+export function exitCodeOf(error: unknown): ExitCodeValue {
+  return error instanceof RagossError ? error.exitCode : ExitCode.failure;
+}

@@ -1,0 +1,71 @@
+import { describeLocation, DEFAULT_EMBEDDING_MODEL, type CommonConfig } from '../config.js';
+import type { Embedder } from '../embedder/embedder.js';
+import { ExitCode, RagossError } from '../errors.js';
+import type { Progress } from '../progress.js';
+import { openStore } from '../store/open.js';
+import type { CollectionInfo, VectorStore } from '../store/store.js';
+
+export async function connectStore(config: CommonConfig, progress: Progress, signal: AbortSignal): Promise<VectorStore> {
+  if (config.location.kind === 'embedded') progress.step(`starting embedded Milvus Lite (${describeLocation(config.location)})`);
+  return openStore({
+    location: config.location,
+    home: config.home,
+    progress,
+    timeoutMs: config.milvusTimeoutMs,
+    milvusLiteExecutable: config.milvusLiteExecutable,
+    signal,
+  });
+}
+
+export async function withStore<T>(config: CommonConfig, progress: Progress, signal: AbortSignal, work: (store: VectorStore) => Promise<T>): Promise<T> {
+  const store = await connectStore(config, progress, signal);
+  try {
+    return await work(store);
+  } finally {
+    await store.close();
+  }
+}
+
+export async function loadEmbedder(config: CommonConfig, modelName: string, progress: Progress): Promise<Embedder> {
+  const { TransformersEmbedder } = await import('../embedder/transformers.js');
+  const { embedding } = config;
+  return TransformersEmbedder.load({
+    modelName,
+    modelDir: embedding.modelDir,
+    cacheDir: embedding.cacheDir,
+    offline: embedding.offline,
+    dtype: embedding.dtype,
+    batchSize: embedding.batchSize,
+    progress,
+  });
+}
+
+export function ingestModelName(config: CommonConfig): string {
+  return config.embedding.explicitModel ?? DEFAULT_EMBEDDING_MODEL;
+}
+
+/** The collection to query, or exit code 3 with the fix when nothing was ingested. */
+export async function requireCollection(store: VectorStore, config: CommonConfig): Promise<CollectionInfo> {
+  const info = await store.describe(config.collection);
+  if (info === undefined) {
+    throw new RagossError(
+      `collection ${config.collection} not found at ${store.location}`,
+      'run `ragoss ingest` first (or pass the --collection / MILVUS_URI you ingested into)',
+      ExitCode.notIngested,
+    );
+  }
+  return info;
+}
+
+/** Questions must be embedded with the model the collection was built with. */
+export function queryModelName(config: CommonConfig, info: CollectionInfo): string {
+  const explicit = config.embedding.explicitModel;
+  if (explicit !== undefined && explicit !== info.embeddingModel) {
+    throw new RagossError(
+      `collection ${info.name} was built with ${info.embeddingModel}, not ${explicit}`,
+      `drop --embedding-model (ragoss reads it from the collection) or re-ingest with --embedding-model ${explicit} --replace`,
+      ExitCode.usage,
+    );
+  }
+  return info.embeddingModel;
+}

@@ -1,0 +1,200 @@
+import { homedir } from 'node:os';
+import { isAbsolute, join, resolve } from 'node:path';
+import { UsageError } from './errors.js';
+
+export const DEFAULT_SOURCE_URL =
+  'https://github.com/milvus-io/milvus-docs/releases/download/v2.4.6-preview/milvus_docs_2.4.x_en.zip';
+export const DEFAULT_GLOB = 'en/faq/*.md';
+export const DEFAULT_COLLECTION = 'ragoss_milvus_faq';
+export const DEFAULT_EMBEDDING_MODEL = 'Xenova/all-mpnet-base-v2';
+export const DEFAULT_CHAT_BASE_URL = 'https://openrouter.ai/api/v1';
+export const DEFAULT_CHAT_MODEL = 'openai/gpt-oss-20b';
+export const DEFAULT_TOP_K = 3;
+
+export type Env = Readonly<Record<string, string | undefined>>;
+
+/** Flags win over env vars, env vars over defaults; empty strings count as unset. */
+export function pick(flag: string | undefined, env: Env, envName: string): string | undefined {
+  if (flag !== undefined && flag !== '') return flag;
+  const fromEnv = env[envName];
+  return fromEnv === undefined || fromEnv === '' ? undefined : fromEnv;
+}
+
+export function expandHome(path: string): string {
+  if (path === '~') return homedir();
+  if (path.startsWith('~/')) return join(homedir(), path.slice(2));
+  return path;
+}
+
+export function resolveHome(env: Env): string {
+  return resolve(expandHome(pick(undefined, env, 'RAGOSS_HOME') ?? join(homedir(), '.ragoss')));
+}
+
+export function parsePositiveInt(value: string | undefined, what: string, fallback: number): number {
+  if (value === undefined) return fallback;
+  const parsed = Number(value);
+  if (!Number.isInteger(parsed) || parsed < 1) {
+    throw new UsageError(`${what} must be a whole number of 1 or more, got "${value}"`);
+  }
+  return parsed;
+}
+
+export function parseBoolean(value: string | boolean | undefined): boolean {
+  if (typeof value === 'boolean') return value;
+  return value !== undefined && ['1', 'true', 'yes', 'on'].includes(value.toLowerCase());
+}
+
+/** Where Milvus lives, following pymilvus: a URL or host:port is a server, a path is embedded Milvus Lite. */
+export type MilvusLocation =
+  | { kind: 'server'; address: string; ssl: boolean; token?: string }
+  | { kind: 'embedded'; dataDir: string };
+
+export function parseMilvusUri(uri: string | undefined, home: string, token: string | undefined): MilvusLocation {
+  if (uri === undefined) return { kind: 'embedded', dataDir: join(home, 'milvus') };
+  const url = /^(https?|tcp|grpc):\/\//i.exec(uri);
+  if (url) {
+    const parsed = new URL(uri);
+    const ssl = parsed.protocol === 'https:';
+    const port = parsed.port || (ssl ? '443' : '19530');
+    return { kind: 'server', address: `${parsed.hostname}:${port}`, ssl, token };
+  }
+  if (/^[A-Za-z0-9.-]+:\d+$/.test(uri)) return { kind: 'server', address: uri, ssl: false, token };
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(uri)) {
+    throw new UsageError(`unsupported MILVUS_URI scheme in "${uri}"`, 'use http://host:port, https://host:port or a local path');
+  }
+  const path = expandHome(uri);
+  return { kind: 'embedded', dataDir: isAbsolute(path) ? path : resolve(path) };
+}
+
+export function describeLocation(location: MilvusLocation): string {
+  return location.kind === 'server'
+    ? `${location.ssl ? 'https' : 'http'}://${location.address}`
+    : location.dataDir;
+}
+
+export type EmbeddingDtype = 'fp32' | 'fp16' | 'q8' | 'int8' | 'uint8' | 'q4';
+const DTYPES: readonly EmbeddingDtype[] = ['fp32', 'fp16', 'q8', 'int8', 'uint8', 'q4'];
+
+/** Options every command shares; all are optional on the command line. */
+export interface CommonFlags {
+  milvusUri?: string;
+  collection?: string;
+  embeddingModel?: string;
+  modelDir?: string;
+  offline?: boolean;
+  quiet?: boolean;
+  verbose?: boolean;
+  json?: boolean;
+}
+
+export interface EmbeddingConfig {
+  /** Set when the user named a model; otherwise ingest uses the default and search the collection's. */
+  explicitModel: string | undefined;
+  modelDir: string | undefined;
+  cacheDir: string;
+  offline: boolean;
+  dtype: EmbeddingDtype;
+  batchSize: number;
+}
+
+export interface CommonConfig {
+  home: string;
+  location: MilvusLocation;
+  collection: string;
+  embedding: EmbeddingConfig;
+  milvusTimeoutMs: number;
+  milvusLiteExecutable: string | undefined;
+  quiet: boolean;
+  verbose: boolean;
+  json: boolean;
+  /** Values that must never be printed. */
+  secrets: string[];
+}
+
+function resolveCollection(flag: string | undefined, env: Env): string {
+  const collection = pick(flag, env, 'RAGOSS_COLLECTION') ?? DEFAULT_COLLECTION;
+  if (!/^[A-Za-z_][A-Za-z0-9_]{0,199}$/.test(collection) || collection.includes('__')) {
+    throw new UsageError(`invalid collection name "${collection}"`, 'use letters, digits and single underscores, starting with a letter or _');
+  }
+  return collection;
+}
+
+function resolveDtype(env: Env): EmbeddingDtype {
+  const dtype = pick(undefined, env, 'RAGOSS_EMBEDDING_DTYPE') ?? 'fp32';
+  if (!DTYPES.includes(dtype as EmbeddingDtype)) {
+    throw new UsageError(`RAGOSS_EMBEDDING_DTYPE must be one of ${DTYPES.join(', ')}, got "${dtype}"`);
+  }
+  return dtype as EmbeddingDtype;
+}
+
+export function resolveCommonConfig(flags: CommonFlags, env: Env): CommonConfig {
+  const home = resolveHome(env);
+  const token = pick(undefined, env, 'MILVUS_TOKEN');
+  const modelDir = pick(flags.modelDir, env, 'RAGOSS_MODEL_DIR');
+  const milvusTimeoutSeconds = parsePositiveInt(pick(undefined, env, 'RAGOSS_MILVUS_TIMEOUT'), 'RAGOSS_MILVUS_TIMEOUT', 10);
+  return {
+    home,
+    location: parseMilvusUri(pick(flags.milvusUri, env, 'MILVUS_URI'), home, token),
+    collection: resolveCollection(flags.collection, env),
+    embedding: {
+      explicitModel: pick(flags.embeddingModel, env, 'RAGOSS_EMBEDDING_MODEL'),
+      modelDir: modelDir === undefined ? undefined : resolve(expandHome(modelDir)),
+      cacheDir: join(home, 'models'),
+      offline: flags.offline === true || parseBoolean(pick(undefined, env, 'RAGOSS_OFFLINE')),
+      dtype: resolveDtype(env),
+      batchSize: parsePositiveInt(pick(undefined, env, 'RAGOSS_EMBEDDING_BATCH'), 'RAGOSS_EMBEDDING_BATCH', 16),
+    },
+    milvusTimeoutMs: milvusTimeoutSeconds * 1000,
+    milvusLiteExecutable: pick(undefined, env, 'RAGOSS_MILVUS_LITE'),
+    quiet: flags.quiet === true,
+    verbose: flags.verbose === true,
+    json: flags.json === true,
+    secrets: [token, env['OPENROUTER_API_KEY'], env['OPENAI_API_KEY']].filter((secret): secret is string => secret !== undefined && secret.length >= 4),
+  };
+}
+
+export interface ChatFlags {
+  baseUrl?: string;
+  model?: string;
+  maxTokens?: string;
+  reasoningEffort?: string;
+  timeout?: string;
+}
+
+export interface ChatConfig {
+  baseUrl: string;
+  model: string;
+  apiKey: string | undefined;
+  maxTokens: number | undefined;
+  reasoningEffort: 'low' | 'medium' | 'high' | undefined;
+  timeoutMs: number;
+  maxRetries: number;
+}
+
+export function resolveChatConfig(flags: ChatFlags, env: Env): ChatConfig {
+  const baseUrl = pick(flags.baseUrl, env, 'RAGOSS_BASE_URL') ?? DEFAULT_CHAT_BASE_URL;
+  let host: string;
+  try {
+    host = new URL(baseUrl).hostname;
+  } catch {
+    throw new UsageError(`invalid --base-url "${baseUrl}"`, 'use a URL such as http://localhost:11434/v1');
+  }
+  // Each provider's own key first, so an OpenRouter key is not sent to other hosts by preference.
+  const apiKey = /openrouter\.ai$/i.test(host)
+    ? pick(undefined, env, 'OPENROUTER_API_KEY') ?? pick(undefined, env, 'OPENAI_API_KEY')
+    : pick(undefined, env, 'OPENAI_API_KEY') ?? pick(undefined, env, 'OPENROUTER_API_KEY');
+  const maxTokens = pick(flags.maxTokens, env, 'RAGOSS_MAX_TOKENS');
+  const effort = pick(flags.reasoningEffort, env, 'RAGOSS_REASONING_EFFORT');
+  if (effort !== undefined && !['low', 'medium', 'high'].includes(effort)) {
+    throw new UsageError(`--reasoning-effort must be low, medium or high, got "${effort}"`);
+  }
+  return {
+    baseUrl,
+    model: pick(flags.model, env, 'RAGOSS_MODEL') ?? DEFAULT_CHAT_MODEL,
+    apiKey,
+    maxTokens: maxTokens === undefined ? undefined : parsePositiveInt(maxTokens, '--max-tokens', 0),
+    reasoningEffort: effort as ChatConfig['reasoningEffort'],
+    timeoutMs: parsePositiveInt(pick(flags.timeout, env, 'RAGOSS_TIMEOUT'), '--timeout', 120) * 1000,
+    maxRetries: 3,
+  };
+}

@@ -1,0 +1,29 @@
+/** Turns text into vectors; documents and queries may be embedded differently (prefixes). */
+export interface Embedder {
+  readonly modelName: string;
+  readonly dimension: number;
+  embedDocuments(texts: readonly string[]): Promise<Float32Array[]>;
+  embedQuery(text: string): Promise<Float32Array>;
+  close(): Promise<void>;
+}
+
+export type Pooling = 'mean' | 'cls';
+
+/** How a model family wants to be called; retrieval quality drops noticeably without its prefixes. */
+export interface ModelProfile {
+  pooling: Pooling;
+  queryPrefix: string;
+  documentPrefix: string;
+}
+
+const PROFILES: ReadonlyArray<{ match: RegExp; profile: ModelProfile }> = [
+  { match: /bge-.*-en/i, profile: { pooling: 'cls', queryPrefix: 'Represent this sentence for searching relevant passages: ', documentPrefix: '' } },
+  { match: /(^|\/)(multilingual-)?e5-/i, profile: { pooling: 'mean', queryPrefix: 'query: ', documentPrefix: 'passage: ' } },
+  { match: /nomic-embed-text/i, profile: { pooling: 'mean', queryPrefix: 'search_query: ', documentPrefix: 'search_document: ' } },
+];
+
+const DEFAULT_PROFILE: ModelProfile = { pooling: 'mean', queryPrefix: '', documentPrefix: '' };
+
+export function profileFor(modelName: string): ModelProfile {
+  return PROFILES.find(({ match }) => match.test(modelName))?.profile ?? DEFAULT_PROFILE;
+}

@@ -1,0 +1,138 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { RagossError, errorMessage } from '../errors.js';
+import type { Progress, ProgressTask } from '../progress.js';
+import { profileFor, type Embedder, type ModelProfile } from './embedder.js';
+
+export interface TransformersEmbedderOptions {
+  modelName: string;
+  /** Read the model from modelDir/modelName and never download. */
+  modelDir?: string;
+  /** Where hub downloads are cached. */
+  cacheDir: string;
+  offline: boolean;
+  dtype: 'fp32' | 'fp16' | 'q8' | 'int8' | 'uint8' | 'q4';
+  batchSize: number;
+  progress: Progress;
+}
+
+/** The slice of transformers.js's feature-extraction pipeline that ragoss uses. */
+interface FeatureExtractor {
+  (texts: string[], options: { pooling: string; normalize: boolean }): Promise<{ dims: number[]; data: Float32Array }>;
+  model: { config: Record<string, unknown> };
+  dispose(): Promise<void>;
+}
+
+/** Whether the model's files are on disk already, so no download is needed. */
+export function modelIsLocal(options: Pick<TransformersEmbedderOptions, 'modelName' | 'modelDir' | 'cacheDir'>): boolean {
+  const root = options.modelDir ?? options.cacheDir;
+  return existsSync(join(root, options.modelName, 'config.json')) && existsSync(join(root, options.modelName, 'onnx'));
+}
+
+function readDimension(config: Record<string, unknown>, modelName: string): number {
+  const dimension = config['hidden_size'] ?? config['d_model'] ?? config['n_embd'];
+  if (typeof dimension !== 'number' || !Number.isInteger(dimension) || dimension < 1) {
+    throw new RagossError(`cannot tell the embedding dimension of ${modelName} from its config.json`, 'use a sentence-embedding model with a hidden_size in config.json');
+  }
+  return dimension;
+}
+
+function downloadReporter(progress: Progress): (info: { status: string; file?: string; loaded?: number; total?: number }) => void {
+  const tasks = new Map<string, ProgressTask>();
+  return (info) => {
+    if (info.file === undefined) return;
+    if (info.status === 'progress' && info.total !== undefined && info.loaded !== undefined) {
+      let task = tasks.get(info.file);
+      if (task === undefined) {
+        task = progress.task(`downloading ${info.file}`, info.total, 'bytes');
+        tasks.set(info.file, task);
+      }
+      task.update(info.loaded);
+    } else if (info.status === 'done') {
+      tasks.get(info.file)?.done();
+      tasks.delete(info.file);
+    }
+  };
+}
+
+export class TransformersEmbedder implements Embedder {
+  private constructor(
+    readonly modelName: string,
+    readonly dimension: number,
+    private readonly extractor: FeatureExtractor,
+    private readonly profile: ModelProfile,
+    private readonly batchSize: number,
+  ) {}
+
+  static async load(options: TransformersEmbedderOptions): Promise<TransformersEmbedder> {
+    // Imported here, not at the top: onnxruntime is heavy and commands that never embed skip it.
+    const transformers = await import('@huggingface/transformers');
+    const { env } = transformers;
+    env.cacheDir = options.cacheDir;
+    if (options.modelDir !== undefined) {
+      env.localModelPath = options.modelDir.endsWith('/') ? options.modelDir : `${options.modelDir}/`;
+      env.allowLocalModels = true;
+      env.allowRemoteModels = false;
+      if (!existsSync(join(options.modelDir, options.modelName, 'config.json'))) {
+        throw new RagossError(
+          `embedding model ${options.modelName} is not in ${options.modelDir}`,
+          `put it at ${join(options.modelDir, options.modelName)} (config.json, tokenizer.json, onnx/) or drop --model-dir to download it`,
+        );
+      }
+    } else {
+      env.allowLocalModels = false;
+      env.allowRemoteModels = !options.offline;
+      if (options.offline && !modelIsLocal(options)) {
+        throw new RagossError(`embedding model ${options.modelName} is not cached in ${options.cacheDir} and --offline forbids downloading it`, 'run once without --offline, or point --model-dir at a local copy');
+      }
+    }
+    options.progress.step(`loading embedding model ${options.modelName}`);
+    let extractor: FeatureExtractor;
+    try {
+      extractor = (await transformers.pipeline('feature-extraction', options.modelName, {
+        dtype: options.dtype,
+        // transformers.js reports local reads as "downloads" too; only real downloads get a bar.
+        ...(modelIsLocal(options) ? {} : { progress_callback: downloadReporter(options.progress) as never }),
+      })) as unknown as FeatureExtractor;
+    } catch (error) {
+      throw new RagossError(`cannot load embedding model ${options.modelName}: ${errorMessage(error).split('\n')[0]}`, 'check the model name, your network, or --model-dir', undefined, { cause: error });
+    }
+    const dimension = readDimension(extractor.model.config, options.modelName);
+    return new TransformersEmbedder(options.modelName, dimension, extractor, profileFor(options.modelName), options.batchSize);
+  }
+
+  private async embedBatch(texts: string[]): Promise<Float32Array[]> {
+    const output = await this.extractor(texts, { pooling: this.profile.pooling, normalize: true });
+    const [rows, width] = output.dims as [number, number];
+    if (width !== this.dimension) {
+      throw new RagossError(`embedding model ${this.modelName} returned ${width}-dim vectors, not the ${this.dimension} its config promises`);
+    }
+    return Array.from({ length: rows }, (_, row) => output.data.slice(row * width, (row + 1) * width));
+  }
+
+  /**
+   * Embeds in batches of similar length: padding every text to the longest of its batch is the
+   * main waste in transformer inference, and sorting by length keeps it small.
+   */
+  async embedDocuments(texts: readonly string[]): Promise<Float32Array[]> {
+    const order = texts.map((_, index) => index).sort((a, b) => (texts[a] as string).length - (texts[b] as string).length);
+    const vectors = new Array<Float32Array>(texts.length);
+    for (let start = 0; start < order.length; start += this.batchSize) {
+      const indices = order.slice(start, start + this.batchSize);
+      const batch = await this.embedBatch(indices.map((index) => this.profile.documentPrefix + (texts[index] as string)));
+      indices.forEach((index, position) => {
+        vectors[index] = batch[position] as Float32Array;
+      });
+    }
+    return vectors;
+  }
+
+  async embedQuery(text: string): Promise<Float32Array> {
+    const [vector] = await this.embedBatch([this.profile.queryPrefix + text]);
+    return vector as Float32Array;
+  }
+
+  async close(): Promise<void> {
+    await this.extractor.dispose();
+  }
+}

@@ -1,0 +1,44 @@
+/** Exit codes are part of the CLI contract: scripts branch on them, so never renumber. */
+export const ExitCode = {
+  ok: 0,
+  failure: 1,
+  usage: 2,
+  notIngested: 3,
+  interrupted: 130,
+} as const;
+export type ExitCodeValue = (typeof ExitCode)[keyof typeof ExitCode];
+
+/**
+ * An error meant for the user: `message` names the problem, `hint` the fix.
+ * Anything else that reaches the top level is a bug and is reported as such.
+ */
+export class RagossError extends Error {
+  constructor(
+    message: string,
+    readonly hint?: string,
+    readonly exitCode: ExitCodeValue = ExitCode.failure,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = 'RagossError';
+  }
+}
+
+export class UsageError extends RagossError {
+  constructor(message: string, hint?: string) {
+    super(message, hint, ExitCode.usage);
+    this.name = 'UsageError';
+  }
+}
+
+export class InterruptedError extends RagossError {
+  constructor() {
+    super('interrupted', undefined, ExitCode.interrupted);
+    this.name = 'InterruptedError';
+  }
+}
+
+export function errorMessage(error: unknown): string {
+  if (error instanceof Error) return error.message;
+  return String(error);
+}

@@ -1,0 +1,287 @@
+import { DataType, MilvusClient, type ResStatus } from '@zilliz/milvus2-sdk-node';
+import { ExitCode, RagossError, errorMessage } from '../errors.js';
+import type { CollectionInfo, CollectionMeta, CollectionWriter, SearchHit, StoredChunk, VectorStore } from './store.js';
+
+const PROP_MODEL = 'ragoss.embedding_model';
+const PROP_DIMENSION = 'ragoss.dimension';
+const PHYSICAL_SEPARATOR = '__';
+/** Milvus caps VarChar at 65,535 bytes; longer chunks are cut (by bytes, on a character boundary). */
+const MAX_TEXT_BYTES = 65_535;
+const OUTPUT_FIELDS = ['text', 'source', 'chunk_index'];
+
+export interface MilvusConnection {
+  address: string;
+  ssl: boolean;
+  token?: string;
+  /** Shown to the user; must not contain the token. */
+  displayUri: string;
+  /** Deadline for each call, so a server that accepts connections but never answers cannot hang us. */
+  timeoutMs: number;
+  /** Explains failures that are really "the embedded server died". */
+  explainFailure?: () => string | undefined;
+  /** Runs after the connection closes (the embedded server stops here). */
+  onClose?: () => Promise<void>;
+}
+
+function isOk(status: ResStatus | undefined): boolean {
+  return status === undefined || status.error_code === 'Success' || (status.error_code === undefined && (status.code ?? 0) === 0);
+}
+
+function statusReason(status: ResStatus): string {
+  return status.reason || status.detail || String(status.error_code ?? status.code);
+}
+
+function isMissingCollection(status: ResStatus): boolean {
+  return status.error_code === 'CollectionNotExists' || status.code === 100 || /not.?(found|exist)/i.test(status.reason ?? '');
+}
+
+export function truncateUtf8(text: string, maxBytes: number): string {
+  if (Buffer.byteLength(text) <= maxBytes) return text;
+  const cut = Buffer.from(text).subarray(0, maxBytes).toString('utf8');
+  // A cut through a multi-byte character decodes to U+FFFD; drop it.
+  return cut.replace(/\uFFFD$/, '');
+}
+
+export function physicalNameFor(name: string, now: Date = new Date()): string {
+  const stamp = now.toISOString().replace(/\D/g, '').slice(0, 17);
+  const nonce = Math.floor(Math.random() * 36 ** 4).toString(36).padStart(4, '0');
+  return `${name}${PHYSICAL_SEPARATOR}${stamp}_${nonce}`;
+}
+
+export class MilvusStore implements VectorStore {
+  private constructor(
+    private readonly client: MilvusClient,
+    private readonly connection: MilvusConnection,
+  ) {}
+
+  get location(): string {
+    return this.connection.displayUri;
+  }
+
+  static async connect(connection: MilvusConnection): Promise<MilvusStore> {
+    const client = new MilvusClient({
+      address: connection.address,
+      ssl: connection.ssl,
+      token: connection.token,
+      timeout: connection.timeoutMs,
+      logLevel: 'error',
+    });
+    // The constructor starts connecting at once; an unobserved rejection would kill the process.
+    const connected = client.connectPromise.then(
+      () => undefined,
+      (error: unknown) => error,
+    );
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<'timeout'>((resolveTimeout) => {
+      timer = setTimeout(() => resolveTimeout('timeout'), connection.timeoutMs);
+    });
+    const outcome = await Promise.race([connected, timedOut]);
+    clearTimeout(timer);
+    if (outcome !== undefined) {
+      void client.closeConnection().catch(() => undefined);
+      const why = outcome === 'timeout' ? `no answer within ${connection.timeoutMs / 1000}s` : errorMessage(outcome).split('\n')[0];
+      throw new RagossError(
+        `cannot reach Milvus at ${connection.displayUri}: ${connection.explainFailure?.() ?? why}`,
+        'start it (docker compose up -d, or milvus-lite server --data-dir DIR --port 19530) or unset MILVUS_URI to use the embedded Milvus Lite',
+      );
+    }
+    return new MilvusStore(client, connection);
+  }
+
+  private failure(what: string, reason: string, cause?: unknown): RagossError {
+    const explained = this.connection.explainFailure?.();
+    return new RagossError(`Milvus at ${this.connection.displayUri}: ${what} failed: ${explained ?? reason}`, undefined, undefined, { cause });
+  }
+
+  /** Runs one SDK call, turning thrown errors and non-success statuses into one clear error. */
+  private async call<T extends object>(what: string, run: () => Promise<T>): Promise<T> {
+    let result: T;
+    try {
+      result = await run();
+    } catch (error) {
+      throw this.failure(what, errorMessage(error).split('\n')[0] ?? 'unknown error', error);
+    }
+    const status = ('status' in result ? result.status : 'error_code' in result ? result : undefined) as ResStatus | undefined;
+    if (!isOk(status)) throw this.failure(what, statusReason(status as ResStatus));
+    return result;
+  }
+
+  async serverVersion(): Promise<string> {
+    const result = await this.call('getVersion', () => this.client.getVersion());
+    return result.version;
+  }
+
+  private async physicalNames(): Promise<string[]> {
+    const result = await this.call('listCollections', () => this.client.listCollections());
+    return result.data.map((collection) => collection.name);
+  }
+
+  async describe(name: string): Promise<CollectionInfo | undefined> {
+    let described;
+    try {
+      described = await this.client.describeCollection({ collection_name: name });
+    } catch (error) {
+      throw this.failure('describeCollection', errorMessage(error), error);
+    }
+    if (!isOk(described.status)) {
+      if (isMissingCollection(described.status)) return undefined;
+      throw this.failure('describeCollection', statusReason(described.status));
+    }
+    const properties = new Map(described.properties.map(({ key, value }) => [key, String(value)]));
+    const vectorField = described.schema.fields.find((field) => field.name === 'vector');
+    const dimension = Number(properties.get(PROP_DIMENSION) ?? vectorField?.dim ?? 0);
+    const count = await this.call('query count(*)', () =>
+      this.client.query({ collection_name: described.collection_name, filter: '', output_fields: ['count(*)'], consistency_level: 'Strong' as never }),
+    );
+    return {
+      name,
+      physicalName: described.collection_name,
+      embeddingModel: properties.get(PROP_MODEL) ?? 'unknown',
+      dimension,
+      rowCount: Number(count.data[0]?.['count(*)'] ?? 0),
+    };
+  }
+
+  async listCollections(): Promise<CollectionInfo[]> {
+    const physical = await this.physicalNames();
+    const names = new Set(physical.map((name) => name.split(PHYSICAL_SEPARATOR)[0] as string));
+    const infos: CollectionInfo[] = [];
+    for (const name of [...names].sort()) {
+      const info = await this.describe(name);
+      if (info !== undefined) infos.push(info);
+    }
+    return infos;
+  }
+
+  /** Drops leftovers of ingests that died before their commit: physical collections no alias points at. */
+  private async dropStale(name: string, keep: string | undefined): Promise<void> {
+    for (const physical of await this.physicalNames()) {
+      if (physical.startsWith(`${name}${PHYSICAL_SEPARATOR}`) && physical !== keep) {
+        await this.call(`drop stale collection ${physical}`, () => this.client.dropCollection({ collection_name: physical }));
+      }
+    }
+  }
+
+  async beginReplace(name: string, meta: CollectionMeta): Promise<CollectionWriter> {
+    const current = await this.describe(name);
+    if (current !== undefined && current.physicalName === name) {
+      throw new RagossError(
+        `collection ${name} at ${this.location} was not created by ragoss (it is a plain collection, not an alias)`,
+        'choose another --collection, or drop that collection first',
+        ExitCode.usage,
+      );
+    }
+    await this.dropStale(name, current?.physicalName);
+    const physicalName = physicalNameFor(name);
+    await this.call('createCollection', () =>
+      this.client.createCollection({
+        collection_name: physicalName,
+        fields: [
+          { name: 'id', data_type: DataType.VarChar, is_primary_key: true, max_length: 64 },
+          { name: 'vector', data_type: DataType.FloatVector, dim: meta.dimension },
+          { name: 'text', data_type: DataType.VarChar, max_length: MAX_TEXT_BYTES },
+          { name: 'source', data_type: DataType.VarChar, max_length: 1024 },
+          { name: 'chunk_index', data_type: DataType.Int64 },
+        ],
+        consistency_level: 'Strong' as never,
+        properties: { [PROP_MODEL]: meta.embeddingModel, [PROP_DIMENSION]: String(meta.dimension) },
+      }),
+    );
+    await this.call('createIndex', () =>
+      this.client.createIndex({ collection_name: physicalName, field_name: 'vector', index_type: 'AUTOINDEX', metric_type: 'IP' }),
+    );
+    return new MilvusWriter(this, this.client, name, physicalName, current?.physicalName);
+  }
+
+  /** @internal used by the writer so every call goes through the same error mapping */
+  run<T extends object>(what: string, call: () => Promise<T>): Promise<T> {
+    return this.call(what, call);
+  }
+
+  async search(name: string, vector: Float32Array, topK: number): Promise<SearchHit[]> {
+    const info = await this.describe(name);
+    if (info === undefined) {
+      throw new RagossError(`collection ${name} not found at ${this.location}`, 'run `ragoss ingest` first (or pass the --collection you ingested into)', ExitCode.notIngested);
+    }
+    if (info.dimension !== vector.length) {
+      throw new RagossError(`collection ${name} holds ${info.dimension}-dim vectors but the question was embedded with ${vector.length} dims`, `use --embedding-model ${info.embeddingModel}, the model it was ingested with`);
+    }
+    const result = await this.call('search', () =>
+      this.client.search({
+        collection_name: name,
+        data: [Array.from(vector)],
+        limit: topK,
+        output_fields: OUTPUT_FIELDS,
+        metric_type: 'IP',
+        consistency_level: 'Strong' as never,
+      }),
+    );
+    return (result.results as Array<Record<string, unknown>>).map((row) => ({
+      score: Number(row['score']),
+      text: String(row['text'] ?? ''),
+      source: String(row['source'] ?? ''),
+      chunkIndex: Number(row['chunk_index'] ?? 0),
+    }));
+  }
+
+  async close(): Promise<void> {
+    await this.client.closeConnection().catch(() => undefined);
+    await this.connection.onClose?.();
+  }
+}
+
+class MilvusWriter implements CollectionWriter {
+  constructor(
+    private readonly store: MilvusStore,
+    private readonly client: MilvusClient,
+    private readonly name: string,
+    private readonly physicalName: string,
+    private readonly previousPhysicalName: string | undefined,
+  ) {}
+
+  async insert(chunks: readonly StoredChunk[]): Promise<void> {
+    if (chunks.length === 0) return;
+    const data = chunks.map((chunk) => ({
+      id: chunk.id,
+      vector: Array.from(chunk.vector),
+      text: truncateUtf8(chunk.text, MAX_TEXT_BYTES),
+      source: chunk.source,
+      chunk_index: chunk.chunkIndex,
+    }));
+    const result = await this.store.run('insert', () => this.client.insert({ collection_name: this.physicalName, data }));
+    if (Number(result.insert_cnt) !== chunks.length) {
+      throw new RagossError(`Milvus inserted ${result.insert_cnt} of ${chunks.length} rows into ${this.physicalName}`);
+    }
+  }
+
+  async commit(expectedRows: number, probe: Float32Array): Promise<void> {
+    const { store, client, physicalName } = this;
+    await store.run('flush', () => client.flush({ collection_names: [physicalName] }));
+    await store.run('loadCollection', () => client.loadCollection({ collection_name: physicalName }));
+    const count = await store.run('query count(*)', () =>
+      client.query({ collection_name: physicalName, filter: '', output_fields: ['count(*)'], consistency_level: 'Strong' as never }),
+    );
+    const rows = Number(count.data[0]?.['count(*)'] ?? -1);
+    if (rows !== expectedRows) {
+      throw new RagossError(`new collection ${physicalName} holds ${rows} rows, expected ${expectedRows}; the previous data keeps serving`);
+    }
+    if (expectedRows > 0) {
+      const probeResult = await store.run('probe search', () =>
+        client.search({ collection_name: physicalName, data: [Array.from(probe)], limit: 1, metric_type: 'IP', consistency_level: 'Strong' as never }),
+      );
+      if (probeResult.results.length === 0) {
+        throw new RagossError(`probe search on new collection ${physicalName} found nothing; the previous data keeps serving`);
+      }
+    }
+    if (this.previousPhysicalName === undefined) {
+      await store.run('createAlias', () => client.createAlias({ collection_name: physicalName, alias: this.name }));
+    } else {
+      await store.run('alterAlias', () => client.alterAlias({ collection_name: physicalName, alias: this.name }));
+      await store.run('drop previous collection', () => client.dropCollection({ collection_name: this.previousPhysicalName as string }));
+    }
+  }
+
+  async abort(): Promise<void> {
+    await this.client.dropCollection({ collection_name: this.physicalName }).catch(() => undefined);
+  }
+}

@@ -1,0 +1,48 @@
+/** What ragoss records with a collection so later commands embed questions the same way. */
+export interface CollectionMeta {
+  embeddingModel: string;
+  dimension: number;
+}
+
+export interface CollectionInfo extends CollectionMeta {
+  /** The name users pass with --collection (a Milvus alias). */
+  name: string;
+  /** The physical collection the alias points at; replaced on every ingest. */
+  physicalName: string;
+  rowCount: number;
+}
+
+export interface StoredChunk {
+  id: string;
+  vector: Float32Array;
+  text: string;
+  source: string;
+  chunkIndex: number;
+}
+
+export interface SearchHit {
+  score: number;
+  text: string;
+  source: string;
+  chunkIndex: number;
+}
+
+/** Fills a fresh collection; nothing is visible under the name until `commit` succeeds. */
+export interface CollectionWriter {
+  insert(chunks: readonly StoredChunk[]): Promise<void>;
+  /** Checks the row count and a probe search, then points the name at the new data. */
+  commit(expectedRows: number, probe: Float32Array): Promise<void>;
+  /** Drops what was written; the previous data keeps serving. */
+  abort(): Promise<void>;
+}
+
+export interface VectorStore {
+  /** Where the store lives, for messages (never includes credentials). */
+  readonly location: string;
+  serverVersion(): Promise<string>;
+  listCollections(): Promise<CollectionInfo[]>;
+  describe(name: string): Promise<CollectionInfo | undefined>;
+  beginReplace(name: string, meta: CollectionMeta): Promise<CollectionWriter>;
+  search(name: string, vector: Float32Array, topK: number): Promise<SearchHit[]>;
+  close(): Promise<void>;
+}

@@ -1,0 +1,47 @@
+import { spawn } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { binPath, modelsDir, projectRoot } from './paths.js';
+
+export interface CliResult {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+export function tempHome(): string {
+  return mkdtempSync(join(tmpdir(), 'ragoss-home-'));
+}
+
+/** Env for a child ragoss: nothing inherited that could reach outside 127.0.0.1 or leak keys. */
+export function baseEnv(extra: Record<string, string | undefined> = {}): Record<string, string> {
+  const env: Record<string, string | undefined> = {
+    PATH: process.env['PATH'],
+    HOME: process.env['HOME'],
+    RAGOSS_MODEL_DIR: modelsDir,
+    RAGOSS_OFFLINE: '1',
+    ...extra,
+  };
+  return Object.fromEntries(Object.entries(env).filter((entry): entry is [string, string] => entry[1] !== undefined));
+}
+
+/** Runs the built CLI the way a shell script would. */
+export function runCli(args: string[], env: Record<string, string>, options: { timeoutMs?: number; onSpawn?: (pid: number) => void; stdin?: string } = {}): Promise<CliResult> {
+  return new Promise((resolveRun, rejectRun) => {
+    const child = spawn(process.execPath, [binPath, ...args], { cwd: projectRoot, env, stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (data: Buffer) => (stdout += data.toString()));
+    child.stderr.on('data', (data: Buffer) => (stderr += data.toString()));
+    child.stdin.end(options.stdin ?? '');
+    const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 120_000);
+    child.on('error', rejectRun);
+    if (child.pid !== undefined) options.onSpawn?.(child.pid);
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      resolveRun({ code, signal, stdout, stderr });
+    });
+  });
+}
