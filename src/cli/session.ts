@@ -58,7 +58,7 @@ export async function requireCollection(store: VectorStore, config: CommonConfig
 }
 
 /** Questions must be embedded with the model the collection was built with. */
-export function queryModelName(config: CommonConfig, info: CollectionInfo): string {
+function queryModelName(config: CommonConfig, info: CollectionInfo): string {
   const explicit = config.embedding.explicitModel;
   if (explicit !== undefined && explicit !== info.embeddingModel) {
     throw new RagossError(
@@ -68,4 +68,17 @@ export function queryModelName(config: CommonConfig, info: CollectionInfo): stri
     );
   }
   return info.embeddingModel;
+}
+
+/** Loads the model the collection was built with and checks its vectors fit the collection. */
+export async function loadQueryEmbedder(config: CommonConfig, info: CollectionInfo, progress: Progress): Promise<Embedder> {
+  const embedder = await loadEmbedder(config, queryModelName(config, info), progress);
+  if (embedder.dimension !== info.dimension) {
+    await embedder.close();
+    throw new RagossError(
+      `collection ${info.name} holds ${info.dimension}-dim vectors but ${embedder.modelName} makes ${embedder.dimension}-dim ones`,
+      `re-ingest with --replace, or use the model the collection was built with`,
+    );
+  }
+  return embedder;
 }

@@ -4,7 +4,7 @@ import { evaluate, readEvalQuestions } from '../pipeline/evaluate.js';
 import { retrieve } from '../pipeline/retrieve.js';
 import { progressFor } from '../progress.js';
 import type { Runtime } from '../cli/runtime.js';
-import { loadEmbedder, queryModelName, requireCollection, withStore } from '../cli/session.js';
+import { loadQueryEmbedder, requireCollection, withStore } from '../cli/session.js';
 import { resolveTopK } from './search.js';
 
 export function registerEval(program: Command, run: (flags: CommonFlags, body: (runtime: Runtime) => Promise<void>) => Promise<void>): void {
@@ -21,7 +21,7 @@ export function registerEval(program: Command, run: (flags: CommonFlags, body: (
         const progress = progressFor(stderr, { quiet: config.quiet || config.json });
         const report = await withStore(config, progress, signal, async (store) => {
           const info = await requireCollection(store, config);
-          const embedder = await loadEmbedder(config, queryModelName(config, info), progress);
+          const embedder = await loadQueryEmbedder(config, info, progress);
           try {
             return { embeddingModel: info.embeddingModel, ...(await evaluate(questions, topK, (question) => {
               signal.throwIfAborted();

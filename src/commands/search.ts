@@ -4,7 +4,7 @@ import { UsageError } from '../errors.js';
 import { retrieve, type RankedHit } from '../pipeline/retrieve.js';
 import { progressFor, type Progress } from '../progress.js';
 import type { Runtime } from '../cli/runtime.js';
-import { loadEmbedder, queryModelName, requireCollection, withStore } from '../cli/session.js';
+import { loadQueryEmbedder, requireCollection, withStore } from '../cli/session.js';
 
 export interface SearchFlags extends CommonFlags {
   topK?: string;
@@ -24,7 +24,7 @@ export function resolveTopK(flag: string | undefined, env: Env): number {
 export async function retrieveFor(question: string, topK: number, config: CommonConfig, progress: Progress, signal: AbortSignal): Promise<{ hits: RankedHit[]; embeddingModel: string }> {
   return withStore(config, progress, signal, async (store) => {
     const info = await requireCollection(store, config);
-    const embedder = await loadEmbedder(config, queryModelName(config, info), progress);
+    const embedder = await loadQueryEmbedder(config, info, progress);
     try {
       signal.throwIfAborted();
       return { hits: await retrieve(question, embedder, store, config.collection, topK), embeddingModel: info.embeddingModel };

@@ -1,7 +1,7 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, open } from 'node:fs/promises';
-import { createServer } from 'node:net';
+import { connect, createServer } from 'node:net';
 import { delimiter, join } from 'node:path';
 import { RagossError } from '../errors.js';
 import type { Progress } from '../progress.js';
@@ -21,6 +21,7 @@ export interface EmbeddedOptions {
 
 export interface EmbeddedServer {
   address: string;
+  pid: number | undefined;
   /** Why the server is gone, if it died while we used it. */
   deathNotice(): string | undefined;
   stop(): Promise<void>;
@@ -104,6 +105,25 @@ export function freePort(): Promise<number> {
   });
 }
 
+function canConnect(port: number): Promise<boolean> {
+  return new Promise((resolveProbe) => {
+    const socket = connect({ host: '127.0.0.1', port });
+    socket.once('connect', () => {
+      socket.destroy();
+      resolveProbe(true);
+    });
+    socket.once('error', () => resolveProbe(false));
+  });
+}
+
+async function waitForPort(port: number, gaveUp: () => boolean): Promise<boolean> {
+  while (!gaveUp()) {
+    if (await canConnect(port)) return true;
+    await new Promise((resolveDelay) => setTimeout(resolveDelay, 50));
+  }
+  return false;
+}
+
 function lastLine(text: string): string {
   const lines = text.trim().split('\n').filter((line) => line.trim() !== '');
   return lines[lines.length - 1]?.trim() ?? '';
@@ -136,6 +156,8 @@ export async function startEmbeddedMilvus(options: EmbeddedOptions): Promise<Emb
   const port = await freePort();
   const child = spawn(executable, ['server', '--data-dir', options.dataDir, '--host', '127.0.0.1', '--port', String(port)], {
     stdio: ['ignore', 'pipe', 'pipe'],
+    // Python block-buffers a piped stdout; unbuffered, its "listening" line arrives when printed.
+    env: { ...process.env, PYTHONUNBUFFERED: '1' },
   });
   let stderr = '';
   let stdout = '';
@@ -157,9 +179,11 @@ export async function startEmbeddedMilvus(options: EmbeddedOptions): Promise<Emb
 
   const listening = new Promise<void>((resolveListening) => {
     child.stdout?.on('data', (data: Buffer) => {
-      stdout += data.toString();
+      stdout = (stdout + data.toString()).slice(-STDERR_TAIL_BYTES);
       if (stdout.includes('listening')) resolveListening();
     });
+    // The port accepting connections is the real sign of life, whatever the log says.
+    void waitForPort(port, () => child.exitCode !== null || child.signalCode !== null).then((up) => up && resolveListening());
   });
   const timeoutMs = options.startTimeoutMs ?? 60_000;
   let timer: NodeJS.Timeout | undefined;
@@ -183,5 +207,5 @@ export async function startEmbeddedMilvus(options: EmbeddedOptions): Promise<Emb
     }
     throw explainStartFailure(options.dataDir, stderr, outcome.code);
   }
-  return { address: `127.0.0.1:${port}`, deathNotice: () => death, stop };
+  return { address: `127.0.0.1:${port}`, pid: child.pid, deathNotice: () => death, stop };
 }

@@ -1,4 +1,4 @@
-import { DataType, MilvusClient, type ResStatus } from '@zilliz/milvus2-sdk-node';
+import { DataType, LoadState, MilvusClient, type ResStatus } from '@zilliz/milvus2-sdk-node';
 import { ExitCode, RagossError, errorMessage } from '../errors.js';
 import type { CollectionInfo, CollectionMeta, CollectionWriter, SearchHit, StoredChunk, VectorStore } from './store.js';
 
@@ -127,6 +127,7 @@ export class MilvusStore implements VectorStore {
       if (isMissingCollection(described.status)) return undefined;
       throw this.failure('describeCollection', statusReason(described.status));
     }
+    await this.ensureLoaded(described.collection_name);
     const properties = new Map(described.properties.map(({ key, value }) => [key, String(value)]));
     const vectorField = described.schema.fields.find((field) => field.name === 'vector');
     const dimension = Number(properties.get(PROP_DIMENSION) ?? vectorField?.dim ?? 0);
@@ -140,6 +141,14 @@ export class MilvusStore implements VectorStore {
       dimension,
       rowCount: Number(count.data[0]?.['count(*)'] ?? 0),
     };
+  }
+
+  /** Milvus Lite (and a restarted Milvus) keeps collections released; queries need them loaded. */
+  private async ensureLoaded(physicalName: string): Promise<void> {
+    const state = await this.call('getLoadState', () => this.client.getLoadState({ collection_name: physicalName }));
+    if (state.state !== LoadState.LoadStateLoaded) {
+      await this.call('loadCollection', () => this.client.loadCollection({ collection_name: physicalName }));
+    }
   }
 
   async listCollections(): Promise<CollectionInfo[]> {
@@ -198,24 +207,30 @@ export class MilvusStore implements VectorStore {
     return this.call(what, call);
   }
 
+  private notIngested(name: string): RagossError {
+    return new RagossError(`collection ${name} not found at ${this.location}`, 'run `ragoss ingest` first (or pass the --collection you ingested into)', ExitCode.notIngested);
+  }
+
   async search(name: string, vector: Float32Array, topK: number): Promise<SearchHit[]> {
-    const info = await this.describe(name);
-    if (info === undefined) {
-      throw new RagossError(`collection ${name} not found at ${this.location}`, 'run `ragoss ingest` first (or pass the --collection you ingested into)', ExitCode.notIngested);
-    }
-    if (info.dimension !== vector.length) {
-      throw new RagossError(`collection ${name} holds ${info.dimension}-dim vectors but the question was embedded with ${vector.length} dims`, `use --embedding-model ${info.embeddingModel}, the model it was ingested with`);
-    }
-    const result = await this.call('search', () =>
-      this.client.search({
+    let result;
+    try {
+      result = await this.client.search({
         collection_name: name,
         data: [Array.from(vector)],
         limit: topK,
         output_fields: OUTPUT_FIELDS,
         metric_type: 'IP',
         consistency_level: 'Strong' as never,
-      }),
-    );
+      });
+    } catch (error) {
+      // The SDK throws a TypeError, not a status, when the collection is missing: ask Milvus which it was.
+      if ((await this.describe(name)) === undefined) throw this.notIngested(name);
+      throw this.failure('search', errorMessage(error).split('\n')[0] ?? 'unknown error', error);
+    }
+    if (!isOk(result.status)) {
+      if (isMissingCollection(result.status)) throw this.notIngested(name);
+      throw this.failure('search', statusReason(result.status));
+    }
     return (result.results as Array<Record<string, unknown>>).map((row) => ({
       score: Number(row['score']),
       text: String(row['text'] ?? ''),

@@ -1,0 +1,180 @@
+import { MilvusClient } from '@zilliz/milvus2-sdk-node';
+import { spawn } from 'node:child_process';
+import { createReadStream, statSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { baseEnv, runCli, tempHome } from '../helpers/cli.js';
+import { binPath, faqZip, fullZip, projectRoot, tinyModel } from '../helpers/paths.js';
+
+const QUESTION = 'How is data stored in milvus?';
+
+function uniqueCollection(prefix: string): string {
+  return `${prefix}_${Date.now().toString(36)}_${Math.floor(Math.random() * 1e6)}`;
+}
+
+/** Serves the shared FAQ zip over real HTTP and counts downloads. */
+function serveZip(): Promise<{ url: string; hits: () => number; close: () => Promise<void> }> {
+  let hits = 0;
+  const server: Server = createServer((request, response) => {
+    hits++;
+    response.writeHead(200, { 'content-type': 'application/zip', 'content-length': statSync(faqZip).size });
+    createReadStream(faqZip).pipe(response);
+  });
+  return new Promise((resolveServer) =>
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as AddressInfo;
+      resolveServer({
+        url: `http://127.0.0.1:${port}/releases/milvus_docs_2.4.x_en.zip`,
+        hits: () => hits,
+        close: () => new Promise((resolveClose) => server.close(() => resolveClose())),
+      });
+    }),
+  );
+}
+
+async function storedRows(uri: string, collection: string): Promise<Array<Record<string, unknown>>> {
+  const client = new MilvusClient({ address: uri.replace('http://', '') });
+  try {
+    const result = await client.query({ collection_name: collection, filter: 'chunk_index >= 0', output_fields: ['id', 'text', 'source', 'chunk_index'], limit: 1000 });
+    return result.data;
+  } finally {
+    await client.closeConnection();
+  }
+}
+
+describe('ragoss ingest + search against a real Milvus', () => {
+  const milvusUri = inject('milvusUri');
+  const collection = uniqueCollection('cli_faq');
+  let home: string;
+  let zip: Awaited<ReturnType<typeof serveZip>>;
+  let env: Record<string, string>;
+
+  beforeAll(async () => {
+    home = tempHome();
+    zip = await serveZip();
+    env = baseEnv({ RAGOSS_HOME: home, MILVUS_URI: milvusUri, RAGOSS_COLLECTION: collection, RAGOSS_EMBEDDING_MODEL: tinyModel });
+  });
+  afterAll(async () => {
+    await zip.close();
+  });
+
+  it('downloads over HTTP, splits into 72 chunks and stores text, source and index', async () => {
+    const result = await runCli(['ingest', '--source', zip.url], env);
+    expect(result.stderr).not.toMatch(/error/i);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(/ingested 72 chunks from 4 files into cli_faq_/);
+    expect(result.stdout).toContain(`${tinyModel} (768 dims)`);
+    // Not a TTY: plain progress lines, no bar redraws.
+    expect(result.stderr).not.toContain('\r');
+    expect(result.stderr).toContain('ragoss: embedding and storing');
+    const rows = await storedRows(milvusUri, collection);
+    expect(rows).toHaveLength(72);
+    const bySource = new Map<string, number>();
+    for (const row of rows) bySource.set(String(row['source']), (bySource.get(String(row['source'])) ?? 0) + 1);
+    expect(Object.fromEntries(bySource)).toEqual({ 'en/faq/operational_faq.md': 19, 'en/faq/performance_faq.md': 7, 'en/faq/product_faq.md': 33, 'en/faq/troubleshooting.md': 13 });
+    const whereStored = rows.find((row) => String(row['text']).trimStart().startsWith('Where does Milvus store data?'));
+    expect(whereStored).toMatchObject({ source: 'en/faq/product_faq.md' });
+  });
+
+  it('re-ingests from the download cache and stores identical rows', async () => {
+    const before = await storedRows(milvusUri, collection);
+    const result = await runCli(['ingest', '--source', zip.url, '--json'], env);
+    expect(result.code).toBe(0);
+    expect(zip.hits()).toBe(1);
+    const summary = JSON.parse(result.stdout) as Record<string, unknown>;
+    expect(summary).toMatchObject({ files: 4, chunks: 72, collection, embeddingModel: tinyModel, dimension: 768 });
+    const after = await storedRows(milvusUri, collection);
+    const key = (row: Record<string, unknown>) => `${row['id']}|${row['source']}|${row['chunk_index']}|${row['text']}`;
+    expect(after.map(key).sort()).toEqual(before.map(key).sort());
+  });
+
+  it('search --json prints exactly one JSON object with ranked hits', async () => {
+    const result = await runCli(['search', QUESTION, '--json'], env);
+    expect(result.code).toBe(0);
+    expect(result.stderr).toBe('');
+    const parsed = JSON.parse(result.stdout) as { question: string; hits: Array<Record<string, unknown>> };
+    expect(parsed.question).toBe(QUESTION);
+    expect(parsed.hits.map((hit) => hit['rank'])).toEqual([1, 2, 3]);
+    for (const hit of parsed.hits) {
+      expect(typeof hit['score']).toBe('number');
+      expect(typeof hit['text']).toBe('string');
+      expect(String(hit['source'])).toMatch(/^en\/faq\/\w+\.md$/);
+    }
+    const scores = parsed.hits.map((hit) => Number(hit['score']));
+    expect([...scores].sort((a, b) => b - a)).toEqual(scores);
+  });
+
+  it('search reads the model from the collection and prints hits for people', async () => {
+    const { RAGOSS_EMBEDDING_MODEL: _unused, ...withoutModel } = env;
+    const result = await runCli(['search', QUESTION, '--top-k', '2'], withoutModel);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(/^1\. \d\.\d{4} {2}en\/faq\/\w+\.md #\d+\n {3}\S/);
+    expect(result.stdout).toMatch(/\n2\. /);
+    expect(result.stdout).not.toMatch(/\n3\. /);
+  });
+
+  it('exits 3 with the fix when the collection was never ingested', async () => {
+    const result = await runCli(['search', QUESTION, '--collection', uniqueCollection('never')], env);
+    expect(result.code).toBe(3);
+    expect(result.stderr.trim().split('\n')).toHaveLength(1);
+    expect(result.stderr).toMatch(/^ragoss: error: collection never_\w+ not found .* run `ragoss ingest` first/);
+  });
+
+  it('refuses to query with another embedding model than the collection was built with', async () => {
+    const result = await runCli(['search', QUESTION, '--embedding-model', 'Xenova/all-mpnet-base-v2'], env);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(/was built with testing\/tiny-random-albert-768, not Xenova\/all-mpnet-base-v2/);
+  });
+
+  it('rejects an empty question and a bad --top-k as usage errors', async () => {
+    expect((await runCli(['search', '   '], env)).code).toBe(2);
+    const badTopK = await runCli(['search', QUESTION, '--top-k', 'zero'], env);
+    expect(badTopK.code).toBe(2);
+    expect(badTopK.stderr).toMatch(/--top-k must be a whole number/);
+  });
+
+  it('an interrupted ingest exits 130 and leaves the previous data serving', async () => {
+    const own = { ...env, RAGOSS_COLLECTION: uniqueCollection('cli_interrupt') };
+    expect((await runCli(['ingest', '--source', faqZip], own)).code).toBe(0);
+    const child = spawn(process.execPath, [binPath, 'ingest', '--source', fullZip, '--glob', 'en/**/*.md'], { cwd: projectRoot, env: own, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    let interrupted = false;
+    child.stderr.on('data', (data: Buffer) => {
+      stderr += data.toString();
+      if (!interrupted && stderr.includes('embedding and storing')) {
+        interrupted = true;
+        child.kill('SIGINT');
+      }
+    });
+    const code = await new Promise<number | null>((resolveExit) => child.on('close', resolveExit));
+    expect({ code, stderr }).toMatchObject({ code: 130 });
+    expect(stderr).toMatch(/interrupted/);
+    const rows = await storedRows(milvusUri, own.RAGOSS_COLLECTION);
+    expect(rows).toHaveLength(72);
+    const search = await runCli(['search', QUESTION, '--json'], own);
+    expect(search.code).toBe(0);
+  });
+});
+
+describe('embedded Milvus Lite by default (no MILVUS_URI)', () => {
+  it('ingests, then a second process starts it again and reads the data back', async () => {
+    const home = tempHome();
+    const env = baseEnv({ RAGOSS_HOME: home, RAGOSS_EMBEDDING_MODEL: tinyModel, PATH: `${join(projectRoot, '.venv', 'bin')}:${process.env['PATH']}` });
+    const ingest = await runCli(['ingest', '--source', faqZip], env);
+    expect(ingest.stderr).toContain('starting embedded Milvus Lite');
+    expect(ingest.code).toBe(0);
+    expect(ingest.stdout).toContain(`milvus      ${join(home, 'milvus')}`);
+    const search = await runCli(['search', QUESTION, '--json'], env);
+    expect(search.code).toBe(0);
+    expect((JSON.parse(search.stdout) as { hits: unknown[] }).hits).toHaveLength(3);
+  });
+
+  it('without Python 3 or milvus-lite it names both ways out', async () => {
+    const env = baseEnv({ RAGOSS_HOME: tempHome(), RAGOSS_EMBEDDING_MODEL: tinyModel, PATH: '/nonexistent' });
+    const result = await runCli(['search', QUESTION], env);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/needs Python 3.*docker compose up -d.*MILVUS_URI/);
+  });
+});

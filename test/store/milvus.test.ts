@@ -1,0 +1,116 @@
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { parseMilvusUri } from '../../src/config.js';
+import { RagossError } from '../../src/errors.js';
+import { MilvusStore, truncateUtf8 } from '../../src/store/milvus.js';
+import { openStore } from '../../src/store/open.js';
+import type { StoredChunk, VectorStore } from '../../src/store/store.js';
+import { silentProgress } from '../../src/progress.js';
+import { freePort } from '../../src/store/embedded.js';
+
+const DIM = 8;
+
+function unit(index: number): Float32Array {
+  const vector = new Float32Array(DIM);
+  vector[index % DIM] = 1;
+  return vector;
+}
+
+function chunks(count: number, tag: string): StoredChunk[] {
+  return Array.from({ length: count }, (_, index) => ({ id: `${tag}-${index}`, vector: unit(index), text: `${tag} chunk ${index}`, source: `en/faq/${tag}.md`, chunkIndex: index }));
+}
+
+function uniqueName(prefix: string): string {
+  return `${prefix}_${Date.now().toString(36)}_${Math.floor(Math.random() * 1e6)}`;
+}
+
+describe('MilvusStore on a real Milvus Lite server', () => {
+  let store: VectorStore;
+
+  beforeAll(async () => {
+    store = await openStore({ location: parseMilvusUri(inject('milvusUri'), '/nonexistent', undefined), home: '/nonexistent', progress: silentProgress, timeoutMs: 10_000 });
+  });
+  afterAll(async () => {
+    await store.close();
+  });
+
+  it('stores chunks with text, source and index, records the model, and searches by inner product', async () => {
+    const name = uniqueName('store_basic');
+    const writer = await store.beginReplace(name, { embeddingModel: 'test/model', dimension: DIM });
+    await writer.insert(chunks(5, 'a'));
+    await writer.commit(5, unit(0));
+    const info = await store.describe(name);
+    expect(info).toMatchObject({ name, embeddingModel: 'test/model', dimension: DIM, rowCount: 5 });
+    expect(info?.physicalName).not.toBe(name);
+    const hits = await store.search(name, unit(2), 3);
+    expect(hits[0]).toEqual({ score: expect.closeTo(1, 5), text: 'a chunk 2', source: 'en/faq/a.md', chunkIndex: 2 });
+    expect(hits).toHaveLength(3);
+  });
+
+  it('replaces the data atomically: until commit the old rows keep serving, then the old collection is gone', async () => {
+    const name = uniqueName('store_swap');
+    const first = await store.beginReplace(name, { embeddingModel: 'm', dimension: DIM });
+    await first.insert(chunks(3, 'old'));
+    await first.commit(3, unit(0));
+    const oldPhysical = (await store.describe(name))?.physicalName;
+
+    const second = await store.beginReplace(name, { embeddingModel: 'm', dimension: DIM });
+    await second.insert(chunks(4, 'new'));
+    expect((await store.search(name, unit(0), 1))[0]?.text).toBe('old chunk 0');
+    await second.commit(4, unit(0));
+    expect((await store.search(name, unit(0), 1))[0]?.text).toBe('new chunk 0');
+    const names = (await store.listCollections()).map((info) => info.physicalName);
+    expect(names).not.toContain(oldPhysical);
+  });
+
+  it('aborting a replacement leaves the previous data serving, and the next ingest removes leftovers', async () => {
+    const name = uniqueName('store_abort');
+    const first = await store.beginReplace(name, { embeddingModel: 'm', dimension: DIM });
+    await first.insert(chunks(2, 'keep'));
+    await first.commit(2, unit(0));
+
+    const failed = await store.beginReplace(name, { embeddingModel: 'm', dimension: DIM });
+    await failed.insert(chunks(1, 'partial'));
+    await expect(failed.commit(5, unit(0))).rejects.toThrow(/expected 5/);
+    await failed.abort();
+    expect((await store.describe(name))?.rowCount).toBe(2);
+
+    // A crashed ingest never gets to abort(): its collection lingers until the next ingest.
+    const crashed = await store.beginReplace(name, { embeddingModel: 'm', dimension: DIM });
+    await crashed.insert(chunks(1, 'crashed'));
+    const next = await store.beginReplace(name, { embeddingModel: 'm', dimension: DIM });
+    await next.insert(chunks(2, 'next'));
+    await next.commit(2, unit(0));
+    const client = store as MilvusStore;
+    const leftovers = (await client.listCollections()).filter((info) => info.name === name);
+    expect(leftovers).toHaveLength(1);
+    expect((await store.search(name, unit(1), 1))[0]?.text).toBe('next chunk 1');
+  });
+
+  it('search on a missing collection is exit code 3 with the fix', async () => {
+    const error = await store.search(uniqueName('missing'), unit(0), 3).catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(RagossError);
+    expect((error as RagossError).exitCode).toBe(3);
+    expect((error as RagossError).hint).toMatch(/ragoss ingest/);
+  });
+});
+
+describe('connecting', () => {
+  it('fails fast and clearly when nothing listens at the URI', async () => {
+    const port = await freePort();
+    const started = Date.now();
+    const error = await openStore({ location: parseMilvusUri(`http://127.0.0.1:${port}`, '/x', 'tok-SECRET'), home: '/x', progress: silentProgress, timeoutMs: 3000 }).catch((caught: unknown) => caught);
+    expect(Date.now() - started).toBeLessThan(8000);
+    expect(error).toBeInstanceOf(RagossError);
+    expect((error as RagossError).message).toContain(`http://127.0.0.1:${port}`);
+    expect((error as RagossError).message).not.toContain('SECRET');
+    expect((error as RagossError).hint).toMatch(/docker compose|milvus-lite/);
+  });
+});
+
+describe('truncateUtf8', () => {
+  it('cuts on a character boundary within the byte budget', () => {
+    expect(truncateUtf8('héllo', 2)).toBe('h');
+    expect(truncateUtf8('hello', 10)).toBe('hello');
+    expect(Buffer.byteLength(truncateUtf8('€'.repeat(30), 10))).toBeLessThanOrEqual(10);
+  });
+});
