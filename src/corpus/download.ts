@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { createWriteStream, existsSync } from 'node:fs';
 import { mkdir, rename, rm } from 'node:fs/promises';
+import { pipeline } from 'node:stream/promises';
 import { basename, join } from 'node:path';
 import { RagossError, errorMessage } from '../errors.js';
 import type { Progress } from '../progress.js';
@@ -74,6 +75,8 @@ export async function download(url: string, options: DownloadOptions): Promise<D
   const controller = new AbortController();
   const onOuterAbort = () => controller.abort(options.signal?.reason);
   options.signal?.addEventListener('abort', onOuterAbort, { once: true });
+  // An already-aborted signal never fires 'abort', so without this the download would run anyway.
+  if (options.signal?.aborted) onOuterAbort();
   let idleTimer = setTimeout(() => controller.abort(new Error('timeout')), idleTimeoutMs);
   const touch = () => {
     clearTimeout(idleTimer);
@@ -95,20 +98,25 @@ export async function download(url: string, options: DownloadOptions): Promise<D
     const task = options.progress.task(`downloading ${basename(target)}`, total, 'bytes');
     const file = createWriteStream(partial);
     let received = 0;
-    try {
-      for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
+    const counted = async function* (source: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
+      for await (const chunk of source) {
         touch();
         received += chunk.byteLength;
-        if (!file.write(chunk)) await new Promise<void>((resolveDrain) => file.once('drain', () => resolveDrain()));
         task.update(received);
+        yield chunk;
       }
+    };
+    try {
+      // pipeline, not write() by hand: a write error or a write still pending when the body fails
+      // must reject here, not surface later as an 'error' event nobody listens to (a crash).
+      await pipeline(response.body as unknown as AsyncIterable<Uint8Array>, counted, file);
     } catch (error) {
-      file.destroy();
+      // The partial file is removed below; its descriptor must be closed first.
+      if (!file.closed) await new Promise<void>((resolveClose) => file.once('close', () => resolveClose()));
       throw controller.signal.aborted && !options.signal?.aborted
         ? downloadError(url, `stalled: no data for ${idleTimeoutMs / 1000}s`, error)
         : downloadError(url, describeFetchFailure(error), error);
     }
-    await new Promise<void>((resolveClose, rejectClose) => file.end((error?: Error | null) => (error ? rejectClose(error) : resolveClose())));
     if (total > 0 && received !== total) {
       throw downloadError(url, `connection closed after ${received} of ${total} bytes`);
     }

