@@ -1,3 +1,5 @@
+import { UsageError } from '../errors.js';
+
 /**
  * Glob patterns over "/"-separated relative paths: `*` and `?` stay inside one path segment,
  * `**` crosses segments, `{a,b}` picks alternatives. Node 20 has no stable glob matcher.
@@ -28,6 +30,10 @@ export function globToRegExp(pattern: string): RegExp {
     } else {
       source += char.replace(/[.+^$()|[\]\\]/g, '\\$&');
     }
+  }
+  // An unclosed "{" would leave an unterminated group: a SyntaxError the user would see as a crash.
+  if (braceDepth > 0) {
+    throw new UsageError(`glob "${pattern}" has an unclosed "{"`, 'close every "{" with "}" (e.g. "en/{faq,adminGuide}/*.md")');
   }
   return new RegExp(`^${source}$`);
 }

@@ -60,9 +60,7 @@ export async function extractZip(zipPath: string, targetDir: string, limits: Unz
   try {
     for (const { entry, relative } of planned) {
       const data = readEntry(zipPath, entry);
-      const destination = join(staging, relative);
-      await mkdir(dirname(destination), { recursive: true });
-      await writeFile(destination, data);
+      await writeEntry(zipPath, entry, join(staging, relative), data);
     }
     await rm(targetDir, { recursive: true, force: true });
     await mkdir(dirname(targetDir), { recursive: true });
@@ -71,6 +69,16 @@ export async function extractZip(zipPath: string, targetDir: string, limits: Unz
     await rm(staging, { recursive: true, force: true });
   }
   return planned.length;
+}
+
+/** Entries such as "a" and "a/b" clash on disk; that is a bad archive, not a crash. */
+async function writeEntry(zipPath: string, entry: AdmZip.IZipEntry, destination: string, data: Buffer): Promise<void> {
+  try {
+    await mkdir(dirname(destination), { recursive: true });
+    await writeFile(destination, data);
+  } catch (error) {
+    throw zipError(zipPath, `entry "${entry.entryName}" cannot be extracted (${errorMessage(error)})`, error);
+  }
 }
 
 function readEntry(zipPath: string, entry: AdmZip.IZipEntry): Buffer {

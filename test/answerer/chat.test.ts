@@ -87,6 +87,8 @@ describe('OpenAIChatEndpoint against a local OpenRouter-style SSE server', () =>
     const error = await failure(endpoint());
     expect(error.message).toMatch(/refused the API key \(HTTP 401\)/);
     expect(error.hint).toMatch(/OPENROUTER_API_KEY/);
+    // Kept for --verbose.
+    expect(error.cause).toBeInstanceOf(Error);
     expect(chatRequests(server)).toHaveLength(1);
   });
 

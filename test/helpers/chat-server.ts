@@ -20,8 +20,11 @@ export interface Reply {
 
 export type Scenario =
   | ({ kind: 'ok' } & Partial<Reply>)
-  /** Every request gets this status and an OpenRouter-style JSON error body. */
-  | { kind: 'status'; status: number; message?: string; retryAfterSeconds?: number }
+  /**
+   * Every request gets this status and an OpenRouter-style JSON error body. `echoAuthorization`
+   * puts the received Authorization header in the message, as some providers quote the bad key.
+   */
+  | { kind: 'status'; status: number; message?: string; retryAfterSeconds?: number; echoAuthorization?: boolean }
   /** The first request of the scenario fails with `status`, later ones succeed. */
   | ({ kind: 'fail-once'; status: number; retryAfterSeconds?: number } & Partial<Reply>)
   /** Some content, then OpenRouter's in-stream error event. */
@@ -178,14 +181,19 @@ function afterFlush(response: ServerResponse, then: () => void): void {
   response.write('', () => setTimeout(then, 30));
 }
 
-function serveChat(response: ServerResponse, body: Record<string, unknown>, scenario: Scenario, attempt: number): void {
+function statusMessage(scenario: Extract<Scenario, { kind: 'status' }>, request: ReceivedRequest): string {
+  const message = scenario.message ?? STATUS_MESSAGES[scenario.status] ?? 'error';
+  return scenario.echoAuthorization ? `${message}: ${request.headers['authorization'] ?? '(none)'}` : message;
+}
+
+function serveChat(response: ServerResponse, request: ReceivedRequest, body: Record<string, unknown>, scenario: Scenario, attempt: number): void {
   const model = typeof body['model'] === 'string' ? body['model'] : 'openai/gpt-oss-20b';
   const ok = (reply: Reply) => (body['stream'] === true ? streamOk(response, model, reply) : jsonOk(response, model, reply));
   switch (scenario.kind) {
     case 'ok':
       return ok(replyOf(scenario));
     case 'status':
-      return sendError(response, scenario.status, scenario.message ?? STATUS_MESSAGES[scenario.status] ?? 'error', scenario.retryAfterSeconds);
+      return sendError(response, scenario.status, statusMessage(scenario, request), scenario.retryAfterSeconds);
     case 'fail-once':
       if (attempt === 1) return sendError(response, scenario.status, STATUS_MESSAGES[scenario.status] ?? 'error', scenario.retryAfterSeconds);
       return ok(replyOf(scenario));
@@ -249,13 +257,14 @@ export async function startChatServer(initial: Scenario = { kind: 'ok' }): Promi
   const handle = async (request: IncomingMessage, response: ServerResponse) => {
     const path = new URL(request.url ?? '/', 'http://127.0.0.1').pathname;
     const body = parseBody(await readBody(request));
-    requests.push({ method: request.method ?? '', path, headers: request.headers, body });
+    const received: ReceivedRequest = { method: request.method ?? '', path, headers: request.headers, body };
+    requests.push(received);
     if (request.method === 'GET' && path === '/v1/models') {
       return sendJson(response, 200, { object: 'list', data: SERVED_MODELS.map((id) => ({ id, object: 'model', created: 1754352000, owned_by: 'openai' })) });
     }
     if (request.method === 'POST' && path === '/v1/chat/completions' && body !== undefined) {
       attempts++;
-      return serveChat(response, body, scenario, attempts);
+      return serveChat(response, received, body, scenario, attempts);
     }
     sendError(response, 404, `no route for ${request.method} ${path}`);
   };

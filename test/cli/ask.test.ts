@@ -1,0 +1,163 @@
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { baseEnv, runCli, tempHome, type CliResult } from '../helpers/cli.js';
+import { DEFAULT_REPLY, chatRequests, messagesOf, startChatServer, type ChatServer, type Scenario } from '../helpers/chat-server.js';
+import { faqZip, tinyModel } from '../helpers/paths.js';
+
+const QUESTION = 'How is data stored in milvus?';
+const MODEL = 'openai/gpt-oss-20b';
+const SECRET = 'sk-test-SECRET123';
+// The seed tutorial's prompts, written out so a drift in the CLI's wording fails here.
+const SEED_SYSTEM =
+  'Human: You are an AI assistant. You are able to find answers to the questions from the contextual passage snippets provided.';
+const seedUser = (context: string, question: string) =>
+  `Use the following pieces of information enclosed in <context> tags to provide an answer to the question enclosed in <question> tags.\n<context>\n${context}\n</context>\n<question>\n${question}\n</question>`;
+
+interface JsonHit {
+  rank: number;
+  score: number;
+  text: string;
+  source: string;
+  chunkIndex: number;
+}
+
+function uniqueCollection(prefix: string): string {
+  return `${prefix}_${Date.now().toString(36)}_${Math.floor(Math.random() * 1e6)}`;
+}
+
+/** Exactly one JSON object on stdout, nothing else. */
+function singleJson(stdout: string): Record<string, unknown> {
+  const lines = stdout.split('\n').filter((line) => line !== '');
+  expect(lines).toHaveLength(1);
+  return JSON.parse(lines[0]!) as Record<string, unknown>;
+}
+
+/** A clean failure: the exit code, one `ragoss: error:` line, no stack trace. */
+function expectCleanError(result: CliResult, code: number): string {
+  expect(result.code, result.stderr).toBe(code);
+  const errorLines = result.stderr.split('\n').filter((line) => line.includes('ragoss: error:'));
+  expect(errorLines).toHaveLength(1);
+  expect(result.stderr).not.toMatch(/^ {4}at /m);
+  return errorLines[0]!;
+}
+
+describe('ragoss ask end to end: real Milvus, local OpenRouter-style chat server', () => {
+  const milvusUri = inject('milvusUri');
+  const collection = uniqueCollection('ask_test');
+  const store = ['--milvus-uri', milvusUri, '--collection', collection];
+  let server: ChatServer;
+  let env: Record<string, string>;
+
+  beforeAll(async () => {
+    server = await startChatServer();
+    env = baseEnv({ RAGOSS_HOME: tempHome() });
+    const ingest = await runCli(['ingest', '--source', faqZip, ...store, '--embedding-model', tinyModel], env);
+    expect(ingest.code, ingest.stderr).toBe(0);
+  });
+  afterAll(async () => {
+    await server.close();
+  });
+
+  function use(scenario: Scenario): void {
+    server.setScenario(scenario);
+    server.requests.length = 0;
+  }
+
+  const ask = (extra: string[], runEnv = env) => runCli(['ask', QUESTION, '--base-url', server.baseUrl, '--model', MODEL, ...store, ...extra], runEnv);
+
+  it('sends the seed prompt with the chunks search retrieves and prints the answer with sources', async () => {
+    const search = await runCli(['search', QUESTION, ...store, '--json'], env);
+    expect(search.code, search.stderr).toBe(0);
+    const hits = singleJson(search.stdout)['hits'] as JsonHit[];
+    expect(hits).toHaveLength(3);
+
+    use({ kind: 'ok' });
+    const result = await ask([]);
+    expect(result.code, result.stderr).toBe(0);
+    const requests = chatRequests(server);
+    expect(requests).toHaveLength(1);
+    const [system, user] = messagesOf(requests[0]!);
+    expect(system).toEqual({ role: 'system', content: SEED_SYSTEM });
+    expect(user?.role).toBe('user');
+    for (const hit of hits) expect(user?.content).toContain(hit.text);
+    expect(user?.content).toBe(seedUser(hits.map((hit) => hit.text).join('\n'), QUESTION));
+    expect(requests[0]?.body).toMatchObject({ model: MODEL, stream: true });
+
+    expect(result.stdout.startsWith(DEFAULT_REPLY.answer)).toBe(true);
+    expect(result.stdout).toContain('\nSources:\n');
+    for (const hit of hits) expect(result.stdout).toContain(`[${hit.rank}] ${hit.source} #${hit.chunkIndex} (score `);
+    expect(result.stdout).not.toContain(DEFAULT_REPLY.reasoning);
+    expect(result.stderr).not.toContain(DEFAULT_REPLY.reasoning);
+  });
+
+  it('--show-reasoning puts the reasoning on stderr, never on stdout', async () => {
+    use({ kind: 'ok' });
+    const result = await ask(['--show-reasoning']);
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stderr).toContain(`reasoning: ${DEFAULT_REPLY.reasoning}`);
+    expect(result.stdout).not.toContain(DEFAULT_REPLY.reasoning);
+    expect(result.stdout.startsWith(DEFAULT_REPLY.answer)).toBe(true);
+  });
+
+  it('--json prints exactly one object with the answer, reasoning and hits', async () => {
+    use({ kind: 'ok', reasoningField: 'reasoning_content' });
+    const result = await ask(['--json']);
+    expect(result.code, result.stderr).toBe(0);
+    const output = singleJson(result.stdout);
+    expect(Object.keys(output).sort()).toEqual(['answer', 'hits', 'model', 'question', 'reasoning']);
+    expect(output).toMatchObject({ question: QUESTION, answer: DEFAULT_REPLY.answer, reasoning: DEFAULT_REPLY.reasoning, model: MODEL });
+    const hits = output['hits'] as JsonHit[];
+    expect(hits.map((hit) => hit.rank)).toEqual([1, 2, 3]);
+    for (const hit of hits) {
+      expect(typeof hit.score).toBe('number');
+      expect(hit.text).not.toBe('');
+      expect(hit.source).toMatch(/^en\/faq\/.+\.md$/);
+    }
+  });
+
+  it('refuses the default OpenRouter endpoint without a key, before any work (exit 2)', async () => {
+    use({ kind: 'ok' });
+    // A collection that does not exist: were the key check skipped, retrieval would stop with
+    // exit 3 before anything could be sent to openrouter.ai.
+    const result = await runCli(['ask', QUESTION, '--milvus-uri', milvusUri, '--collection', uniqueCollection('absent')], env);
+    const line = expectCleanError(result, 2);
+    expect(line).toContain('https://openrouter.ai/api/v1 needs an API key');
+    expect(line).toContain('OPENROUTER_API_KEY');
+    expect(server.requests).toHaveLength(0);
+  });
+
+  it('exits 1 with one error line on a 401', async () => {
+    use({ kind: 'status', status: 401 });
+    const line = expectCleanError(await ask([]), 1);
+    expect(line).toContain('refused the API key (HTTP 401)');
+    expect(chatRequests(server)).toHaveLength(1);
+  });
+
+  it('exits 1 and points at --max-tokens when reasoning eats the token budget', async () => {
+    use({ kind: 'length' });
+    const line = expectCleanError(await ask(['--max-tokens', '64']), 1);
+    expect(line).toContain('token budget');
+    expect(line).toContain('--max-tokens');
+    expect(chatRequests(server)[0]?.body).toMatchObject({ max_tokens: 64 });
+  });
+
+  it('never prints the API key, even with --verbose and a 401 that quotes it', async () => {
+    const keyed = { ...env, OPENAI_API_KEY: SECRET };
+    use({ kind: 'status', status: 401, echoAuthorization: true });
+    const refused = await ask(['--verbose'], keyed);
+    expect(refused.code).toBe(1);
+    // The key did go out and came back in the error body: the redaction is what keeps it hidden.
+    expect(chatRequests(server)[0]?.headers['authorization']).toBe(`Bearer ${SECRET}`);
+    expect(refused.stderr).toContain('Bearer ***');
+    use({ kind: 'ok' });
+    const answered = await ask(['--verbose', '--show-reasoning'], keyed);
+    expect(answered.code, answered.stderr).toBe(0);
+    for (const output of [refused.stdout, refused.stderr, answered.stdout, answered.stderr]) expect(output).not.toContain('SECRET123');
+  });
+
+  it('rejects an empty question (exit 2) without calling the endpoint', async () => {
+    use({ kind: 'ok' });
+    const result = await runCli(['ask', '  ', '--base-url', server.baseUrl, ...store], env);
+    expect(expectCleanError(result, 2)).toContain('the question is empty');
+    expect(server.requests).toHaveLength(0);
+  });
+});
