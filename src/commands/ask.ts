@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { OpenAIChatEndpoint, endpointNeedsKey } from '../answerer/chat.js';
 import { DEFAULT_CHAT_BASE_URL, DEFAULT_CHAT_MODEL, DEFAULT_TOP_K, resolveChatConfig, resolveCommonConfig, type ChatFlags, type CommonFlags } from '../config.js';
 import { UsageError } from '../errors.js';
+import { displayUrl } from '../corpus/download.js';
 import { answerQuestion } from '../pipeline/answer.js';
 import { progressFor } from '../progress.js';
 import type { Runtime } from '../cli/runtime.js';
@@ -39,7 +40,7 @@ async function askCommand(question: string, flags: AskFlags, { env, signal, stdo
   const progress = progressFor(stderr, { quiet: config.quiet || config.json });
   const { hits } = await retrieveFor(asked, topK, config, progress, signal);
   const endpoint = new OpenAIChatEndpoint({ baseUrl: chat.baseUrl, apiKey: chat.apiKey, timeoutMs: chat.timeoutMs, maxRetries: chat.maxRetries });
-  progress.step(`asking ${chat.model} at ${chat.baseUrl}`);
+  progress.step(`asking ${chat.model} at ${displayUrl(chat.baseUrl)}`);
   let reasoningOpen = false;
   const result = await answerQuestion(asked, hits, endpoint, {
     model: chat.model,
