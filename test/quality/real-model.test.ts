@@ -26,7 +26,7 @@ describe.skipIf(!available)(`retrieval quality of the default model (${DEFAULT_E
       RAGOSS_COLLECTION: `quality_${Date.now().toString(36)}`,
     });
     const ingest = await runCli(['ingest', '--source', faqZip, '--json'], env, { timeoutMs: 600_000 });
-    expect(ingest.stderr).toBe('');
+    expect(ingest.stderr).not.toMatch(/error/i);
     expect(ingest.code).toBe(0);
     expect(JSON.parse(ingest.stdout)).toMatchObject({ chunks: 72, embeddingModel: DEFAULT_EMBEDDING_MODEL, dimension: 768 });
   }, 600_000);

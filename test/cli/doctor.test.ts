@@ -1,0 +1,88 @@
+import { createServer, type Server, type Socket } from 'node:net';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { startChatServer, type ChatServer } from '../helpers/chat-server.js';
+import { baseEnv, runCli, tempHome } from '../helpers/cli.js';
+import { faqZip, tinyModel } from '../helpers/paths.js';
+import { freePort } from '../../src/store/embedded.js';
+
+interface DoctorReport {
+  ok: boolean;
+  milvus: { mode: string; address: string; reachable: boolean; serverVersion?: string; collections: Array<{ name: string; rowCount: number; embeddingModel: string; dimension: number }> };
+  embedding: { model: string; dimension: number | null; local: boolean };
+  chat: { baseUrl: string; model: string; keySet: boolean; answers: boolean };
+  checks: Array<{ name: string; status: string; detail: string; fix?: string }>;
+}
+
+describe('ragoss doctor', () => {
+  let chat: ChatServer;
+  let env: Record<string, string>;
+  const collection = `doctor_${Date.now().toString(36)}`;
+
+  beforeAll(async () => {
+    chat = await startChatServer();
+    env = baseEnv({ RAGOSS_HOME: tempHome(), MILVUS_URI: inject('milvusUri'), RAGOSS_COLLECTION: collection, RAGOSS_BASE_URL: chat.baseUrl, MILVUS_TOKEN: 'root:SECRET-token' });
+    const ingest = await runCli(['ingest', '-q', '--source', faqZip, '--embedding-model', tinyModel], env);
+    expect(ingest.code).toBe(0);
+  });
+  afterAll(async () => {
+    await chat.close();
+  });
+
+  it('reports Milvus, the collection, the model and the chat endpoint, exit 0 when all is well', async () => {
+    const result = await runCli(['doctor', '--json'], env);
+    expect(result.code).toBe(0);
+    const report = JSON.parse(result.stdout) as DoctorReport;
+    expect(report.ok).toBe(true);
+    expect(report.milvus).toMatchObject({ mode: 'server', reachable: true, serverVersion: expect.stringMatching(/milvus_lite/) });
+    expect(report.milvus.collections.find((info) => info.name === collection)).toMatchObject({ rowCount: 72, embeddingModel: tinyModel, dimension: 768 });
+    expect(report.embedding).toMatchObject({ model: tinyModel, dimension: 768, local: true });
+    expect(report.chat).toMatchObject({ baseUrl: chat.baseUrl, model: 'openai/gpt-oss-20b', keySet: false, answers: true });
+    expect(result.stdout + result.stderr).not.toContain('SECRET');
+    const human = await runCli(['doctor'], env);
+    expect(human.code).toBe(0);
+    expect(human.stdout).toMatch(/^ok {4}milvus {5}server http:\/\/127\.0\.0\.1:\d+, version milvus_lite/m);
+    expect(human.stdout).toMatch(/^ok {4}collection {1}doctor_\w+: 72 rows/m);
+  });
+
+  it('exits 1 and says what to do when the chat endpoint needs a key that is not set', async () => {
+    const result = await runCli(['doctor', '--base-url', 'https://openrouter.ai/api/v1'], env);
+    expect(result.code).toBe(1);
+    expect(result.stdout).toMatch(/^FAIL {2}chat .*needs an API key/m);
+    expect(result.stdout).toMatch(/fix: export OPENROUTER_API_KEY/);
+  });
+
+  it('exits 1 when Milvus is unreachable, within seconds', async () => {
+    const started = Date.now();
+    const result = await runCli(['doctor', '--json', '--milvus-uri', `http://127.0.0.1:${await freePort()}`], env);
+    expect(Date.now() - started).toBeLessThan(20_000);
+    expect(result.code).toBe(1);
+    const report = JSON.parse(result.stdout) as DoctorReport;
+    expect(report.ok).toBe(false);
+    expect(report.milvus.reachable).toBe(false);
+    expect(report.checks.find((check) => check.name === 'milvus')).toMatchObject({ status: 'fail', detail: expect.stringMatching(/cannot reach Milvus/) });
+  });
+});
+
+describe('a Milvus that accepts connections but never answers', () => {
+  let silent: Server;
+  const sockets: Socket[] = [];
+  let port: number;
+
+  beforeAll(async () => {
+    silent = createServer((socket) => sockets.push(socket));
+    port = await new Promise<number>((resolvePort) => silent.listen(0, '127.0.0.1', () => resolvePort((silent.address() as { port: number }).port)));
+  });
+  afterAll(async () => {
+    for (const socket of sockets) socket.destroy();
+    await new Promise((resolveClose) => silent.close(resolveClose));
+  });
+
+  it('fails within the bounded timeout instead of hanging', async () => {
+    const env = baseEnv({ RAGOSS_HOME: tempHome(), RAGOSS_MILVUS_TIMEOUT: '2', RAGOSS_EMBEDDING_MODEL: tinyModel });
+    const started = Date.now();
+    const result = await runCli(['search', 'How is data stored in milvus?', '--milvus-uri', `http://127.0.0.1:${port}`], env);
+    expect(Date.now() - started).toBeLessThan(15_000);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/^ragoss: error: cannot reach Milvus at http:\/\/127\.0\.0\.1:\d+: no answer within 2s/);
+  });
+});
