@@ -4,6 +4,8 @@ import cliProgress from 'cli-progress';
 export interface Progress {
   /** A one-line step such as "unzipping". */
   step(message: string): void;
+  /** Something the user should know even in quiet or JSON mode. */
+  warn(message: string): void;
   /** A counted task; `update` takes the running total. */
   task(label: string, total: number, unit: 'bytes' | 'chunks' | 'files'): ProgressTask;
 }
@@ -17,6 +19,7 @@ const noopTask: ProgressTask = { update() {}, done() {} };
 
 export const silentProgress: Progress = {
   step() {},
+  warn() {},
   task: () => noopTask,
 };
 
@@ -31,6 +34,7 @@ function formatCount(value: number, unit: string): string {
 export function lineProgress(write: (line: string) => void): Progress {
   return {
     step: (message) => write(`ragoss: ${message}`),
+    warn: (message) => write(`ragoss: warning: ${message}`),
     task(label, total, unit) {
       const started = performance.now();
       write(`ragoss: ${label}${total > 0 ? ` (${formatCount(total, unit)})` : ''}...`);
@@ -52,6 +56,7 @@ export function lineProgress(write: (line: string) => void): Progress {
 export function barProgress(stream: NodeJS.WriteStream): Progress {
   return {
     step: (message) => stream.write(`ragoss: ${message}\n`),
+    warn: (message) => stream.write(`ragoss: warning: ${message}\n`),
     task(label, total, unit) {
       const isBytes = unit === 'bytes';
       const bar = new cliProgress.SingleBar(
@@ -89,7 +94,8 @@ export function barProgress(stream: NodeJS.WriteStream): Progress {
 }
 
 export function progressFor(stream: NodeJS.WriteStream, options: { quiet: boolean }): Progress {
-  if (options.quiet) return silentProgress;
+  // Quiet drops progress, never warnings: they change what the output means.
+  if (options.quiet) return { ...silentProgress, warn: (message) => stream.write(`ragoss: warning: ${message}\n`) };
   if (stream.isTTY) return barProgress(stream);
   return lineProgress((line) => stream.write(`${line}\n`));
 }

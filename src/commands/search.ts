@@ -27,6 +27,10 @@ export async function retrieveFor(question: string, topK: number, config: Common
     const embedder = await loadQueryEmbedder(config, info, progress);
     try {
       signal.throwIfAborted();
+      const { tokens, maxTokens } = embedder.tokenBudget(question);
+      if (tokens > maxTokens) {
+        progress.warn(`the question is ${tokens} tokens; ${embedder.modelName} reads only the first ${maxTokens} for retrieval (the chat model gets all of it)`);
+      }
       return { hits: await retrieve(question, embedder, store, config.collection, topK), embeddingModel: info.embeddingModel };
     } finally {
       await embedder.close();

@@ -4,6 +4,8 @@ export interface Embedder {
   readonly dimension: number;
   embedDocuments(texts: readonly string[]): Promise<Float32Array[]>;
   embedQuery(text: string): Promise<Float32Array>;
+  /** Tokens the model would see for `text` before truncation, and how many it reads at most. */
+  tokenBudget(text: string): { tokens: number; maxTokens: number };
   close(): Promise<void>;
 }
 

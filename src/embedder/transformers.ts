@@ -20,6 +20,7 @@ export interface TransformersEmbedderOptions {
 interface FeatureExtractor {
   (texts: string[], options: { pooling: string; normalize: boolean }): Promise<{ dims: number[]; data: Float32Array }>;
   model: { config: Record<string, unknown> };
+  tokenizer: ((text: string) => { input_ids: { dims: number[] } }) & { model_max_length?: number };
   dispose(): Promise<void>;
 }
 
@@ -130,6 +131,13 @@ export class TransformersEmbedder implements Embedder {
   async embedQuery(text: string): Promise<Float32Array> {
     const [vector] = await this.embedBatch([this.profile.queryPrefix + text]);
     return vector as Float32Array;
+  }
+
+  tokenBudget(text: string): { tokens: number; maxTokens: number } {
+    const encoded = this.extractor.tokenizer(this.profile.queryPrefix + text);
+    const tokens = encoded.input_ids.dims.at(-1) ?? 0;
+    const maxTokens = this.extractor.tokenizer.model_max_length ?? Number.POSITIVE_INFINITY;
+    return { tokens, maxTokens };
   }
 
   async close(): Promise<void> {

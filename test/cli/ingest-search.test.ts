@@ -128,6 +128,14 @@ describe('ragoss ingest + search against a real Milvus', () => {
     expect(result.stderr).toMatch(/was built with testing\/tiny-random-albert-768, not Xenova\/all-mpnet-base-v2/);
   });
 
+  it('warns, even with --json, when the question is longer than the embedding model reads', async () => {
+    const longQuestion = `${'Please explain in detail how Milvus persists inserted vectors and metadata. '.repeat(20)}How is data stored in milvus?`;
+    const result = await runCli(['search', longQuestion, '--json'], env);
+    expect(result.code).toBe(0);
+    expect(result.stderr).toMatch(/^ragoss: warning: the question is \d+ tokens; testing\/tiny-random-albert-768 reads only the first 100 for retrieval/);
+    expect((JSON.parse(result.stdout) as { hits: unknown[] }).hits).toHaveLength(3);
+  });
+
   it('rejects an empty question and a bad --top-k as usage errors', async () => {
     expect((await runCli(['search', '   '], env)).code).toBe(2);
     const badTopK = await runCli(['search', QUESTION, '--top-k', 'zero'], env);
