@@ -1,7 +1,8 @@
+import { spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { baseEnv, runCli, tempHome, type CliResult } from '../helpers/cli.js';
 import { DEFAULT_REPLY, chatRequests, messagesOf, startChatServer, type ChatServer, type Scenario } from '../helpers/chat-server.js';
-import { faqZip, tinyModel } from '../helpers/paths.js';
+import { binPath, faqZip, projectRoot, tinyModel } from '../helpers/paths.js';
 
 const QUESTION = 'How is data stored in milvus?';
 const MODEL = 'openai/gpt-oss-20b';
@@ -159,5 +160,23 @@ describe('ragoss ask end to end: real Milvus, local OpenRouter-style chat server
     const result = await runCli(['ask', '  ', '--base-url', server.baseUrl, ...store], env);
     expect(expectCleanError(result, 2)).toContain('the question is empty');
     expect(server.requests).toHaveLength(0);
+  });
+
+  it('Ctrl-C while the answer streams exits 130 promptly, without printing sources', async () => {
+    use({ kind: 'stall' });
+    const child = spawn(process.execPath, [binPath, 'ask', QUESTION, '--base-url', server.baseUrl, '--model', MODEL, ...store], { cwd: projectRoot, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let interruptedAt = 0;
+    child.stdout.on('data', (data: Buffer) => {
+      stdout += data.toString();
+      if (interruptedAt === 0) {
+        interruptedAt = Date.now();
+        child.kill('SIGINT');
+      }
+    });
+    const code = await new Promise<number | null>((resolveExit) => child.on('close', resolveExit));
+    expect(code).toBe(130);
+    expect(Date.now() - interruptedAt).toBeLessThan(5_000);
+    expect(stdout).not.toContain('Sources:');
   });
 });
