@@ -3,7 +3,7 @@ import type { Embedder } from '../embedder/embedder.js';
 import { ExitCode, RagossError } from '../errors.js';
 import type { Progress } from '../progress.js';
 import { openStore } from '../store/open.js';
-import type { CollectionInfo, VectorStore } from '../store/store.js';
+import { notIngestedError, type CollectionInfo, type VectorStore } from '../store/store.js';
 
 export async function connectStore(config: CommonConfig, progress: Progress, signal: AbortSignal): Promise<VectorStore> {
   if (config.location.kind === 'embedded') progress.step(`starting embedded Milvus Lite (${describeLocation(config.location)})`);
@@ -47,13 +47,7 @@ export function ingestModelName(config: CommonConfig): string {
 /** The collection to query, or exit code 3 with the fix when nothing was ingested. */
 export async function requireCollection(store: VectorStore, config: CommonConfig): Promise<CollectionInfo> {
   const info = await store.describe(config.collection);
-  if (info === undefined) {
-    throw new RagossError(
-      `collection ${config.collection} not found at ${store.location}`,
-      'run `ragoss ingest` first (or pass the --collection / MILVUS_URI you ingested into)',
-      ExitCode.notIngested,
-    );
-  }
+  if (info === undefined) throw notIngestedError(config.collection, store.location);
   return info;
 }
 

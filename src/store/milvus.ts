@@ -1,6 +1,6 @@
 import { DataType, LoadState, MilvusClient, type ResStatus } from '@zilliz/milvus2-sdk-node';
 import { ExitCode, RagossError, errorMessage } from '../errors.js';
-import type { CollectionInfo, CollectionMeta, CollectionWriter, SearchHit, StoredChunk, VectorStore } from './store.js';
+import { notIngestedError, type CollectionInfo, type CollectionMeta, type CollectionWriter, type SearchHit, type StoredChunk, type VectorStore } from './store.js';
 
 const PROP_MODEL = 'ragoss.embedding_model';
 const PROP_DIMENSION = 'ragoss.dimension';
@@ -207,10 +207,6 @@ export class MilvusStore implements VectorStore {
     return this.call(what, call);
   }
 
-  private notIngested(name: string): RagossError {
-    return new RagossError(`collection ${name} not found at ${this.location}`, 'run `ragoss ingest` first (or pass the --collection you ingested into)', ExitCode.notIngested);
-  }
-
   async search(name: string, vector: Float32Array, topK: number): Promise<SearchHit[]> {
     let result;
     try {
@@ -224,11 +220,11 @@ export class MilvusStore implements VectorStore {
       });
     } catch (error) {
       // The SDK throws a TypeError, not a status, when the collection is missing: ask Milvus which it was.
-      if ((await this.describe(name)) === undefined) throw this.notIngested(name);
+      if ((await this.describe(name)) === undefined) throw notIngestedError(name, this.location);
       throw this.failure('search', errorMessage(error).split('\n')[0] ?? 'unknown error', error);
     }
     if (!isOk(result.status)) {
-      if (isMissingCollection(result.status)) throw this.notIngested(name);
+      if (isMissingCollection(result.status)) throw notIngestedError(name, this.location);
       throw this.failure('search', statusReason(result.status));
     }
     return (result.results as Array<Record<string, unknown>>).map((row) => ({

@@ -1,3 +1,5 @@
+import { ExitCode, RagossError } from '../errors.js';
+
 /** What ragoss records with a collection so later commands embed questions the same way. */
 export interface CollectionMeta {
   embeddingModel: string;
@@ -45,4 +47,13 @@ export interface VectorStore {
   beginReplace(name: string, meta: CollectionMeta): Promise<CollectionWriter>;
   search(name: string, vector: Float32Array, topK: number): Promise<SearchHit[]>;
   close(): Promise<void>;
+}
+
+/** Exit code 3: scripts tell "nothing ingested yet" from real failures by it. */
+export function notIngestedError(name: string, location: string): RagossError {
+  return new RagossError(
+    `collection ${name} not found at ${location}`,
+    'run `ragoss ingest` first (or pass the --collection / MILVUS_URI you ingested into)',
+    ExitCode.notIngested,
+  );
 }
