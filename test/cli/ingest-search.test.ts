@@ -35,7 +35,7 @@ function serveZip(): Promise<{ url: string; hits: () => number; close: () => Pro
 }
 
 async function storedRows(uri: string, collection: string): Promise<Array<Record<string, unknown>>> {
-  const client = new MilvusClient({ address: uri.replace('http://', '') });
+  const client = new MilvusClient({ address: uri.replace('http://', ''), logLevel: 'error' });
   try {
     const result = await client.query({ collection_name: collection, filter: 'chunk_index >= 0', output_fields: ['id', 'text', 'source', 'chunk_index'], limit: 1000 });
     return result.data;
