@@ -95,6 +95,8 @@ export interface EmbeddingConfig {
   offline: boolean;
   dtype: EmbeddingDtype;
   batchSize: number;
+  /** A Hugging Face hub mirror (HF_ENDPOINT, as the Python hub client reads it). */
+  hubEndpoint: string | undefined;
 }
 
 export interface CommonConfig {
@@ -143,6 +145,7 @@ export function resolveCommonConfig(flags: CommonFlags, env: Env): CommonConfig 
       offline: flags.offline === true || parseBoolean(pick(undefined, env, 'RAGOSS_OFFLINE')),
       dtype: resolveDtype(env),
       batchSize: parsePositiveInt(pick(undefined, env, 'RAGOSS_EMBEDDING_BATCH'), 'RAGOSS_EMBEDDING_BATCH', 16),
+      hubEndpoint: pick(undefined, env, 'HF_ENDPOINT'),
     },
     milvusTimeoutMs: milvusTimeoutSeconds * 1000,
     milvusLiteExecutable: pick(undefined, env, 'RAGOSS_MILVUS_LITE'),

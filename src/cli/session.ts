@@ -36,6 +36,7 @@ export async function loadEmbedder(config: CommonConfig, modelName: string, prog
     offline: embedding.offline,
     dtype: embedding.dtype,
     batchSize: embedding.batchSize,
+    hubEndpoint: embedding.hubEndpoint,
     progress,
   });
 }

@@ -14,6 +14,8 @@ export interface TransformersEmbedderOptions {
   dtype: 'fp32' | 'fp16' | 'q8' | 'int8' | 'uint8' | 'q4';
   batchSize: number;
   progress: Progress;
+  /** Download from this hub mirror instead of huggingface.co. */
+  hubEndpoint?: string;
 }
 
 /** The slice of transformers.js's feature-extraction pipeline that ragoss uses. */
@@ -80,12 +82,18 @@ export class TransformersEmbedder implements Embedder {
           `put it at ${join(options.modelDir, options.modelName)} (config.json, tokenizer.json, onnx/) or drop --model-dir to download it`,
         );
       }
-    } else {
-      env.allowLocalModels = false;
-      env.allowRemoteModels = !options.offline;
-      if (options.offline && !modelIsLocal(options)) {
+    } else if (options.offline) {
+      if (!modelIsLocal(options)) {
         throw new RagossError(`embedding model ${options.modelName} is not cached in ${options.cacheDir} and --offline forbids downloading it`, 'run once without --offline, or point --model-dir at a local copy');
       }
+      // The download cache has the local-model layout (cacheDir/NAME/file): read it as one.
+      env.localModelPath = `${options.cacheDir}/`;
+      env.allowLocalModels = true;
+      env.allowRemoteModels = false;
+    } else {
+      env.allowLocalModels = false;
+      env.allowRemoteModels = true;
+      if (options.hubEndpoint !== undefined) env.remoteHost = options.hubEndpoint.endsWith('/') ? options.hubEndpoint : `${options.hubEndpoint}/`;
     }
     options.progress.step(`loading embedding model ${options.modelName}`);
     let extractor: FeatureExtractor;
