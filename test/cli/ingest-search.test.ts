@@ -6,7 +6,7 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { baseEnv, runCli, tempHome } from '../helpers/cli.js';
-import { binPath, faqZip, fullZip, projectRoot, tinyModel } from '../helpers/paths.js';
+import { binPath, devQuestions, faqZip, fullZip, projectRoot, tinyModel } from '../helpers/paths.js';
 
 const QUESTION = 'How is data stored in milvus?';
 
@@ -113,6 +113,19 @@ describe('ragoss ingest + search against a real Milvus', () => {
     expect(result.stdout).toMatch(/^1\. \d\.\d{4} {2}en\/faq\/\w+\.md #\d+\n {3}\S/);
     expect(result.stdout).toMatch(/\n2\. /);
     expect(result.stdout).not.toMatch(/\n3\. /);
+  });
+
+  it('eval reports recall@k, MRR and misses over the dev questions', async () => {
+    const json = await runCli(['eval', devQuestions, '--top-k', '3', '--json'], env);
+    expect(json.code).toBe(0);
+    const report = JSON.parse(json.stdout) as { questions: number; topK: number; recallAtK: number; mrr: number; misses: Array<{ question: string }> };
+    expect(report).toMatchObject({ questions: 15, topK: 3, embeddingModel: tinyModel });
+    // The tiny model is random: only the arithmetic is checked, not the quality.
+    expect(report.recallAtK).toBeCloseTo(1 - report.misses.length / 15, 10);
+    expect(report.mrr).toBeLessThanOrEqual(report.recallAtK);
+    const human = await runCli(['eval', devQuestions], env);
+    expect(human.code).toBe(0);
+    expect(human.stdout).toMatch(/^questions {3}15\nmodel {7}testing\/tiny-random-albert-768\nrecall@3 {4}\d\.\d{3}\nMRR {9}\d\.\d{3}\nmisses {6}\d+\n/);
   });
 
   it('exits 3 with the fix when the collection was never ingested', async () => {
