@@ -1,0 +1,66 @@
+import { spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readdirSync, symlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { baseEnv, runCli, tempHome } from '../helpers/cli.js';
+import { startFileServer, type FileServer } from '../helpers/http-server.js';
+import { binPath, faqZip, modelsDir, projectRoot, tinyModel } from '../helpers/paths.js';
+
+/** A models dir where the tiny model is also known as other/tiny-copy: same vectors, another name. */
+function modelsWithACopy(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'ragoss-models-'));
+  mkdirSync(join(dir, 'testing'));
+  mkdirSync(join(dir, 'other'));
+  symlinkSync(join(modelsDir, tinyModel), join(dir, tinyModel));
+  symlinkSync(join(modelsDir, tinyModel), join(dir, 'other', 'tiny-copy'));
+  return dir;
+}
+
+describe('ingest refuses to mix embedding models in one collection', () => {
+  it('fails before any embedding work, and --replace rebuilds with the new model', async () => {
+    const env = baseEnv({ RAGOSS_HOME: tempHome(), MILVUS_URI: inject('milvusUri'), RAGOSS_MODEL_DIR: modelsWithACopy(), RAGOSS_COLLECTION: `mix_${Date.now().toString(36)}` });
+    expect((await runCli(['ingest', '-q', '--source', faqZip, '--embedding-model', tinyModel], env)).code).toBe(0);
+    const refused = await runCli(['ingest', '--source', faqZip, '--embedding-model', 'other/tiny-copy'], env);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toMatch(/ragoss: error: collection mix_\w+ was built with testing\/tiny-random-albert-768 \(768 dims\), not other\/tiny-copy \(768 dims\) — pass --replace/);
+    expect(refused.stderr).not.toContain('embedding and storing');
+    const replaced = await runCli(['ingest', '--source', faqZip, '--embedding-model', 'other/tiny-copy', '--replace', '--json'], env);
+    expect(replaced.code).toBe(0);
+    expect(JSON.parse(replaced.stdout)).toMatchObject({ chunks: 72, embeddingModel: 'other/tiny-copy' });
+    const search = await runCli(['search', 'How is data stored in milvus?', '--json'], env);
+    expect(search.code).toBe(0);
+  });
+});
+
+describe('Ctrl-C during the download', () => {
+  let server: FileServer;
+
+  beforeAll(async () => {
+    server = await startFileServer({ '/stalled.zip': { kind: 'stall', file: faqZip, bytes: 1000 } });
+  });
+  afterAll(async () => {
+    await server.close();
+  });
+
+  it('exits 130 promptly and leaves no partial file in the cache', async () => {
+    const home = tempHome();
+    const env = baseEnv({ RAGOSS_HOME: home, MILVUS_URI: inject('milvusUri'), RAGOSS_EMBEDDING_MODEL: tinyModel });
+    const child = spawn(process.execPath, [binPath, 'ingest', '--source', server.url('/stalled.zip')], { cwd: projectRoot, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    let interruptedAt = 0;
+    child.stderr.on('data', (data: Buffer) => {
+      stderr += data.toString();
+      if (interruptedAt === 0 && stderr.includes('downloading')) {
+        interruptedAt = Date.now();
+        setTimeout(() => child.kill('SIGINT'), 200);
+      }
+    });
+    const code = await new Promise<number | null>((resolveExit) => child.on('close', resolveExit));
+    expect(code).toBe(130);
+    expect(Date.now() - interruptedAt).toBeLessThan(5_000);
+    expect(stderr).toMatch(/ragoss: interrupted; nothing was changed\n$/);
+    const leftovers = readdirSync(join(home, 'downloads'), { recursive: true }).map(String).filter((name) => name.endsWith('.zip') || name.endsWith('.partial'));
+    expect(leftovers).toEqual([]);
+  });
+});
