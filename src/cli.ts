@@ -63,7 +63,8 @@ export async function main(argv: readonly string[]): Promise<number> {
     await program.parseAsync(argv as string[]);
   } catch (error) {
     if (error instanceof CommanderError) {
-      const fine = ['commander.helpDisplayed', 'commander.version', 'commander.help'].includes(error.code);
+      // Asked-for help and --version are successes; help shown because no command was given is a usage error.
+      const fine = ['commander.helpDisplayed', 'commander.version'].includes(error.code);
       return fine ? ExitCode.ok : ExitCode.usage;
     }
     throw error;
