@@ -4,7 +4,7 @@ import { evaluate, readEvalQuestions } from '../pipeline/evaluate.js';
 import { retrieve } from '../pipeline/retrieve.js';
 import { progressFor } from '../progress.js';
 import type { Runtime } from '../cli/runtime.js';
-import { loadQueryEmbedder, requireCollection, withStore } from '../cli/session.js';
+import { withQueryEmbedder } from '../cli/session.js';
 import { resolveTopK } from './search.js';
 
 export function registerEval(program: Command, run: (flags: CommonFlags, body: (runtime: Runtime) => Promise<void>) => Promise<void>): void {
@@ -19,18 +19,13 @@ export function registerEval(program: Command, run: (flags: CommonFlags, body: (
         const topK = resolveTopK(flags.topK, env);
         const questions = await readEvalQuestions(path);
         const progress = progressFor(stderr, { quiet: config.quiet || config.json });
-        const report = await withStore(config, progress, signal, async (store) => {
-          const info = await requireCollection(store, config);
-          const embedder = await loadQueryEmbedder(config, info, progress);
-          try {
-            return { embeddingModel: info.embeddingModel, ...(await evaluate(questions, topK, (question) => {
-              signal.throwIfAborted();
-              return retrieve(question, embedder, store, config.collection, topK);
-            })) };
-          } finally {
-            await embedder.close();
-          }
-        });
+        const report = await withQueryEmbedder(config, progress, signal, async (store, info, embedder) => ({
+          embeddingModel: info.embeddingModel,
+          ...(await evaluate(questions, topK, (question) => {
+            signal.throwIfAborted();
+            return retrieve(question, embedder, store, config.collection, topK);
+          })),
+        }));
         if (config.json) {
           stdout.write(`${JSON.stringify(report)}\n`);
           return;

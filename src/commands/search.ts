@@ -4,7 +4,7 @@ import { UsageError } from '../errors.js';
 import { retrieve, type RankedHit } from '../pipeline/retrieve.js';
 import { progressFor, type Progress } from '../progress.js';
 import type { Runtime } from '../cli/runtime.js';
-import { loadQueryEmbedder, requireCollection, withStore } from '../cli/session.js';
+import { withQueryEmbedder } from '../cli/session.js';
 
 export interface SearchFlags extends CommonFlags {
   topK?: string;
@@ -22,19 +22,12 @@ export function resolveTopK(flag: string | undefined, env: Env): number {
 
 /** Shared by search and ask: store up, collection checked, question embedded with its model. */
 export async function retrieveFor(question: string, topK: number, config: CommonConfig, progress: Progress, signal: AbortSignal): Promise<{ hits: RankedHit[]; embeddingModel: string }> {
-  return withStore(config, progress, signal, async (store) => {
-    const info = await requireCollection(store, config);
-    const embedder = await loadQueryEmbedder(config, info, progress);
-    try {
-      signal.throwIfAborted();
-      const { tokens, maxTokens } = embedder.tokenBudget(question);
-      if (tokens > maxTokens) {
-        progress.warn(`the question is ${tokens} tokens; ${embedder.modelName} reads only the first ${maxTokens} for retrieval (the chat model gets all of it)`);
-      }
-      return { hits: await retrieve(question, embedder, store, config.collection, topK), embeddingModel: info.embeddingModel };
-    } finally {
-      await embedder.close();
+  return withQueryEmbedder(config, progress, signal, async (store, info, embedder) => {
+    const { tokens, maxTokens } = embedder.tokenBudget(question);
+    if (tokens > maxTokens) {
+      progress.warn(`the question is ${tokens} tokens; ${embedder.modelName} reads only the first ${maxTokens} for retrieval (the chat model gets all of it)`);
     }
+    return { hits: await retrieve(question, embedder, store, config.collection, topK), embeddingModel: info.embeddingModel };
   });
 }
 
