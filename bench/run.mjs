@@ -1,0 +1,510 @@
+#!/usr/bin/env node
+// ragoss performance benchmark: `npm run build && npm run bench`.
+// Starts its own Milvus Lite server and a local OpenAI-compatible chat server (127.0.0.1 only),
+// times the built CLI (bin/ragoss.js) and in-process pieces (bench/probe.mjs), runs the Python
+// seed (bench/seed.py), prints a table and writes bench/results.json.
+//
+// Environment:
+//   RAGOSS_MODEL_DIR    model root holding Xenova/all-mpnet-base-v2 (default ~/.cache/ragoss-ci/models)
+//   RAGOSS_SHARED_DIR   folder with data/milvus_docs_2.4.x_en*.zip (default ../shared)
+//   BENCH_FULL=0        skip the 4,894-chunk full-docs ingest (it takes several minutes)
+//   BENCH_FULL_SPLIT=1  also re-embed the full docs in-process for the split (default: the CLI's own
+//                       --json embed/insert seconds are used, the rest of the split is measured in-process)
+//   BENCH_SEARCH_RUNS   fresh `ragoss search` processes to time (default 10)
+//   BENCH_REPS          repetitions of the FAQ ingest, seed and embedding passes (default 3)
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import { cpus, homedir, loadavg, totalmem } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const benchDir = dirname(fileURLToPath(import.meta.url));
+const root = resolve(benchDir, '..');
+const work = join(benchDir, '.work');
+const sharedDir = resolve(process.env.RAGOSS_SHARED_DIR ?? join(root, '..', 'shared'));
+const faqZip = join(sharedDir, 'data', 'milvus_docs_2.4.x_en.zip');
+const fullZip = join(sharedDir, 'data', 'milvus_docs_2.4.x_en_full.zip');
+const modelDir = resolve((process.env.RAGOSS_MODEL_DIR ?? join(homedir(), '.cache', 'ragoss-ci', 'models')).replace(/^~(?=\/)/, homedir()));
+const MODEL = 'Xenova/all-mpnet-base-v2';
+const milvusLite = process.env.RAGOSS_MILVUS_LITE ?? join(root, '.venv', 'bin', 'milvus-lite');
+const seedVenv = join(benchDir, '.venv-seed');
+const SEED_REQUIREMENTS = ['milvus-lite==3.2.2', 'pymilvus==3.0.2', 'onnxruntime==1.31.1', 'tokenizers==0.23.3', 'numpy==2.4.6'];
+const QUESTION = 'How is data stored in milvus?';
+const FULL = process.env.BENCH_FULL !== '0';
+const FULL_SPLIT = process.env.BENCH_FULL_SPLIT === '1';
+const SEARCH_RUNS = Math.max(10, Number(process.env.BENCH_SEARCH_RUNS ?? 10));
+const REPS = Math.max(1, Number(process.env.BENCH_REPS ?? 3));
+const GiB = 1024 ** 3;
+const timeBin = existsSync('/usr/bin/time') ? '/usr/bin/time' : undefined;
+
+// ---------- small helpers ----------
+const log = (message) => process.stderr.write(`bench: ${message}\n`);
+const median = (xs) => quantile(xs, 0.5);
+function quantile(xs, q) {
+  const sorted = [...xs].sort((a, b) => a - b);
+  if (sorted.length === 0) return NaN;
+  const pos = (sorted.length - 1) * q;
+  const lo = Math.floor(pos);
+  const hi = Math.ceil(pos);
+  return sorted[lo] + (sorted[hi] - sorted[lo]) * (pos - lo);
+}
+const round = (x, digits = 3) => (Number.isFinite(x) ? Number(x.toFixed(digits)) : x);
+const fmtS = (x) => (Number.isFinite(x) ? `${x.toFixed(2)} s` : 'n/a');
+const fmtMiB = (bytes) => (Number.isFinite(bytes) ? `${(bytes / 1024 / 1024).toFixed(0)} MiB` : 'n/a');
+
+/** The children's environment: no keys, no MILVUS_URI of the caller, the bench's model dir. */
+function childEnv(extra = {}) {
+  const env = { ...process.env };
+  for (const key of Object.keys(env)) if (/^(RAGOSS_|MILVUS_|OPENAI_|OPENROUTER_)/.test(key)) delete env[key];
+  return { ...env, RAGOSS_MODEL_DIR: modelDir, RAGOSS_HOME: join(work, 'home'), RAGOSS_MILVUS_LITE: milvusLite, NO_COLOR: '1', ...extra };
+}
+
+/**
+ * Runs a command to completion: wall seconds, peak RSS (GNU time's max RSS when /usr/bin/time is
+ * there, else VmHWM polled from /proc), stdout/stderr, and the time of the first stdout byte.
+ */
+function run(command, args, { env, cwd = root, onSpawn, rss = true } = {}) {
+  const rssFile = join(work, `rss-${process.pid}-${Math.random().toString(36).slice(2)}.txt`);
+  const wrapped = rss && timeBin !== undefined ? [timeBin, ['-f', '%M', '-o', rssFile, command, ...args]] : [command, args];
+  return new Promise((resolveRun, rejectRun) => {
+    const started = performance.now();
+    const child = spawn(wrapped[0], wrapped[1], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    onSpawn?.(started);
+    let stdout = '';
+    let stderr = '';
+    let firstStdout;
+    let hwmKiB = 0;
+    const poll = rss && timeBin === undefined
+      ? setInterval(() => {
+          try {
+            const match = /VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'));
+            if (match) hwmKiB = Math.max(hwmKiB, Number(match[1]));
+          } catch {}
+        }, 50)
+      : undefined;
+    child.stdout.on('data', (data) => {
+      firstStdout ??= performance.now();
+      stdout += data;
+    });
+    child.stderr.on('data', (data) => {
+      stderr += data;
+    });
+    child.on('error', rejectRun);
+    child.on('close', (code) => {
+      const seconds = (performance.now() - started) / 1000;
+      clearInterval(poll);
+      if (rss && timeBin !== undefined) {
+        try {
+          hwmKiB = Number(readFileSync(rssFile, 'utf8').trim().split('\n').pop());
+          rmSync(rssFile, { force: true });
+        } catch {}
+      }
+      resolveRun({ code, seconds, stdout, stderr, peakRssBytes: hwmKiB > 0 ? hwmKiB * 1024 : NaN, firstStdoutSeconds: firstStdout === undefined ? NaN : (firstStdout - started) / 1000, started });
+    });
+  });
+}
+
+async function mustRun(what, command, args, options) {
+  const result = await run(command, args, options);
+  if (result.code !== 0) {
+    // GNU time appends "Command exited with non-zero status" to its output file, not to stderr.
+    throw new Error(`${what} failed (exit ${result.code}):\n${result.stderr.slice(-3000)}\n${result.stdout.slice(-1000)}`);
+  }
+  return result;
+}
+
+function lastJson(text) {
+  const line = text.trim().split('\n').filter((l) => l.startsWith('{')).pop();
+  if (line === undefined) throw new Error(`no JSON in output:\n${text.slice(-2000)}`);
+  return JSON.parse(line);
+}
+
+const ragoss = (args, env, options = {}) => run(process.execPath, [join(root, 'bin', 'ragoss.js'), ...args], { env, ...options });
+const probe = async (mode, args, env) => lastJson((await mustRun(`probe ${mode}`, process.execPath, [join(benchDir, 'probe.mjs'), mode, JSON.stringify(args)], { env, rss: false })).stdout);
+
+// ---------- servers ----------
+async function freePort() {
+  const server = createServer();
+  await new Promise((ok) => server.listen(0, '127.0.0.1', ok));
+  const { port } = server.address();
+  await new Promise((ok) => server.close(ok));
+  return port;
+}
+
+async function startMilvus() {
+  const dataDir = join(work, 'milvus-server');
+  rmSync(dataDir, { recursive: true, force: true });
+  mkdirSync(dataDir, { recursive: true });
+  const port = await freePort();
+  const child = spawn(milvusLite, ['server', '--data-dir', dataDir, '--host', '127.0.0.1', '--port', String(port)], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, PYTHONUNBUFFERED: '1' } });
+  let output = '';
+  await new Promise((up, fail) => {
+    const timer = setTimeout(() => fail(new Error(`milvus-lite did not start within 60 s:\n${output}`)), 60_000);
+    const onData = (data) => {
+      output += data;
+      if (output.includes('listening')) {
+        clearTimeout(timer);
+        up();
+      }
+    };
+    child.stdout.on('data', onData);
+    child.stderr.on('data', onData);
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      fail(new Error(`milvus-lite exited (${code}):\n${output}`));
+    });
+  });
+  child.removeAllListeners('exit');
+  return {
+    uri: `http://127.0.0.1:${port}`,
+    pid: child.pid,
+    peakRssBytes() {
+      try {
+        return Number(/VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'))[1]) * 1024;
+      } catch {
+        return NaN;
+      }
+    },
+    async stop() {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      const exited = new Promise((ok) => child.once('exit', ok));
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+      await exited;
+      clearTimeout(timer);
+    },
+  };
+}
+
+/** OpenAI-compatible chat server streaming gpt-oss style: reasoning deltas, content deltas, [DONE]. */
+async function startChatServer() {
+  const events = [];
+  const server = createServer((request, response) => {
+    const received = performance.now();
+    let body = '';
+    request.on('data', (data) => {
+      body += data;
+    });
+    request.on('end', () => {
+      if (request.method === 'POST' && request.url === '/v1/chat/completions') {
+        const event = { received, firstContentSent: undefined };
+        events.push(event);
+        const chunk = (delta, finish = null) =>
+          `data: ${JSON.stringify({ id: 'chatcmpl-bench', object: 'chat.completion.chunk', created: Math.floor(Date.now() / 1000), model: 'openai/gpt-oss-20b', choices: [{ index: 0, delta, finish_reason: finish }] })}\n\n`;
+        response.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' });
+        response.write(chunk({ role: 'assistant', content: '' }));
+        for (const piece of ['The user asks ', 'how Milvus stores data. ', 'The context answers it.']) response.write(chunk({ reasoning: piece }));
+        event.firstContentSent = performance.now();
+        for (const piece of ['Milvus stores ', 'inserted data in object storage ', 'and metadata in etcd.']) response.write(chunk({ content: piece }));
+        response.write(chunk({}, 'stop'));
+        response.end('data: [DONE]\n\n');
+        return;
+      }
+      if (request.url === '/v1/models') {
+        response.writeHead(200, { 'content-type': 'application/json' });
+        response.end(JSON.stringify({ object: 'list', data: [{ id: 'openai/gpt-oss-20b', object: 'model' }] }));
+        return;
+      }
+      response.writeHead(404).end();
+    });
+  });
+  await new Promise((ok) => server.listen(0, '127.0.0.1', ok));
+  return { baseUrl: `http://127.0.0.1:${server.address().port}/v1`, events, close: () => new Promise((ok) => server.close(ok)) };
+}
+
+// ---------- setup ----------
+function preflight() {
+  const problems = [];
+  if (!existsSync(join(root, 'dist', 'cli.js'))) problems.push('dist/ is missing: run `npm run build` first');
+  if (!existsSync(join(modelDir, MODEL, 'onnx', 'model.onnx'))) problems.push(`model not found at ${join(modelDir, MODEL)} (set RAGOSS_MODEL_DIR; CI builds it with scripts/build-mpnet-onnx.sh)`);
+  if (!existsSync(milvusLite)) problems.push(`milvus-lite not found at ${milvusLite} (python3 -m venv .venv && .venv/bin/pip install -r requirements-test.txt)`);
+  for (const zip of [faqZip, ...(FULL ? [fullZip] : [])]) if (!existsSync(zip)) problems.push(`test data missing: ${zip}`);
+  if (problems.length > 0) {
+    for (const problem of problems) log(problem);
+    process.exit(2);
+  }
+  const newestSrc = spawnSync('find', [join(root, 'src'), '-name', '*.ts', '-newer', join(root, 'dist', 'cli.js')], { encoding: 'utf8' }).stdout.trim();
+  if (newestSrc !== '') log(`warning: src/ has files newer than dist/ (run \`npm run build\`): ${newestSrc.split('\n').slice(0, 3).join(', ')}`);
+}
+
+async function ensureSeedVenv() {
+  const python = join(seedVenv, 'bin', 'python');
+  const marker = join(seedVenv, '.bench-complete');
+  if (existsSync(marker) && readFileSync(marker, 'utf8') === SEED_REQUIREMENTS.join(' ')) return python;
+  log(`creating the seed's Python venv in ${seedVenv} (once)`);
+  await mustRun('python3 -m venv', 'python3', ['-m', 'venv', seedVenv], { rss: false });
+  await mustRun('pip install', join(seedVenv, 'bin', 'pip'), ['install', '-q', '--disable-pip-version-check', ...SEED_REQUIREMENTS], { rss: false });
+  writeFileSync(marker, SEED_REQUIREMENTS.join(' '));
+  return python;
+}
+
+function systemInfo() {
+  const git = (args) => spawnSync('git', args, { cwd: root, encoding: 'utf8' }).stdout.trim();
+  return {
+    date: new Date().toISOString(),
+    node: process.version,
+    cpu: cpus()[0]?.model,
+    cores: cpus().length,
+    memoryGiB: round(totalmem() / GiB, 1),
+    commit: git(['rev-parse', '--short', 'HEAD']),
+    dirtyFiles: git(['status', '--porcelain']).split('\n').filter(Boolean).length,
+    model: `${MODEL} fp32 (${fmtMiB(statSync(join(modelDir, MODEL, 'onnx', 'model.onnx')).size)})`,
+    onnxruntimeNode: JSON.parse(readFileSync(join(root, 'node_modules', 'onnxruntime-node', 'package.json'), 'utf8')).version,
+    transformersJs: JSON.parse(readFileSync(join(root, 'node_modules', '@huggingface', 'transformers', 'package.json'), 'utf8')).version,
+  };
+}
+
+// ---------- the measurements ----------
+async function cliIngest(milvus, name, zip, glob) {
+  const env = childEnv({ MILVUS_URI: milvus.uri, RAGOSS_COLLECTION: `bench_${name}` });
+  log(`${name} ingest via the CLI`);
+  const result = await ragoss(['ingest', '--source', zip, '--glob', glob, '--json', '--quiet', '--replace'], env);
+  if (result.code !== 0) throw new Error(`ragoss ingest ${name} failed:\n${result.stderr}`);
+  return { ...lastJson(result.stdout), wallSeconds: result.seconds, peakRssBytes: result.peakRssBytes };
+}
+
+async function splitIngest(milvus, name, zip, glob, embed) {
+  log(`${name} ingest split, in-process${embed ? '' : ' (no embedding: embed/insert come from the CLI --json)'}`);
+  return probe('ingest-split', { zip, glob, home: join(work, 'home'), uri: milvus.uri, collection: `bench_${name}_split`, modelDir, embed }, childEnv());
+}
+
+async function benchSeed(python, reps) {
+  const runs = [];
+  const cwd = join(work, 'seed');
+  mkdirSync(cwd, { recursive: true });
+  for (let rep = 0; rep < reps; rep++) {
+    log('Python seed');
+    rmSync(join(cwd, 'bench-seed.db'), { recursive: true, force: true });
+    const result = await mustRun('seed.py', python, [join(benchDir, 'seed.py'), faqZip, join(modelDir, MODEL)], { cwd, env: { ...childEnv(), PYTHONUNBUFFERED: '1' } });
+    runs.push({ ...lastJson(result.stdout), wallSeconds: result.seconds, peakRssBytes: result.peakRssBytes });
+  }
+  return runs;
+}
+
+async function benchSearch(milvus, collection) {
+  const env = childEnv({ MILVUS_URI: milvus.uri, RAGOSS_COLLECTION: collection });
+  log(`node start + CLI imports (node -e "import('./dist/cli.js')") x5`);
+  const nodeBare = [];
+  const cliImport = [];
+  for (let i = 0; i < 5; i++) {
+    nodeBare.push((await mustRun('node -e 0', process.execPath, ['-e', '0'], { env, rss: false })).seconds);
+    cliImport.push((await mustRun('import cli', process.execPath, ['-e', "import('./dist/cli.js')"], { env, rss: false })).seconds);
+  }
+  log(`ragoss search, fresh process x${SEARCH_RUNS}`);
+  const walls = [];
+  let rss = 0;
+  for (let i = 0; i < SEARCH_RUNS; i++) {
+    const result = await ragoss(['search', QUESTION, '--json'], env);
+    if (result.code !== 0) throw new Error(`ragoss search failed:\n${result.stderr}`);
+    if (lastJson(result.stdout).hits.length !== 3) throw new Error('ragoss search returned no hits');
+    walls.push(result.seconds);
+    rss = Math.max(rss, result.peakRssBytes);
+  }
+  log('search split, in-process x5');
+  const splits = [];
+  for (let i = 0; i < 5; i++) splits.push((await probe('search-split', { home: join(work, 'home'), uri: milvus.uri, collection, modelDir, question: QUESTION }, env)).seconds);
+  const split = Object.fromEntries(Object.keys(splits[0]).map((key) => [key, median(splits.map((s) => s[key]))]));
+  return { nodeBareSeconds: nodeBare, cliImportSeconds: cliImport, wallSeconds: walls, peakRssBytes: rss, split, splitRuns: splits };
+}
+
+async function benchAsk(milvus, collection, chat) {
+  const env = childEnv({ MILVUS_URI: milvus.uri, RAGOSS_COLLECTION: collection, RAGOSS_BASE_URL: chat.baseUrl });
+  const runs = [];
+  for (let i = 0; i < REPS; i++) {
+    log(`ragoss ask (${i + 1}/${REPS})`);
+    const before = chat.events.length;
+    const result = await ragoss(['ask', QUESTION, '--quiet'], env);
+    if (result.code !== 0 || !result.stdout.includes('Milvus stores')) throw new Error(`ragoss ask failed:\n${result.stderr}\n${result.stdout}`);
+    const event = chat.events[before];
+    runs.push({
+      requestReceivedSeconds: (event.received - result.started) / 1000,
+      firstAnswerByteSeconds: result.firstStdoutSeconds,
+      afterServerSentContentSeconds: result.firstStdoutSeconds - (event.firstContentSent - result.started) / 1000,
+      wallSeconds: result.seconds,
+    });
+  }
+  return runs;
+}
+
+async function benchEmbedding() {
+  log('embedding throughput: ragoss embedDocuments vs raw onnxruntime-node (same token batches)');
+  return probe(
+    'embed',
+    {
+      home: join(work, 'home'),
+      modelDir,
+      reps: REPS,
+      sets: [
+        { name: 'FAQ (72 chunks)', zip: faqZip, glob: 'en/faq/*.md' },
+        ...(existsSync(fullZip) ? [{ name: 'docs sample (every 20th chunk)', zip: fullZip, glob: 'en/**/*.md', every: 20, offset: 7 }] : []),
+      ],
+    },
+    childEnv(),
+  );
+}
+
+// ---------- report ----------
+function report(r) {
+  const rows = [];
+  const section = (title) => rows.push({ section: title });
+  const row = (metric, value, target = '', status = '') => rows.push({ metric, value, target, status });
+  const note = (text) => rows.push({ note: text });
+  const verdict = (ok) => (ok ? 'PASS' : 'GAP');
+
+  const ingestRows = (label, ing, fromCli) => {
+    const cliWall = median(ing.cli.map((c) => c.wallSeconds));
+    const s = ing.inProcess.seconds;
+    const embed = fromCli ? median(ing.cli.map((c) => c.embedSeconds)) : s.embed;
+    const insert = fromCli ? median(ing.cli.map((c) => c.insertSeconds)) : s.insert;
+    const chunks = ing.cli[0].chunks;
+    // The rest is what the CLI spent outside the measured pieces, with its own embed/insert seconds.
+    const cliEmbedInsert = median(ing.cli.map((c) => c.embedSeconds + c.insertSeconds));
+    const rest = cliWall - cliEmbedInsert - (s.unzipRead + s.split + s.milvusConnect + s.modelLoad);
+    section(`${label}: ${chunks} chunks from ${ing.cli[0].files} files, CLI against the bench's Milvus Lite server`);
+    row('CLI wall (ragoss ingest)', `${fmtS(cliWall)}${ing.cli.length > 1 ? ` (median of ${ing.cli.length}, min ${fmtS(Math.min(...ing.cli.map((c) => c.wallSeconds)))})` : ''}`);
+    row('  unzip + read files', fmtS(s.unzipRead));
+    row('  split into chunks', fmtS(s.split));
+    row('  Milvus connect (SDK import + connect)', fmtS(s.milvusConnect));
+    row('  model load (transformers.js import + session)', `${fmtS(s.modelLoad)} (${s.importTransformers.toFixed(2)} + ${s.modelSession.toFixed(2)})`);
+    row(`  embedding${fromCli ? ' (CLI --json)' : ''}`, `${fmtS(embed)} (${(chunks / embed).toFixed(1)} chunks/s)`);
+    row(`  insert + flush/load/verify${fromCli ? ' (CLI --json)' : ''}`, fmtS(insert));
+    row('  process start, imports, rest (wall minus the above)', fmtS(rest));
+    row('chunks/s end to end', (chunks / cliWall).toFixed(1));
+    return { cliWall, embed, insert };
+  };
+
+  const faq = ingestRows('FAQ ingest', r.ingest.faq, false);
+  if (r.ingest.faqEmbedded) row('CLI wall, embedded Milvus Lite (--milvus-uri DIR)', fmtS(r.ingest.faqEmbedded.wallSeconds));
+  const faqRss = Math.max(...r.ingest.faq.cli.map((c) => c.peakRssBytes));
+  row('peak RSS (CLI process)', fmtMiB(faqRss));
+
+  const seedWall = median(r.seed.map((s) => s.wallSeconds));
+  const seedS = (key) => median(r.seed.map((s) => s.seconds[key]));
+  section('Python seed (tutorial: per-line emb_text, MilvusClient("./bench-seed.db"))');
+  row('seed wall (process, incl. one search)', `${fmtS(seedWall)} (median of ${r.seed.length})`);
+  row('  imports / unzip+split / model load', `${fmtS(seedS('imports'))} / ${fmtS(seedS('unzip_split'))} / ${fmtS(seedS('model_load'))}`);
+  row('  Milvus Lite start + create / embed / insert', `${fmtS(seedS('milvus_start_create'))} / ${fmtS(seedS('embed'))} / ${fmtS(seedS('insert'))}`);
+  row('  peak RSS', fmtMiB(median(r.seed.map((s) => s.peakRssBytes))));
+  const seedRatio = faq.cliWall / seedWall;
+  row('ragoss FAQ ingest / seed ingest', `${seedRatio.toFixed(2)}x`, '<= 0.5x', verdict(seedRatio <= 0.5));
+  if (r.ingest.faqEmbedded) row('  same, ragoss with embedded Milvus Lite', `${(r.ingest.faqEmbedded.wallSeconds / seedWall).toFixed(2)}x`);
+  row('  embedding only: ragoss / seed', `${(faq.embed / seedS('embed')).toFixed(2)}x`);
+
+  let fullRss;
+  if (r.ingest.full) {
+    ingestRows('Full-docs ingest', r.ingest.full, !FULL_SPLIT);
+    fullRss = r.ingest.full.cli[0].peakRssBytes;
+    row('peak RSS (CLI process)', fmtMiB(fullRss), '<= 1024 MiB', verdict(fullRss <= GiB));
+    row('Milvus Lite server peak RSS (whole bench)', fmtMiB(r.milvusServerPeakRssBytes));
+  }
+
+  section('Embedding throughput: TransformersEmbedder.embedDocuments vs raw onnxruntime-node, same token batches');
+  const ratios = [];
+  for (const set of r.embedding.sets) {
+    const ragossBest = Math.min(...set.ragossSeconds);
+    const rawBest = Math.min(...set.rawSeconds);
+    const ratio = rawBest / ragossBest;
+    ratios.push(ratio);
+    note(`${set.name}: ${set.chunks} chunks, ${set.batches} model calls, ${set.realTokens} tokens (${set.paddedTokens} with padding)`);
+    row('  ragoss chunks/s (best of runs)', `${(set.chunks / ragossBest).toFixed(1)} (${fmtS(ragossBest)}; ORT ${fmtS(Math.min(...set.ragossOrtSeconds))})`);
+    row('  raw ORT chunks/s (run + pool)', `${(set.chunks / rawBest).toFixed(1)} (${fmtS(rawBest)}; run only ${fmtS(Math.min(...set.rawRunSeconds))})`);
+    row('  ragoss / raw ORT throughput', `${ratio.toFixed(3)}x (vectors agree ${set.vectorAgreement.toFixed(6)})`, '>= 0.9x', verdict(ratio >= 0.9));
+  }
+
+  const s = r.search;
+  const p50 = median(s.wallSeconds);
+  section(`ragoss search, fresh process (${s.wallSeconds.length} runs; split = medians of 5 in-process probes)`);
+  row('wall p50 / p90', `${fmtS(p50)} / ${fmtS(quantile(s.wallSeconds, 0.9))}`, '<= 1.0 s p50', verdict(p50 <= 1.0));
+  row('  node start (node -e 0)', fmtS(median(s.nodeBareSeconds)));
+  row('  process start + CLI imports (import dist/cli.js)', fmtS(median(s.cliImportSeconds)));
+  row('  Milvus connect (SDK import + connect)', fmtS(s.split.milvusConnect));
+  row('  describe collection (load state, count)', fmtS(s.split.describeCollection));
+  row('  model load (transformers.js import + session)', `${fmtS(s.split.modelLoad)} (${s.split.importTransformers.toFixed(2)} + ${s.split.modelSession.toFixed(2)})`);
+  row('  query embedding', fmtS(s.split.embedQuery));
+  row('  search', fmtS(s.split.search));
+  row('  close model + connection', fmtS(s.split.closeModel + s.split.closeStore));
+  row('peak RSS', fmtMiB(s.peakRssBytes));
+
+  section(`ragoss ask against the local SSE chat server (median of ${r.ask.length})`);
+  row('request reaches the chat server', fmtS(median(r.ask.map((a) => a.requestReceivedSeconds))));
+  row('first answer byte on stdout', fmtS(median(r.ask.map((a) => a.firstAnswerByteSeconds))));
+  row('  of which after the server sent content', `${(median(r.ask.map((a) => a.afterServerSentContentSeconds)) * 1000).toFixed(0)} ms`);
+  row('wall', fmtS(median(r.ask.map((a) => a.wallSeconds))));
+
+  section('Machine');
+  row('load average before / after (1 min)', `${r.loadBefore.toFixed(2)} / ${r.loadAfter.toFixed(2)} on ${r.system.cores} cores`);
+  row('versions', `node ${r.system.node}, onnxruntime-node ${r.system.onnxruntimeNode}, transformers.js ${r.system.transformersJs}`);
+
+  const w1 = Math.max(...rows.filter((x) => x.metric).map((x) => x.metric.length));
+  const w2 = Math.max(...rows.filter((x) => x.metric).map((x) => String(x.value).length));
+  const lines = [];
+  for (const x of rows) {
+    if (x.section) lines.push('', x.section, '-'.repeat(Math.min(x.section.length, w1 + w2 + 24)));
+    else if (x.note) lines.push(x.note);
+    else lines.push(`${x.metric.padEnd(w1)}  ${String(x.value).padEnd(w2)}  ${x.target.padEnd(12)} ${x.status}`.trimEnd());
+  }
+  const targets = {
+    faqIngestVsSeed: { value: round(seedRatio), target: 0.5, pass: seedRatio <= 0.5 },
+    embeddingVsRawOrt: { value: round(Math.min(...ratios)), target: 0.9, pass: Math.min(...ratios) >= 0.9 },
+    searchP50Seconds: { value: round(p50), target: 1.0, pass: p50 <= 1.0 },
+    ...(fullRss !== undefined ? { fullIngestPeakRssMiB: { value: round(fullRss / 1024 / 1024, 0), target: 1024, pass: fullRss <= GiB } } : {}),
+  };
+  return { text: lines.join('\n'), targets };
+}
+
+// ---------- main ----------
+async function main() {
+  preflight();
+  mkdirSync(work, { recursive: true });
+  rmSync(join(work, 'home'), { recursive: true, force: true });
+  const loadBefore = loadavg()[0];
+  const system = systemInfo();
+  const python = await ensureSeedVenv();
+  const milvus = await startMilvus();
+  const chat = await startChatServer();
+  const results = { system, loadBefore };
+  try {
+    log(`Milvus Lite at ${milvus.uri}, chat server at ${chat.baseUrl}`);
+    // FAQ ingest and the seed alternate, so a burst of load elsewhere hits both alike.
+    const faq = { cli: [] };
+    results.ingest = { faq };
+    results.seed = [];
+    for (let rep = 0; rep < REPS; rep++) {
+      faq.cli.push(await cliIngest(milvus, 'faq', faqZip, 'en/faq/*.md'));
+      results.seed.push(...(await benchSeed(python, 1)));
+    }
+    faq.inProcess = await splitIngest(milvus, 'faq', faqZip, 'en/faq/*.md', true);
+    log('FAQ ingest via the CLI with embedded Milvus Lite');
+    const embeddedDir = join(work, 'milvus-embedded');
+    rmSync(embeddedDir, { recursive: true, force: true });
+    // The flag, not MILVUS_URI: the embedded server inherits the environment, and pymilvus inside
+    // milvus-lite rejects a MILVUS_URI that is a path ("Illegal uri").
+    const embedded = await ragoss(['ingest', '--source', faqZip, '--glob', 'en/faq/*.md', '--json', '--quiet', '--milvus-uri', embeddedDir], childEnv({ RAGOSS_COLLECTION: 'bench_faq' }));
+    if (embedded.code === 0) results.ingest.faqEmbedded = { ...lastJson(embedded.stdout), wallSeconds: embedded.seconds, peakRssBytes: embedded.peakRssBytes };
+    else log(`embedded-mode ingest failed, skipped:\n${embedded.stderr.slice(-1000)}`);
+
+    results.search = await benchSearch(milvus, 'bench_faq');
+    results.ask = await benchAsk(milvus, 'bench_faq', chat);
+    results.embedding = await benchEmbedding();
+    if (FULL) {
+      const full = { cli: [await cliIngest(milvus, 'full', fullZip, 'en/**/*.md')] };
+      full.inProcess = await splitIngest(milvus, 'full', fullZip, 'en/**/*.md', FULL_SPLIT);
+      results.ingest.full = full;
+    }
+    results.milvusServerPeakRssBytes = milvus.peakRssBytes();
+  } finally {
+    await chat.close();
+    await milvus.stop();
+  }
+  results.loadAfter = loadavg()[0];
+  const { text, targets } = report(results);
+  results.targets = targets;
+  writeFileSync(join(benchDir, 'results.json'), `${JSON.stringify(results, null, 2)}\n`);
+  process.stdout.write(`ragoss benchmark (${system.date}, ${system.cpu}, ${system.cores} cores, commit ${system.commit}${system.dirtyFiles ? ` +${system.dirtyFiles} changed files` : ''})\n${text}\n\nwritten: bench/results.json\n`);
+}
+
+main().catch((error) => {
+  log(error.stack ?? String(error));
+  process.exit(1);
+});
