@@ -139,6 +139,15 @@ function explainStartFailure(dataDir: string, stderr: string, code: number | nul
   return new RagossError(`embedded Milvus Lite exited while starting (exit ${code}): ${lastLine(stderr) || 'no output'}`, `data directory: ${dataDir}`);
 }
 
+/**
+ * The server's environment: unbuffered, so its "listening" line arrives when printed, and without
+ * MILVUS_URI / MILVUS_TOKEN, which Milvus Lite's pymilvus would read as its own settings and reject.
+ */
+function serverEnv(): NodeJS.ProcessEnv {
+  const { MILVUS_URI: _uri, MILVUS_TOKEN: _token, ...rest } = process.env;
+  return { ...rest, PYTHONUNBUFFERED: '1' };
+}
+
 /** Stops the child: SIGTERM first so it releases its lock and flushes, SIGKILL if it lingers. */
 async function stopChild(child: ChildProcess, graceMs = 5000): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return;
@@ -156,8 +165,7 @@ export async function startEmbeddedMilvus(options: EmbeddedOptions): Promise<Emb
   const port = await freePort();
   const child = spawn(executable, ['server', '--data-dir', options.dataDir, '--host', '127.0.0.1', '--port', String(port)], {
     stdio: ['ignore', 'pipe', 'pipe'],
-    // Python block-buffers a piped stdout; unbuffered, its "listening" line arrives when printed.
-    env: { ...process.env, PYTHONUNBUFFERED: '1' },
+    env: serverEnv(),
   });
   let stderr = '';
   let stdout = '';

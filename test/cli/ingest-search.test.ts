@@ -1,6 +1,6 @@
 import { MilvusClient } from '@zilliz/milvus2-sdk-node';
 import { spawn } from 'node:child_process';
-import { createReadStream, statSync } from 'node:fs';
+import { createReadStream, existsSync, statSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
@@ -190,6 +190,16 @@ describe('embedded Milvus Lite by default (no MILVUS_URI)', () => {
     const search = await runCli(['search', QUESTION, '--json'], env);
     expect(search.code).toBe(0);
     expect((JSON.parse(search.stdout) as { hits: unknown[] }).hits).toHaveLength(3);
+  });
+
+  it('takes an embedded data path in MILVUS_URI, as pymilvus does', async () => {
+    const home = tempHome();
+    const dataDir = join(home, 'elsewhere', 'milvus.db');
+    const env = baseEnv({ RAGOSS_HOME: home, MILVUS_URI: dataDir, RAGOSS_EMBEDDING_MODEL: tinyModel, PATH: `${join(projectRoot, '.venv', 'bin')}:${process.env['PATH']}` });
+    const ingest = await runCli(['ingest', '--source', faqZip, '--json'], env);
+    expect(ingest.code, ingest.stderr).toBe(0);
+    expect(JSON.parse(ingest.stdout)).toMatchObject({ chunks: 72, milvus: dataDir });
+    expect(existsSync(join(dataDir, 'collections'))).toBe(true);
   });
 
   it('without Python 3 or milvus-lite it names both ways out', async () => {
