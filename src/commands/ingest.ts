@@ -52,9 +52,12 @@ async function ingestCommand(flags: IngestFlags, { env, signal, stdout, stderr }
     return;
   }
   const modelName = ingestModelName(config);
-  await withStore(config, progress, signal, async (store) => {
-    const embedder = await loadEmbedder(config, modelName, progress);
-    try {
+  // The model loads while Milvus connects: each takes about a second.
+  const loading = loadEmbedder(config, modelName, progress);
+  loading.catch(() => undefined);
+  try {
+    await withStore(config, progress, signal, async (store) => {
+      const embedder = await loading;
       const stats = await ingestChunks(chunks, { collection: config.collection, embedder, store, progress, replace: flags.replace === true, batchSize: INSERT_BATCH, signal });
       const seconds = (performance.now() - started) / 1000;
       const summary = {
@@ -82,8 +85,8 @@ async function ingestCommand(flags: IngestFlags, { env, signal, stdout, stderr }
           ].join('\n'),
         );
       }
-    } finally {
-      await embedder.close();
-    }
-  });
+    });
+  } finally {
+    await (await loading.catch(() => undefined))?.close();
+  }
 }

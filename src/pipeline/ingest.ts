@@ -63,6 +63,15 @@ export async function ingestChunks(chunks: readonly Chunk[], options: IngestOpti
   let embedSeconds = 0;
   let insertSeconds = 0;
   let probe: Float32Array | undefined;
+  // One insert runs while the next batch embeds: Milvus and the model work at the same time, and
+  // with at most one batch in flight memory stays bounded whatever the corpus size.
+  let pending: Promise<void> = Promise.resolve();
+  const insert = async (rows: StoredChunk[], done: number, task: { update(done: number): void }) => {
+    const insertStarted = performance.now();
+    await writer.insert(rows);
+    insertSeconds += (performance.now() - insertStarted) / 1000;
+    task.update(done);
+  };
   try {
     const task = progress.task('embedding and storing', chunks.length, 'chunks');
     for (let start = 0; start < chunks.length; start += options.batchSize) {
@@ -73,19 +82,22 @@ export async function ingestChunks(chunks: readonly Chunk[], options: IngestOpti
       embedSeconds += (performance.now() - embedStarted) / 1000;
       probe ??= vectors[0];
       const rows: StoredChunk[] = batch.map((chunk, index) => ({ ...chunk, vector: vectors[index] as Float32Array }));
+      await pending;
       signal?.throwIfAborted();
-      const insertStarted = performance.now();
-      await writer.insert(rows);
-      insertSeconds += (performance.now() - insertStarted) / 1000;
-      task.update(start + batch.length);
+      pending = insert(rows, start + batch.length, task);
+      // Observed by the next `await pending`; this only keeps it from counting as unhandled meanwhile.
+      pending.catch(() => undefined);
     }
+    await pending;
     task.done();
     signal?.throwIfAborted();
     progress.step('verifying and switching the collection over');
-    const insertStarted = performance.now();
+    const commitStarted = performance.now();
     await writer.commit(chunks.length, probe ?? new Float32Array(embedder.dimension));
-    insertSeconds += (performance.now() - insertStarted) / 1000;
+    insertSeconds += (performance.now() - commitStarted) / 1000;
   } catch (error) {
+    // Let an insert in flight finish before its collection is dropped under it.
+    await pending.catch(() => undefined);
     await writer.abort();
     throw error;
   }
