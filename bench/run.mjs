@@ -231,7 +231,7 @@ function preflight() {
 async function ensureSeedVenv() {
   const python = join(seedVenv, 'bin', 'python');
   const marker = join(seedVenv, '.bench-complete');
-  if (existsSync(marker) && readFileSync(marker, 'utf8') === SEED_REQUIREMENTS.join(' ')) return python;
+  if (existsSync(python) && existsSync(marker) && readFileSync(marker, 'utf8') === SEED_REQUIREMENTS.join(' ')) return python;
   log(`creating the seed's Python venv in ${seedVenv} (once)`);
   await mustRun('python3 -m venv', 'python3', ['-m', 'venv', seedVenv], { rss: false });
   await mustRun('pip install', join(seedVenv, 'bin', 'pip'), ['install', '-q', '--disable-pip-version-check', ...SEED_REQUIREMENTS], { rss: false });
