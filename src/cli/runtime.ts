@@ -68,7 +68,3 @@ export async function runCommand(
     process.off('SIGTERM', onSignal);
   }
 }
-
-export function exitCodeOf(error: unknown): ExitCodeValue {
-  return error instanceof RagossError ? error.exitCode : ExitCode.failure;
-}
