@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OpenAIChatEndpoint, type ChatDelta, type ChatResult, type OpenAIChatOptions } from '../../src/answerer/chat.js';
 import { RagossError } from '../../src/errors.js';
 import { DEFAULT_REPLY, SERVED_MODELS, chatRequests, startChatServer, type ChatServer, type Scenario } from '../helpers/chat-server.js';
+import { ragossRejection } from '../helpers/errors.js';
 
 const MODEL = 'openai/gpt-oss-20b';
 const MESSAGES = [
@@ -41,13 +42,8 @@ describe('OpenAIChatEndpoint against a local OpenRouter-style SSE server', () =>
   }
 
   /** The RagossError a failing stream rejects with (anything else fails the test). */
-  async function failure(chat: OpenAIChatEndpoint, deltas: ChatDelta[] = []): Promise<RagossError> {
-    const error: unknown = await collect(chat, deltas).then(
-      () => undefined,
-      (caught: unknown) => caught,
-    );
-    expect(error).toBeInstanceOf(RagossError);
-    return error as RagossError;
+  function failure(chat: OpenAIChatEndpoint, deltas: ChatDelta[] = []): Promise<RagossError> {
+    return ragossRejection(collect(chat, deltas));
   }
 
   it('splits OpenRouter `reasoning` deltas from the answer and reports finish and model', async () => {

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OpenAIChatEndpoint, type ChatDelta } from '../../src/answerer/chat.js';
-import { RagossError } from '../../src/errors.js';
 import { answerQuestion } from '../../src/pipeline/answer.js';
 import type { SearchHit } from '../../src/store/store.js';
+import { ragossRejection } from '../helpers/errors.js';
 import { chatRequests, messagesOf, startChatServer, type ChatServer, type Scenario } from '../helpers/chat-server.js';
 
 const QUESTION = 'How is data stored in milvus?';
@@ -53,15 +53,6 @@ describe('answerQuestion against a local OpenRouter-style SSE server', () => {
     server.requests.length = 0;
   }
 
-  async function rejection(promise: Promise<unknown>): Promise<RagossError> {
-    const error: unknown = await promise.then(
-      () => undefined,
-      (caught: unknown) => caught,
-    );
-    expect(error).toBeInstanceOf(RagossError);
-    return error as RagossError;
-  }
-
   it('sends exactly the seed prompt with the chunks as context and collects the streamed reply', async () => {
     use({ kind: 'ok', reasoning: 'The first chunk answers it.', answer: 'In MinIO/S3, with metadata in etcd.' });
     const deltas: ChatDelta[] = [];
@@ -79,7 +70,7 @@ describe('answerQuestion against a local OpenRouter-style SSE server', () => {
 
   it('explains an answer cut off by the token budget during reasoning', async () => {
     use({ kind: 'length' });
-    const error = await rejection(answerQuestion(QUESTION, HITS, endpoint, { model: 'openai/gpt-oss-20b', maxTokens: 64 }));
+    const error = await ragossRejection(answerQuestion(QUESTION, HITS, endpoint, { model: 'openai/gpt-oss-20b', maxTokens: 64 }));
     expect(error.message).toMatch(/whole token budget on reasoning/);
     expect(error.message).toContain('finish_reason: length');
     expect(error.hint).toMatch(/--max-tokens/);
@@ -89,7 +80,7 @@ describe('answerQuestion against a local OpenRouter-style SSE server', () => {
 
   it('rejects an empty answer that was not cut off', async () => {
     use({ kind: 'ok', answer: '' });
-    const error = await rejection(answerQuestion(QUESTION, HITS, endpoint, { model: 'openai/gpt-oss-20b' }));
+    const error = await ragossRejection(answerQuestion(QUESTION, HITS, endpoint, { model: 'openai/gpt-oss-20b' }));
     expect(error.message).toBe('the model returned an empty answer (finish_reason: stop)');
   });
 });

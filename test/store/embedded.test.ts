@@ -2,11 +2,11 @@ import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { RagossError } from '../../src/errors.js';
 import { silentProgress } from '../../src/progress.js';
 import { startEmbeddedMilvus } from '../../src/store/embedded.js';
 import { MilvusStore } from '../../src/store/milvus.js';
 import { milvusLiteExecutable } from '../helpers/paths.js';
+import { ragossRejection } from '../helpers/errors.js';
 
 function freshDirs(): { home: string; dataDir: string } {
   const home = mkdtempSync(join(tmpdir(), 'ragoss-embedded-'));
@@ -32,9 +32,8 @@ describe('embedded Milvus Lite', () => {
     const { home, dataDir } = freshDirs();
     const owner = await startEmbeddedMilvus({ dataDir, home, progress: silentProgress, executable: milvusLiteExecutable() });
     try {
-      const error = await startEmbeddedMilvus({ dataDir, home, progress: silentProgress, executable: milvusLiteExecutable() }).catch((caught: unknown) => caught);
-      expect(error).toBeInstanceOf(RagossError);
-      expect((error as RagossError).message).toMatch(/in use by another process/);
+      const error = await ragossRejection(startEmbeddedMilvus({ dataDir, home, progress: silentProgress, executable: milvusLiteExecutable() }));
+            expect(error.message).toMatch(/in use by another process/);
     } finally {
       await owner.stop();
     }
@@ -46,17 +45,15 @@ describe('embedded Milvus Lite', () => {
     const store = await MilvusStore.connect({ address: server.address, ssl: false, displayUri: dataDir, timeoutMs: 5_000, explainFailure: server.deathNotice, onClose: server.stop });
     process.kill(server.pid as number, 'SIGKILL');
     await new Promise((resolveWait) => setTimeout(resolveWait, 300));
-    const error = await store.serverVersion().catch((caught: unknown) => caught);
-    expect(error).toBeInstanceOf(RagossError);
-    expect((error as RagossError).message).toMatch(/embedded Milvus Lite server died \(SIGKILL\)/);
+    const error = await ragossRejection(store.serverVersion());
+        expect(error.message).toMatch(/embedded Milvus Lite server died \(SIGKILL\)/);
     await store.close();
   });
 
   it('reports a server that cannot run instead of hanging', async () => {
     const { home, dataDir } = freshDirs();
-    const error = await startEmbeddedMilvus({ dataDir, home, progress: silentProgress, executable: join(home, 'no-such-milvus-lite') }).catch((caught: unknown) => caught);
-    expect(error).toBeInstanceOf(RagossError);
-    expect((error as RagossError).message).toMatch(/cannot run/);
+    const error = await ragossRejection(startEmbeddedMilvus({ dataDir, home, progress: silentProgress, executable: join(home, 'no-such-milvus-lite') }));
+        expect(error.message).toMatch(/cannot run/);
     expect(existsSync(dataDir)).toBe(true);
   });
 });

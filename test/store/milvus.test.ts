@@ -1,11 +1,11 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { parseMilvusUri } from '../../src/config.js';
-import { RagossError } from '../../src/errors.js';
 import { MilvusStore, truncateUtf8 } from '../../src/store/milvus.js';
 import { openStore } from '../../src/store/open.js';
 import type { StoredChunk, VectorStore } from '../../src/store/store.js';
 import { silentProgress } from '../../src/progress.js';
 import { freePort } from '../../src/store/embedded.js';
+import { ragossRejection } from '../helpers/errors.js';
 
 const DIM = 8;
 
@@ -87,10 +87,9 @@ describe('MilvusStore on a real Milvus Lite server', () => {
   });
 
   it('search on a missing collection is exit code 3 with the fix', async () => {
-    const error = await store.search(uniqueName('missing'), unit(0), 3).catch((caught: unknown) => caught);
-    expect(error).toBeInstanceOf(RagossError);
-    expect((error as RagossError).exitCode).toBe(3);
-    expect((error as RagossError).hint).toMatch(/ragoss ingest/);
+    const error = await ragossRejection(store.search(uniqueName('missing'), unit(0), 3));
+        expect(error.exitCode).toBe(3);
+    expect(error.hint).toMatch(/ragoss ingest/);
   });
 });
 
@@ -98,12 +97,11 @@ describe('connecting', () => {
   it('fails fast and clearly when nothing listens at the URI', async () => {
     const port = await freePort();
     const started = Date.now();
-    const error = await openStore({ location: parseMilvusUri(`http://127.0.0.1:${port}`, '/x', 'tok-SECRET'), home: '/x', progress: silentProgress, timeoutMs: 3000 }).catch((caught: unknown) => caught);
+    const error = await ragossRejection(openStore({ location: parseMilvusUri(`http://127.0.0.1:${port}`, '/x', 'tok-SECRET'), home: '/x', progress: silentProgress, timeoutMs: 3000 }));
     expect(Date.now() - started).toBeLessThan(8000);
-    expect(error).toBeInstanceOf(RagossError);
-    expect((error as RagossError).message).toContain(`http://127.0.0.1:${port}`);
-    expect((error as RagossError).message).not.toContain('SECRET');
-    expect((error as RagossError).hint).toMatch(/docker compose|milvus-lite/);
+    expect(error.message).toContain(`http://127.0.0.1:${port}`);
+    expect(error.message).not.toContain('SECRET');
+    expect(error.hint).toMatch(/docker compose|milvus-lite/);
   });
 });
 
