@@ -33,7 +33,7 @@ describe('embedded Milvus Lite', () => {
     const owner = await startEmbeddedMilvus({ dataDir, home, progress: silentProgress, executable: milvusLiteExecutable() });
     try {
       const error = await ragossRejection(startEmbeddedMilvus({ dataDir, home, progress: silentProgress, executable: milvusLiteExecutable() }));
-            expect(error.message).toMatch(/in use by another process/);
+      expect(error.message).toMatch(/in use by another process/);
     } finally {
       await owner.stop();
     }
@@ -46,14 +46,14 @@ describe('embedded Milvus Lite', () => {
     process.kill(server.pid as number, 'SIGKILL');
     await new Promise((resolveWait) => setTimeout(resolveWait, 300));
     const error = await ragossRejection(store.serverVersion());
-        expect(error.message).toMatch(/embedded Milvus Lite server died \(SIGKILL\)/);
+    expect(error.message).toMatch(/embedded Milvus Lite server died \(SIGKILL\)/);
     await store.close();
   });
 
   it('reports a server that cannot run instead of hanging', async () => {
     const { home, dataDir } = freshDirs();
     const error = await ragossRejection(startEmbeddedMilvus({ dataDir, home, progress: silentProgress, executable: join(home, 'no-such-milvus-lite') }));
-        expect(error.message).toMatch(/cannot run/);
+    expect(error.message).toMatch(/cannot run/);
     expect(existsSync(dataDir)).toBe(true);
   });
 });

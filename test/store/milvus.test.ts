@@ -88,7 +88,7 @@ describe('MilvusStore on a real Milvus Lite server', () => {
 
   it('search on a missing collection is exit code 3 with the fix', async () => {
     const error = await ragossRejection(store.search(uniqueName('missing'), unit(0), 3));
-        expect(error.exitCode).toBe(3);
+    expect(error.exitCode).toBe(3);
     expect(error.hint).toMatch(/ragoss ingest/);
   });
 });
