@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { createWriteStream, existsSync } from 'node:fs';
-import { mkdir, rename, rm } from 'node:fs/promises';
+import { mkdir, rename, rm, stat } from 'node:fs/promises';
 import { pipeline } from 'node:stream/promises';
 import { basename, join } from 'node:path';
 import { RagossError, errorMessage } from '../errors.js';
@@ -66,7 +66,7 @@ export async function download(url: string, options: DownloadOptions): Promise<D
   const target = cachePathFor(url, options.cacheDir);
   if (!options.refresh && existsSync(target)) {
     options.progress.step(`using cached download ${target}`);
-    const { size } = await import('node:fs/promises').then((fs) => fs.stat(target));
+    const { size } = await stat(target);
     return { path: target, fromCache: true, bytes: size };
   }
   await mkdir(join(target, '..'), { recursive: true });
@@ -77,11 +77,12 @@ export async function download(url: string, options: DownloadOptions): Promise<D
   options.signal?.addEventListener('abort', onOuterAbort, { once: true });
   // An already-aborted signal never fires 'abort', so without this the download would run anyway.
   if (options.signal?.aborted) onOuterAbort();
-  let idleTimer = setTimeout(() => controller.abort(new Error('timeout')), idleTimeoutMs);
+  let idleTimer: NodeJS.Timeout | undefined;
   const touch = () => {
     clearTimeout(idleTimer);
     idleTimer = setTimeout(() => controller.abort(new Error('timeout')), idleTimeoutMs);
   };
+  touch();
   try {
     let response: Response;
     try {
