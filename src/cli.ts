@@ -8,6 +8,7 @@ import { registerDoctor } from './commands/doctor.js';
 import { registerEval } from './commands/eval.js';
 import { registerIngest } from './commands/ingest.js';
 import { registerSearch } from './commands/search.js';
+import { registerServe } from './commands/serve.js';
 
 function packageVersion(): string {
   const manifest = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -23,6 +24,7 @@ function addCommonOptions(command: Command): void {
     .option('--offline', 'never download; use cached or local models only (env RAGOSS_OFFLINE=1)')
     .option('--json', 'print one JSON object on stdout')
     .option('-q, --quiet', 'no progress output on stderr')
+    .option('--no-daemon', 'work in this process; never use or start the ragoss service (env RAGOSS_DAEMON=0)')
     .addOption(new Option('-v, --verbose', 'show stack traces on errors'));
 }
 
@@ -47,6 +49,7 @@ export function buildProgram(onExitCode: (code: number) => void): Command {
   registerAsk(program, run);
   registerEval(program, run);
   registerDoctor(program, run);
+  registerServe(program, run);
   for (const command of program.commands) {
     addCommonOptions(command);
     command.exitOverride();

@@ -85,6 +85,8 @@ export interface CommonFlags {
   quiet?: boolean;
   verbose?: boolean;
   json?: boolean;
+  /** false with --no-daemon. */
+  daemon?: boolean;
 }
 
 export interface EmbeddingConfig {
@@ -106,9 +108,13 @@ export interface CommonConfig {
   embedding: EmbeddingConfig;
   milvusTimeoutMs: number;
   milvusLiteExecutable: string | undefined;
+  /** How long an in-process command waits for another one using the same embedded data. */
+  lockTimeoutMs: number;
   quiet: boolean;
   verbose: boolean;
   json: boolean;
+  /** Whether this command uses (or starts) the ragoss service. */
+  daemon: DaemonUse;
   /** Values that must never be printed. */
   secrets: string[];
 }
@@ -134,9 +140,10 @@ export function resolveCommonConfig(flags: CommonFlags, env: Env): CommonConfig 
   const token = pick(undefined, env, 'MILVUS_TOKEN');
   const modelDir = pick(flags.modelDir, env, 'RAGOSS_MODEL_DIR');
   const milvusTimeoutSeconds = parsePositiveInt(pick(undefined, env, 'RAGOSS_MILVUS_TIMEOUT'), 'RAGOSS_MILVUS_TIMEOUT', 10);
+  const location = parseMilvusUri(pick(flags.milvusUri, env, 'MILVUS_URI'), home, token);
   return {
     home,
-    location: parseMilvusUri(pick(flags.milvusUri, env, 'MILVUS_URI'), home, token),
+    location,
     collection: resolveCollection(flags.collection, env),
     embedding: {
       explicitModel: pick(flags.embeddingModel, env, 'RAGOSS_EMBEDDING_MODEL'),
@@ -149,10 +156,34 @@ export function resolveCommonConfig(flags: CommonFlags, env: Env): CommonConfig 
     },
     milvusTimeoutMs: milvusTimeoutSeconds * 1000,
     milvusLiteExecutable: pick(undefined, env, 'RAGOSS_MILVUS_LITE'),
+    lockTimeoutMs: parsePositiveInt(pick(undefined, env, 'RAGOSS_LOCK_TIMEOUT'), 'RAGOSS_LOCK_TIMEOUT', 120) * 1000,
     quiet: flags.quiet === true,
     verbose: flags.verbose === true,
     json: flags.json === true,
-    secrets: [token, env['OPENROUTER_API_KEY'], env['OPENAI_API_KEY']].filter((secret): secret is string => secret !== undefined && secret.length >= 4),
+    daemon: resolveDaemonUse(flags.daemon, env, location),
+    secrets: [token, env['OPENROUTER_API_KEY'], env['OPENAI_API_KEY'], env['RAGOSS_SERVE_TOKEN']].filter((secret): secret is string => secret !== undefined && secret.length >= 4),
+  };
+}
+
+/** What an engine owns for its whole life: where Milvus lives and how models load. */
+export interface EngineSettings {
+  home: string;
+  location: MilvusLocation;
+  embedding: Omit<EmbeddingConfig, 'explicitModel'>;
+  milvusTimeoutMs: number;
+  milvusLiteExecutable: string | undefined;
+  lockTimeoutMs: number;
+}
+
+export function engineSettings(config: CommonConfig): EngineSettings {
+  const { explicitModel: _perRequest, ...embedding } = config.embedding;
+  return {
+    home: config.home,
+    location: config.location,
+    embedding,
+    milvusTimeoutMs: config.milvusTimeoutMs,
+    milvusLiteExecutable: config.milvusLiteExecutable,
+    lockTimeoutMs: config.lockTimeoutMs,
   };
 }
 
@@ -200,4 +231,39 @@ export function resolveChatConfig(flags: ChatFlags, env: Env): ChatConfig {
     timeoutMs: parsePositiveInt(pick(flags.timeout, env, 'RAGOSS_TIMEOUT'), '--timeout', 120) * 1000,
     maxRetries: 3,
   };
+}
+
+export function resolveTopK(flag: string | undefined, env: Env): number {
+  return parsePositiveInt(pick(flag, env, 'RAGOSS_TOP_K'), '--top-k', DEFAULT_TOP_K);
+}
+
+export function validateQuestion(question: string): string {
+  const trimmed = question.trim();
+  if (trimmed === '') throw new UsageError('the question is empty', 'pass it as an argument, e.g. ragoss search "How is data stored in milvus?"');
+  return trimmed;
+}
+
+export type DaemonUse = 'off' | 'use' | 'use-or-start';
+
+/**
+ * Whether a command uses the service, and may start one. `--no-daemon` or RAGOSS_DAEMON=0 keep
+ * everything in-process. A service that is up is used; one is started only for the embedded
+ * default, and not under CI=true (as Nx and Turborepo daemons do) unless RAGOSS_DAEMON=1 asks.
+ */
+export function resolveDaemonUse(flag: boolean | undefined, env: Env, location: MilvusLocation): DaemonUse {
+  const setting = pick(undefined, env, 'RAGOSS_DAEMON');
+  if (flag === false || (setting !== undefined && !parseBoolean(setting))) return 'off';
+  const ci = pick(undefined, env, 'CI');
+  const underCi = ci !== undefined && !['0', 'false', 'no', 'off'].includes(ci.toLowerCase());
+  const asked = setting !== undefined && parseBoolean(setting);
+  return location.kind === 'embedded' && (asked || !underCi) ? 'use-or-start' : 'use';
+}
+
+/** --idle-timeout / RAGOSS_IDLE_TIMEOUT: "600", "90s", "10m", "1h"; 0 means never. */
+export function parseDuration(value: string | undefined, what: string, fallbackMs: number): number {
+  if (value === undefined) return fallbackMs;
+  const match = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(value.trim());
+  if (match === null) throw new UsageError(`${what} must be a duration such as 600, 90s, 10m or 1h (0 for never), got "${value}"`);
+  const scale = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[match[2] ?? 's'] as number;
+  return Math.round(Number(match[1]) * scale);
 }

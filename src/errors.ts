@@ -42,3 +42,8 @@ export function errorMessage(error: unknown): string {
   if (error instanceof Error) return error.message;
   return String(error);
 }
+
+/** Replaces every secret in `text` with ***: keys and tokens never reach output or logs. */
+export function redact(text: string, secrets: readonly string[]): string {
+  return secrets.reduce((redacted, secret) => redacted.split(secret).join('***'), text);
+}

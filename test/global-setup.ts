@@ -1,4 +1,9 @@
+import { execFileSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { lineProgress } from '../src/progress.js';
+import { installMilvusLite } from '../src/store/embedded.js';
 import type { TestProject } from 'vitest/node';
+import { binPath, milvusLiteExecutable, projectRoot, testVenv } from './helpers/paths.js';
 import { startTestMilvus, type TestMilvus } from './helpers/milvus-server.js';
 
 declare module 'vitest' {
@@ -11,10 +16,39 @@ let milvus: TestMilvus | undefined;
 
 /** One Milvus Lite server for the whole run; each test file uses its own collection names. */
 export async function setup(project: TestProject): Promise<void> {
+  // A fresh clone has no venv: `npm install && npm test` provisions it with ragoss's own installer.
+  if (!existsSync(milvusLiteExecutable())) {
+    await installMilvusLite(projectRoot, lineProgress((line) => process.stderr.write(`${line}\n`)), undefined, testVenv);
+  }
   milvus = await startTestMilvus();
   project.provide('milvusUri', milvus.uri);
 }
 
+/** ragoss services started by this checkout's tests (their homes are test temp homes), still running. */
+function leftoverServices(): Array<{ pid: number; command: string }> {
+  const listing = execFileSync('ps', ['-eo', 'pid=,args='], { encoding: 'utf8' });
+  return listing
+    .split('\n')
+    .map((line) => /^\s*(\d+)\s+(.*)$/.exec(line))
+    .filter((match): match is RegExpExecArray => match !== null && match[2]!.includes(`${binPath} serve`) && homeOf(Number(match[1])).includes('ragoss-home-'))
+    .map((match) => ({ pid: Number(match[1]), command: match[2] as string }));
+}
+
+function homeOf(pid: number): string {
+  try {
+    return readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0').find((entry) => entry.startsWith('RAGOSS_HOME=')) ?? '';
+  } catch {
+    return '';
+  }
+}
+
 export async function teardown(): Promise<void> {
   await milvus?.stop();
+  // Every test stops what it starts; one that did not fails the run (after cleaning up for it).
+  const left = leftoverServices();
+  for (const { pid } of left) process.kill(pid, 'SIGTERM');
+  const deadline = Date.now() + 10_000;
+  while (leftoverServices().length > 0 && Date.now() < deadline) await new Promise((resolveWait) => setTimeout(resolveWait, 100));
+  for (const { pid } of leftoverServices()) process.kill(pid, 'SIGKILL');
+  if (left.length > 0) throw new Error(`tests left ragoss services running: ${left.map((service) => `${service.pid} ${service.command}`).join('; ')}`);
 }

@@ -1,4 +1,5 @@
-import { ExitCode, InterruptedError, RagossError, type ExitCodeValue } from '../errors.js';
+import { ExitCode, InterruptedError, RagossError, redact, type ExitCodeValue } from '../errors.js';
+
 
 export interface Runtime {
   /** Aborted on SIGINT/SIGTERM: every long step checks it and stops without damage. */
@@ -8,9 +9,6 @@ export interface Runtime {
   env: NodeJS.ProcessEnv;
 }
 
-export function redact(text: string, secrets: readonly string[]): string {
-  return secrets.reduce((redacted, secret) => redacted.split(secret).join('***'), text);
-}
 
 function causeChain(error: unknown): string {
   const lines: string[] = [];
@@ -68,3 +66,6 @@ export async function runCommand(
     process.off('SIGTERM', onSignal);
   }
 }
+
+/** How cli.ts hands each command its runner: parse options, then `run` does the rest. */
+export type CommandRunner = (flags: { verbose?: boolean }, body: (runtime: Runtime) => Promise<void>) => Promise<void>;

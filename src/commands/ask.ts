@@ -1,18 +1,19 @@
 import type { Command } from 'commander';
-import { OpenAIChatEndpoint, endpointNeedsKey } from '../answerer/chat.js';
-import { DEFAULT_CHAT_BASE_URL, DEFAULT_CHAT_MODEL, DEFAULT_TOP_K, resolveChatConfig, resolveCommonConfig, type ChatFlags, type CommonFlags } from '../config.js';
+import { endpointNeedsKey } from '../answerer/chat.js';
+import { DEFAULT_CHAT_BASE_URL, DEFAULT_CHAT_MODEL, DEFAULT_TOP_K, resolveChatConfig, resolveCommonConfig, resolveTopK, validateQuestion, type ChatFlags, type CommonFlags } from '../config.js';
 import { UsageError } from '../errors.js';
-import { displayUrl } from '../corpus/download.js';
-import { answerQuestion } from '../pipeline/answer.js';
 import { progressFor } from '../progress.js';
-import type { Runtime } from '../cli/runtime.js';
-import { hitJson, resolveTopK, retrieveFor, validateQuestion, type SearchFlags } from './search.js';
+import { withEngine } from '../cli/engine-for.js';
+import { formatSources, hitJson } from '../cli/format.js';
+import type { CommandRunner } from '../cli/runtime.js';
+import type { ChatDelta } from '../answerer/chat.js';
 
-interface AskFlags extends SearchFlags, ChatFlags {
+interface AskFlags extends CommonFlags, ChatFlags {
+  topK?: string;
   showReasoning?: boolean;
 }
 
-export function registerAsk(program: Command, run: (flags: CommonFlags, body: (runtime: Runtime) => Promise<void>) => Promise<void>): void {
+export function registerAsk(program: Command, run: CommandRunner): void {
   program
     .command('ask')
     .description('answer a question from the docs with gpt-oss (retrieval + chat)')
@@ -25,48 +26,38 @@ export function registerAsk(program: Command, run: (flags: CommonFlags, body: (r
     .option('--timeout <seconds>', 'give up on the chat endpoint after this long (env RAGOSS_TIMEOUT; default 120)')
     .option('--show-reasoning', "print the model's reasoning (to stderr) before the answer")
     .action(async (question: string, flags: AskFlags) => {
-      await run(flags, (runtime) => askCommand(question, flags, runtime));
+      await run(flags, async (runtime) => {
+        const { env, signal, stdout, stderr } = runtime;
+        const config = resolveCommonConfig(flags, env);
+        const chat = resolveChatConfig(flags, env);
+        const request = { question: validateQuestion(question), topK: resolveTopK(flags.topK, env), collection: config.collection, embeddingModel: config.embedding.explicitModel, chat };
+        // Before any retrieval work: a missing key is the user's to fix, not a failure to wait for.
+        if (chat.apiKey === undefined && endpointNeedsKey(chat.baseUrl)) {
+          throw new UsageError(`${chat.baseUrl} needs an API key and none is set`, 'export OPENROUTER_API_KEY=... (or OPENAI_API_KEY), or use a local endpoint with --base-url');
+        }
+        const progress = progressFor(stderr, { quiet: config.quiet || config.json });
+        let reasoningOpen = false;
+        const onDelta = (delta: ChatDelta) => {
+          if (config.json) return;
+          if (delta.kind === 'reasoning') {
+            if (!flags.showReasoning) return;
+            if (!reasoningOpen) stderr.write('reasoning: ');
+            reasoningOpen = true;
+            stderr.write(delta.text);
+            return;
+          }
+          if (reasoningOpen) {
+            stderr.write('\n\n');
+            reasoningOpen = false;
+          }
+          stdout.write(delta.text);
+        };
+        const result = await withEngine(config, runtime, progress, (engine) => engine.ask(request, { progress, signal, onDelta }));
+        if (config.json) {
+          stdout.write(`${JSON.stringify({ question: result.question, answer: result.answer, reasoning: result.reasoning, model: result.model, hits: result.hits.map(hitJson) })}\n`);
+          return;
+        }
+        stdout.write(`${result.answer.endsWith('\n') ? '' : '\n'}\n${formatSources(result.hits)}`);
+      });
     });
-}
-
-async function askCommand(question: string, flags: AskFlags, { env, signal, stdout, stderr }: Runtime): Promise<void> {
-  const config = resolveCommonConfig(flags, env);
-  const chat = resolveChatConfig(flags, env);
-  const topK = resolveTopK(flags.topK, env);
-  const asked = validateQuestion(question);
-  if (chat.apiKey === undefined && endpointNeedsKey(chat.baseUrl)) {
-    throw new UsageError(`${chat.baseUrl} needs an API key and none is set`, 'export OPENROUTER_API_KEY=... (or OPENAI_API_KEY), or use a local endpoint with --base-url');
-  }
-  const progress = progressFor(stderr, { quiet: config.quiet || config.json });
-  const { hits } = await retrieveFor(asked, topK, config, progress, signal);
-  const endpoint = new OpenAIChatEndpoint({ baseUrl: chat.baseUrl, apiKey: chat.apiKey, timeoutMs: chat.timeoutMs, maxRetries: chat.maxRetries });
-  progress.step(`asking ${chat.model} at ${displayUrl(chat.baseUrl)}`);
-  let reasoningOpen = false;
-  const result = await answerQuestion(asked, hits, endpoint, {
-    model: chat.model,
-    maxTokens: chat.maxTokens,
-    reasoningEffort: chat.reasoningEffort,
-    signal,
-    onDelta: (delta) => {
-      if (config.json) return;
-      if (delta.kind === 'reasoning') {
-        if (!flags.showReasoning) return;
-        if (!reasoningOpen) stderr.write('reasoning: ');
-        reasoningOpen = true;
-        stderr.write(delta.text);
-        return;
-      }
-      if (reasoningOpen) {
-        stderr.write('\n\n');
-        reasoningOpen = false;
-      }
-      stdout.write(delta.text);
-    },
-  });
-  if (config.json) {
-    stdout.write(`${JSON.stringify({ question: asked, answer: result.answer, reasoning: result.reasoning, model: result.model, hits: hits.map(hitJson) })}\n`);
-    return;
-  }
-  const sources = hits.map((hit) => `  [${hit.rank}] ${hit.source} #${hit.chunkIndex} (score ${hit.score.toFixed(4)})`);
-  stdout.write(`${result.answer.endsWith('\n') ? '' : '\n'}\nSources:\n${sources.join('\n')}\n`);
 }

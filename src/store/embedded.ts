@@ -1,10 +1,11 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readSync } from 'node:fs';
 import { mkdir, open } from 'node:fs/promises';
 import { connect, createServer } from 'node:net';
 import { delimiter, join } from 'node:path';
 import { RagossError } from '../errors.js';
 import type { Progress } from '../progress.js';
+import { acquireDataLock } from './data-lock.js';
 
 /** Pinned so every machine runs the Milvus Lite that ragoss was tested with. */
 export const MILVUS_LITE_REQUIREMENTS = ['milvus-lite==3.2.2', 'pymilvus==3.0.2'];
@@ -16,6 +17,8 @@ export interface EmbeddedOptions {
   /** An explicit milvus-lite executable (RAGOSS_MILVUS_LITE); otherwise PATH, then ragoss's own venv. */
   executable?: string;
   startTimeoutMs?: number;
+  /** How long to wait while another ragoss process uses the same data directory (default 120 s). */
+  lockTimeoutMs?: number;
   signal?: AbortSignal;
 }
 
@@ -70,8 +73,11 @@ async function runLogged(command: string, args: string[], logPath: string, signa
   }
 }
 
-/** Creates ragoss's own venv with a pinned Milvus Lite: done once, on first use. */
-export async function installMilvusLite(home: string, progress: Progress, signal?: AbortSignal): Promise<string> {
+/**
+ * Creates ragoss's own venv with a pinned Milvus Lite: done once, on first use. The test setup
+ * provisions its Milvus servers the same way, into the checkout's .venv.
+ */
+export async function installMilvusLite(home: string, progress: Progress, signal?: AbortSignal, venv: string = venvDir(home)): Promise<string> {
   const python = findPython();
   if (python === undefined) {
     throw new RagossError(
@@ -79,16 +85,14 @@ export async function installMilvusLite(home: string, progress: Progress, signal
       'install Python 3 (e.g. apt-get install python3 python3-venv), or run Milvus with `docker compose up -d` and set MILVUS_URI=http://localhost:19530',
     );
   }
-  const venv = venvDir(home);
   await mkdir(home, { recursive: true });
   const logPath = join(home, 'venv-install.log');
-  progress.step(`installing Milvus Lite into ${venv} (once; log: ${logPath})`);
-  const task = progress.task('installing Milvus Lite', 2, 'files');
+  progress.step(`installing Milvus Lite into ${venv} (once, under a minute; log: ${logPath})`);
+  // Two steps with no count to show: plain step lines, not a bar.
+  progress.step('creating a Python venv');
   await runLogged(python, ['-m', 'venv', venv], logPath, signal);
-  task.update(1);
+  progress.step(`pip install ${MILVUS_LITE_REQUIREMENTS.join(' ')}`);
   await runLogged(join(venv, 'bin', 'pip'), ['install', '--disable-pip-version-check', ...MILVUS_LITE_REQUIREMENTS], logPath, signal);
-  task.update(2);
-  task.done();
   return join(venv, 'bin', 'milvus-lite');
 }
 
@@ -148,6 +152,36 @@ function serverEnv(): NodeJS.ProcessEnv {
   return { ...rest, PYTHONUNBUFFERED: '1' };
 }
 
+/**
+ * Python that makes the kernel kill it when its parent dies (prctl PR_SET_PDEATHSIG), then execs
+ * milvus-lite in its place: the pid and the process stay the same. Without it, a ragoss killed
+ * with SIGKILL (or the OOM killer) leaves an orphan Milvus Lite holding the data lock forever.
+ */
+const PARENT_DEATH_WRAPPER = [
+  'import ctypes, os, signal, sys',
+  'ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)',
+  'os.getppid() == 1 and sys.exit(1)',
+  'os.execv(sys.argv[1], sys.argv[1:])',
+].join('; ');
+
+/** milvus-lite is a Python console script: its own interpreter runs the wrapper (Linux only). */
+function tiedToParent(executable: string, args: string[]): { command: string; argv: string[] } {
+  if (process.platform !== 'linux') return { command: executable, argv: args };
+  let firstLine = '';
+  try {
+    const head = Buffer.alloc(256);
+    const fd = openSync(executable, 'r');
+    const read = readSync(fd, head, 0, head.length, 0);
+    closeSync(fd);
+    firstLine = head.subarray(0, read).toString('latin1').split('\n')[0] ?? '';
+  } catch {
+    return { command: executable, argv: args };
+  }
+  const interpreter = /^#!\s*(\S*python[0-9.]*)\s*$/.exec(firstLine)?.[1];
+  if (interpreter === undefined || !existsSync(interpreter)) return { command: executable, argv: args };
+  return { command: interpreter, argv: ['-c', PARENT_DEATH_WRAPPER, executable, ...args] };
+}
+
 /** Stops the child: SIGTERM first so it releases its lock and flushes, SIGKILL if it lingers. */
 async function stopChild(child: ChildProcess, graceMs = 5000): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return;
@@ -162,11 +196,24 @@ async function stopChild(child: ChildProcess, graceMs = 5000): Promise<void> {
 export async function startEmbeddedMilvus(options: EmbeddedOptions): Promise<EmbeddedServer> {
   const executable = findMilvusLite(options.home, options.executable) ?? (await installMilvusLite(options.home, options.progress, options.signal));
   await mkdir(options.dataDir, { recursive: true });
-  const port = await freePort();
-  const child = spawn(executable, ['server', '--data-dir', options.dataDir, '--host', '127.0.0.1', '--port', String(port)], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: serverEnv(),
+  const releaseLock = await acquireDataLock(options.dataDir, {
+    timeoutMs: options.lockTimeoutMs ?? 120_000,
+    signal: options.signal,
+    onWait: (pid) => options.progress.warn(`waiting for another ragoss (pid ${pid}) that is using the embedded Milvus data in ${options.dataDir}`),
   });
+  try {
+    return await spawnMilvusLite(executable, options, releaseLock);
+  } catch (error) {
+    releaseLock();
+    throw error;
+  }
+}
+
+async function spawnMilvusLite(executable: string, options: EmbeddedOptions, releaseLock: () => void): Promise<EmbeddedServer> {
+  const port = await freePort();
+  const args = ['server', '--data-dir', options.dataDir, '--host', '127.0.0.1', '--port', String(port)];
+  const { command, argv } = tiedToParent(executable, args);
+  const child = spawn(command, argv, { stdio: ['ignore', 'pipe', 'pipe'], env: serverEnv() });
   let stderr = '';
   let stdout = '';
   child.stderr?.on('data', (data: Buffer) => {
@@ -182,7 +229,10 @@ export async function startEmbeddedMilvus(options: EmbeddedOptions): Promise<Emb
   });
   const spawnFailed = new Promise<Error>((resolveError) => child.on('error', resolveError));
   // A crash of ragoss itself must not leave an orphan server holding the data lock.
-  const killOnExit = () => child.kill('SIGKILL');
+  const killOnExit = () => {
+    child.kill('SIGKILL');
+    releaseLock();
+  };
   process.once('exit', killOnExit);
 
   const listening = new Promise<void>((resolveListening) => {
@@ -204,6 +254,7 @@ export async function startEmbeddedMilvus(options: EmbeddedOptions): Promise<Emb
     stopping = true;
     process.removeListener('exit', killOnExit);
     await stopChild(child);
+    releaseLock();
   };
   if (outcome !== 'up') {
     await stop();

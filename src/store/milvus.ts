@@ -235,7 +235,14 @@ export class MilvusStore implements VectorStore {
     }));
   }
 
+  private closed = false;
+
+  usable(): boolean {
+    return !this.closed && this.connection.explainFailure?.() === undefined;
+  }
+
   async close(): Promise<void> {
+    this.closed = true;
     await this.client.closeConnection().catch(() => undefined);
     await this.connection.onClose?.();
   }

@@ -8,6 +8,7 @@ export interface StoreOptions {
   progress: Progress;
   timeoutMs: number;
   milvusLiteExecutable?: string;
+  lockTimeoutMs?: number;
   signal?: AbortSignal;
 }
 
@@ -31,6 +32,7 @@ export async function openStore(options: StoreOptions): Promise<VectorStore> {
     home: options.home,
     progress: options.progress,
     executable: options.milvusLiteExecutable,
+    lockTimeoutMs: options.lockTimeoutMs,
     signal: options.signal,
   });
   try {

@@ -46,6 +46,8 @@ export interface VectorStore {
   describe(name: string): Promise<CollectionInfo | undefined>;
   beginReplace(name: string, meta: CollectionMeta): Promise<CollectionWriter>;
   search(name: string, vector: Float32Array, topK: number): Promise<SearchHit[]>;
+  /** False once closed or once the server behind it is known to be gone: a long-lived owner reconnects. */
+  usable(): boolean;
   close(): Promise<void>;
 }
 

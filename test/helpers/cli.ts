@@ -22,6 +22,8 @@ export function baseEnv(extra: Record<string, string | undefined> = {}): Record<
     HOME: process.env['HOME'],
     RAGOSS_MODEL_DIR: modelsDir,
     RAGOSS_OFFLINE: '1',
+    // In-process unless a test asks for the service: none is left running behind a test.
+    RAGOSS_DAEMON: '0',
     ...extra,
   };
   return Object.fromEntries(Object.entries(env).filter((entry): entry is [string, string] => entry[1] !== undefined));

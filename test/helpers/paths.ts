@@ -13,11 +13,11 @@ export const modelsDir = join(sharedDir, 'models');
 export const tinyModel = 'testing/tiny-random-albert-768';
 export const binPath = join(projectRoot, 'bin', 'ragoss.js');
 
+/** The checkout's own venv, which the test setup creates on first run (as ragoss creates its own). */
+export const testVenv = join(projectRoot, '.venv');
+
+/** RAGOSS_MILVUS_LITE when set, else the checkout's venv (provisioned by test/global-setup.ts). */
 export function milvusLiteExecutable(): string {
-  const candidates = [process.env['RAGOSS_MILVUS_LITE'], join(projectRoot, '.venv', 'bin', 'milvus-lite')];
-  const found = candidates.find((candidate): candidate is string => candidate !== undefined && existsSync(candidate));
-  if (found === undefined) {
-    throw new Error('milvus-lite not found: run `python3 -m venv .venv && .venv/bin/pip install -r requirements-test.txt` (or set RAGOSS_MILVUS_LITE)');
-  }
-  return found;
+  const explicit = process.env['RAGOSS_MILVUS_LITE'];
+  return explicit !== undefined && existsSync(explicit) ? explicit : join(testVenv, 'bin', 'milvus-lite');
 }

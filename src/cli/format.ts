@@ -1,0 +1,81 @@
+import type { Check, CheckStatus, DoctorReport, EvalResult, IngestResult } from '../engine/engine.js';
+import type { RankedHit } from '../pipeline/retrieve.js';
+import type { ServiceHealth } from '../service/identity.js';
+
+/** How results look on stdout: one pure module, so every entry point prints the same thing. */
+
+export function hitJson(hit: RankedHit): Record<string, unknown> {
+  return { rank: hit.rank, score: Number(hit.score.toFixed(6)), text: hit.text, source: hit.source, chunkIndex: hit.chunkIndex };
+}
+
+export function formatHit(hit: RankedHit): string {
+  const preview = hit.text.trim().replace(/\s+/g, ' ');
+  const shown = preview.length > 300 ? `${preview.slice(0, 297)}...` : preview;
+  return `${hit.rank}. ${hit.score.toFixed(4)}  ${hit.source} #${hit.chunkIndex}\n   ${shown}\n`;
+}
+
+export function formatHits(hits: readonly RankedHit[]): string {
+  return hits.length === 0 ? 'no results\n' : hits.map(formatHit).join('');
+}
+
+export function formatSources(hits: readonly RankedHit[]): string {
+  return `Sources:\n${hits.map((hit) => `  [${hit.rank}] ${hit.source} #${hit.chunkIndex} (score ${hit.score.toFixed(4)})`).join('\n')}\n`;
+}
+
+export function formatIngest(result: IngestResult): string {
+  if (result.dryRun) {
+    const lines = result.files.map((file) => `${String(file.chunks).padStart(6)}  ${file.path}`);
+    lines.push(`${String(result.totalChunks).padStart(6)}  chunks in ${result.totalFiles} files (dry run: nothing written)`);
+    return `${lines.join('\n')}\n`;
+  }
+  return [
+    `ingested ${result.chunks} chunks from ${result.files} files into ${result.collection}`,
+    `  model       ${result.embeddingModel} (${result.dimension} dims)`,
+    `  milvus      ${result.milvus}`,
+    `  time        ${result.seconds}s (embedding ${result.embedSeconds}s, storing ${result.insertSeconds}s)`,
+    '',
+  ].join('\n');
+}
+
+export function formatEval(report: EvalResult): string {
+  const lines = [
+    `questions   ${report.questions}`,
+    `model       ${report.embeddingModel}`,
+    `recall@${report.topK}    ${report.recallAtK.toFixed(3)}`,
+    `MRR         ${report.mrr.toFixed(3)}`,
+    `misses      ${report.misses.length}`,
+    ...report.misses.flatMap((miss) => [`  - ${miss.question}`, `    expected: ${miss.expected.join(' | ')}`, `    got:      ${miss.retrieved.join(' | ')}`]),
+  ];
+  return `${lines.join('\n')}\n`;
+}
+
+const MARK: Record<CheckStatus, string> = { ok: 'ok  ', warn: 'warn', fail: 'FAIL' };
+
+export function formatChecks(checks: readonly Check[]): string {
+  return checks.map((check) => `${MARK[check.status]}  ${check.name.padEnd(10)} ${check.detail}${check.fix ? `\n      ${''.padEnd(10)} fix: ${check.fix}` : ''}\n`).join('');
+}
+
+function formatUptime(seconds: number): string {
+  if (seconds < 60) return `${seconds}s`;
+  if (seconds < 3600) return `${Math.floor(seconds / 60)}m${String(seconds % 60).padStart(2, '0')}s`;
+  return `${Math.floor(seconds / 3600)}h${String(Math.floor((seconds % 3600) / 60)).padStart(2, '0')}m`;
+}
+
+/** doctor's line about the service: what is up, or what the next command will do. */
+export function serviceCheck(health: ServiceHealth | undefined, startsOne: boolean): Check {
+  if (health === undefined) {
+    return { name: 'service', status: 'ok', detail: startsOne ? 'not running (the next command starts one)' : 'not running (commands work in-process)' };
+  }
+  const address = health.tcp === null ? health.socket : `${health.socket} and ${health.tcp}`;
+  const models = health.models.length === 0 ? 'no model loaded' : `models ${health.models.join(', ')}`;
+  return {
+    name: 'service',
+    status: 'ok',
+    detail: `pid ${health.pid} at ${address}, up ${formatUptime(health.uptimeSeconds)}, RSS ${Math.round(health.rssBytes / 1024 / 1024)} MiB, ${models}${health.autoStarted ? ' (auto-started)' : ''}`,
+  };
+}
+
+export function doctorJson(report: DoctorReport, health: ServiceHealth | undefined, service: Check): Record<string, unknown> {
+  const serviceReport = health === undefined ? { running: false } : { running: true, pid: health.pid, socket: health.socket, tcp: health.tcp, uptimeSeconds: health.uptimeSeconds, rssBytes: health.rssBytes, models: health.models, autoStarted: health.autoStarted };
+  return { ...report, service: serviceReport, checks: [service, ...report.checks] };
+}

@@ -1,0 +1,103 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { endpointNeedsKey, type ChatEndpoint } from '../answerer/chat.js';
+import { DEFAULT_EMBEDDING_MODEL, describeLocation, type EngineSettings } from '../config.js';
+import { modelIsLocal } from '../embedder/transformers.js';
+import { RagossError, errorMessage } from '../errors.js';
+import { findMilvusLite } from '../store/embedded.js';
+import type { CollectionInfo, VectorStore } from '../store/store.js';
+import type { ChatSettings, Check, DoctorReport, DoctorRequest } from './engine.js';
+
+export interface DoctorParts {
+  settings: EngineSettings;
+  signal: AbortSignal;
+  store(): Promise<VectorStore>;
+  chatEndpoint(chat: ChatSettings): ChatEndpoint;
+}
+
+function failureCheck(name: string, error: unknown): Check {
+  return { name, status: 'fail', detail: error instanceof RagossError ? error.message : errorMessage(error), fix: error instanceof RagossError ? error.hint : undefined };
+}
+
+async function checkMilvus(request: DoctorRequest, parts: DoctorParts): Promise<{ report: DoctorReport['milvus']; checks: Check[] }> {
+  const { location, home, milvusLiteExecutable } = parts.settings;
+  const report: DoctorReport['milvus'] = { mode: location.kind, address: describeLocation(location), reachable: false, collections: [] };
+  if (location.kind === 'embedded' && findMilvusLite(home, milvusLiteExecutable) === undefined) {
+    return {
+      report,
+      checks: [{ name: 'milvus', status: 'warn', detail: `embedded Milvus Lite at ${report.address} is not installed yet`, fix: 'the first ingest installs it (needs Python 3), or set MILVUS_URI to a server' }],
+    };
+  }
+  try {
+    const store = await parts.store();
+    report.reachable = true;
+    report.serverVersion = await store.serverVersion();
+    report.collections = await store.listCollections();
+  } catch (error) {
+    return { report, checks: [failureCheck('milvus', error)] };
+  }
+  const collection = report.collections.find((info) => info.name === request.collection);
+  const checks: Check[] = [
+    { name: 'milvus', status: 'ok', detail: `${location.kind} ${report.address}, version ${report.serverVersion}` },
+    collection === undefined
+      ? { name: 'collection', status: 'fail', detail: `${request.collection} not found`, fix: 'run `ragoss ingest`' }
+      : { name: 'collection', status: 'ok', detail: `${collection.name}: ${collection.rowCount} rows, ${collection.embeddingModel} (${collection.dimension} dims)` },
+  ];
+  return { report, checks };
+}
+
+function modelDimension(root: string, modelName: string): number | undefined {
+  const configPath = join(root, modelName, 'config.json');
+  if (!existsSync(configPath)) return undefined;
+  try {
+    const parsed = JSON.parse(readFileSync(configPath, 'utf8')) as { hidden_size?: unknown };
+    return typeof parsed.hidden_size === 'number' ? parsed.hidden_size : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function checkEmbedding(request: DoctorRequest, settings: EngineSettings, collection: CollectionInfo | undefined): { report: DoctorReport['embedding']; check: Check } {
+  const modelName = request.embeddingModel ?? collection?.embeddingModel ?? DEFAULT_EMBEDDING_MODEL;
+  const { modelDir, cacheDir, offline } = settings.embedding;
+  const cached = modelIsLocal({ modelName, modelDir, cacheDir });
+  const dimension = modelDimension(modelDir ?? cacheDir, modelName);
+  const report = { model: modelName, dimension: dimension ?? null, local: cached, location: join(modelDir ?? cacheDir, modelName) };
+  if (cached) return { report, check: { name: 'embedding', status: 'ok', detail: `${modelName} (${dimension ?? '?'} dims) at ${report.location}` } };
+  const mustBeLocal = offline || modelDir !== undefined;
+  return {
+    report,
+    check: mustBeLocal
+      ? { name: 'embedding', status: 'fail', detail: `${modelName} not found at ${report.location}`, fix: 'put the model there, or drop --offline/--model-dir to download it' }
+      : { name: 'embedding', status: 'warn', detail: `${modelName} not downloaded yet`, fix: 'the first ingest or search downloads it into the ragoss home' },
+  };
+}
+
+async function checkChat(chat: ChatSettings, parts: DoctorParts): Promise<{ report: DoctorReport['chat']; check: Check }> {
+  const report: DoctorReport['chat'] = { baseUrl: chat.baseUrl, model: chat.model, keySet: chat.apiKey !== undefined, answers: false };
+  if (chat.apiKey === undefined && endpointNeedsKey(chat.baseUrl)) {
+    return { report, check: { name: 'chat', status: 'fail', detail: `${chat.baseUrl} needs an API key and none is set`, fix: 'export OPENROUTER_API_KEY=... or use a local --base-url' } };
+  }
+  try {
+    const models = await parts.chatEndpoint(chat).listModels(parts.signal);
+    report.answers = true;
+    const listed = models.length === 0 || models.includes(chat.model);
+    return {
+      report,
+      check: listed
+        ? { name: 'chat', status: 'ok', detail: `${chat.baseUrl} answers; model ${chat.model}; key ${chat.apiKey ? 'set' : 'not set'}` }
+        : { name: 'chat', status: 'warn', detail: `${chat.baseUrl} answers but does not list ${chat.model}`, fix: 'check --model' },
+    };
+  } catch (error) {
+    return { report, check: failureCheck('chat', error) };
+  }
+}
+
+/** Checks what ingest, search and ask need: Milvus, the collection, the embedding model, the chat endpoint. */
+export async function runDoctor(request: DoctorRequest, parts: DoctorParts): Promise<DoctorReport> {
+  const milvus = await checkMilvus(request, parts);
+  const embedding = checkEmbedding(request, parts.settings, milvus.report.collections.find((info) => info.name === request.collection));
+  const chat = await checkChat(request.chat, parts);
+  const checks = [...milvus.checks, embedding.check, chat.check];
+  return { ok: checks.every((check) => check.status !== 'fail'), milvus: milvus.report, embedding: embedding.report, chat: chat.report, checks };
+}

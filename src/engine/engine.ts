@@ -1,0 +1,126 @@
+import type { ChatDelta } from '../answerer/chat.js';
+import type { ChatConfig } from '../config.js';
+import type { EvalQuestion, EvalReport } from '../pipeline/evaluate.js';
+import type { RankedHit } from '../pipeline/retrieve.js';
+import type { Progress } from '../progress.js';
+import type { CollectionInfo } from '../store/store.js';
+
+/**
+ * What every entry point calls: the in-process CLI (`LocalEngine`), the service (which wraps a
+ * long-lived `LocalEngine`) and its clients (`RemoteEngine`), and the MCP server. Requests carry
+ * only per-call settings; where Milvus lives and how models load belong to the engine.
+ */
+export interface Engine {
+  search(request: SearchRequest, context: OperationContext): Promise<SearchResult>;
+  ask(request: AskRequest, context: AskContext): Promise<AskResult>;
+  ingest(request: IngestRequest, context: OperationContext): Promise<IngestResult>;
+  evaluate(request: EvalRequest, context: OperationContext): Promise<EvalResult>;
+  doctor(request: DoctorRequest, context: OperationContext): Promise<DoctorReport>;
+  collections(context: OperationContext): Promise<CollectionInfo[]>;
+  close(): Promise<void>;
+}
+
+export interface OperationContext {
+  progress: Progress;
+  /** Aborting it cancels the work without damage (an ingest leaves the previous data serving). */
+  signal: AbortSignal;
+}
+
+export interface AskContext extends OperationContext {
+  /** Reasoning and answer text as it streams in. */
+  onDelta?: (delta: ChatDelta) => void;
+}
+
+export interface QueryTarget {
+  collection: string;
+  /** Set when the user named a model: it must match the one the collection was built with. */
+  embeddingModel?: string;
+}
+
+export interface SearchRequest extends QueryTarget {
+  question: string;
+  topK: number;
+}
+
+export interface SearchResult {
+  question: string;
+  embeddingModel: string;
+  hits: RankedHit[];
+}
+
+/** Chat settings travel with each request: the key is the caller's, never the service's log's. */
+export type ChatSettings = ChatConfig;
+
+export interface AskRequest extends SearchRequest {
+  chat: ChatSettings;
+}
+
+export interface AskResult {
+  question: string;
+  answer: string;
+  reasoning: string;
+  model: string;
+  hits: RankedHit[];
+}
+
+export interface IngestRequest {
+  /** A URL, or an absolute path to a zip or directory (callers resolve relative paths). */
+  source: string;
+  glob: string;
+  collection: string;
+  embeddingModel?: string;
+  refresh: boolean;
+  replace: boolean;
+  dryRun: boolean;
+}
+
+export interface IngestFileCount {
+  path: string;
+  chunks: number;
+}
+
+export type IngestResult =
+  | { dryRun: true; source: string; glob: string; files: IngestFileCount[]; totalFiles: number; totalChunks: number }
+  | {
+      dryRun: false;
+      source: string;
+      files: number;
+      chunks: number;
+      collection: string;
+      milvus: string;
+      embeddingModel: string;
+      dimension: number;
+      seconds: number;
+      embedSeconds: number;
+      insertSeconds: number;
+    };
+
+export interface EvalRequest extends QueryTarget {
+  questions: EvalQuestion[];
+  topK: number;
+}
+
+export interface EvalResult extends EvalReport {
+  embeddingModel: string;
+}
+
+export interface DoctorRequest extends QueryTarget {
+  chat: ChatSettings;
+}
+
+export type CheckStatus = 'ok' | 'warn' | 'fail';
+
+export interface Check {
+  name: string;
+  status: CheckStatus;
+  detail: string;
+  fix?: string;
+}
+
+export interface DoctorReport {
+  ok: boolean;
+  milvus: { mode: 'embedded' | 'server'; address: string; reachable: boolean; serverVersion?: string; collections: CollectionInfo[] };
+  embedding: { model: string; dimension: number | null; local: boolean; location: string };
+  chat: { baseUrl: string; model: string; keySet: boolean; answers: boolean };
+  checks: Check[];
+}

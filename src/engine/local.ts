@@ -1,0 +1,286 @@
+import { OpenAIChatEndpoint, endpointNeedsKey, type ChatEndpoint } from '../answerer/chat.js';
+import { DEFAULT_EMBEDDING_MODEL, describeLocation, type EngineSettings } from '../config.js';
+import { displayUrl } from '../corpus/download.js';
+import { isUrl, loadCorpus } from '../corpus/source.js';
+import type { Embedder } from '../embedder/embedder.js';
+import { modelIsLocal } from '../embedder/transformers.js';
+import { ExitCode, RagossError } from '../errors.js';
+import { answerQuestion } from '../pipeline/answer.js';
+import { evaluate } from '../pipeline/evaluate.js';
+import { chunkDocuments, ingestChunks } from '../pipeline/ingest.js';
+import { retrieve } from '../pipeline/retrieve.js';
+import { silentProgress, type Progress } from '../progress.js';
+import { openStore } from '../store/open.js';
+import { notIngestedError, type CollectionInfo, type VectorStore } from '../store/store.js';
+import { runDoctor } from './doctor.js';
+import type {
+  AskContext,
+  AskRequest,
+  AskResult,
+  DoctorReport,
+  DoctorRequest,
+  Engine,
+  EvalRequest,
+  EvalResult,
+  IngestRequest,
+  IngestResult,
+  OperationContext,
+  QueryTarget,
+  SearchRequest,
+  SearchResult,
+} from './engine.js';
+
+/** Rows inserted per Milvus call; also how many chunks are held in memory at once. */
+const INSERT_BATCH = 256;
+
+/**
+ * The engine in this process. Resources open on first use and stay open until `close`: a CLI
+ * command closes it when done (cold), the service keeps one for its whole life (warm). Every cache
+ * forgets a failed attempt, so a long-lived engine retries instead of serving the old error.
+ */
+export class LocalEngine implements Engine {
+  private storePromise: Promise<VectorStore> | undefined;
+  private readonly embedders = new Map<string, Promise<Embedder>>();
+  private readonly loaded = new Set<string>();
+  private readonly chatEndpoints = new Map<string, ChatEndpoint>();
+  private readonly ingestTails = new Map<string, Promise<unknown>>();
+
+  constructor(readonly settings: EngineSettings) {}
+
+  /** Models loaded and kept, by name. */
+  loadedModels(): string[] {
+    return [...this.loaded].sort();
+  }
+
+  /** Opens Milvus and loads the model the collection was built with, so the first request is fast. */
+  async warmUp(collection: string, progress: Progress, signal: AbortSignal): Promise<void> {
+    const store = await this.store(progress, signal);
+    const info = await store.describe(collection);
+    const modelName = info?.embeddingModel ?? DEFAULT_EMBEDDING_MODEL;
+    if (this.modelOnDisk(modelName)) await this.embedder(modelName, progress);
+  }
+
+  async search(request: SearchRequest, context: OperationContext): Promise<SearchResult> {
+    const { store, info, embedder } = await this.queryParts(request, context);
+    const { tokens, maxTokens } = embedder.tokenBudget(request.question);
+    if (tokens > maxTokens) {
+      context.progress.warn(`the question is ${tokens} tokens; ${embedder.modelName} reads only the first ${maxTokens} for retrieval (the chat model gets all of it)`);
+    }
+    const hits = await retrieve(request.question, embedder, store, request.collection, request.topK);
+    return { question: request.question, embeddingModel: info.embeddingModel, hits };
+  }
+
+  async ask(request: AskRequest, context: AskContext): Promise<AskResult> {
+    const { chat } = request;
+    if (chat.apiKey === undefined && endpointNeedsKey(chat.baseUrl)) {
+      throw new RagossError(`${chat.baseUrl} needs an API key and none is set`, 'export OPENROUTER_API_KEY=... (or OPENAI_API_KEY), or use a local endpoint with --base-url', ExitCode.usage);
+    }
+    const { hits } = await this.search(request, context);
+    context.progress.step(`asking ${chat.model} at ${displayUrl(chat.baseUrl)}`);
+    const result = await answerQuestion(request.question, hits, this.chatEndpoint(request.chat), {
+      model: chat.model,
+      maxTokens: chat.maxTokens,
+      reasoningEffort: chat.reasoningEffort,
+      signal: context.signal,
+      onDelta: context.onDelta,
+    });
+    return { question: request.question, answer: result.answer, reasoning: result.reasoning, model: result.model, hits };
+  }
+
+  async ingest(request: IngestRequest, context: OperationContext): Promise<IngestResult> {
+    const started = performance.now();
+    const { progress, signal } = context;
+    const documents = await loadCorpus({ source: request.source, glob: request.glob, home: this.settings.home, progress, refresh: request.refresh, signal });
+    const chunks = chunkDocuments(documents);
+    const shownSource = isUrl(request.source) ? displayUrl(request.source) : request.source;
+    if (request.dryRun) {
+      const files = documents.map((document) => ({ path: document.path, chunks: chunks.filter((chunk) => chunk.source === document.path).length }));
+      return { dryRun: true, source: shownSource, glob: request.glob, files, totalFiles: files.length, totalChunks: chunks.length };
+    }
+    const modelName = request.embeddingModel ?? DEFAULT_EMBEDDING_MODEL;
+    // The model loads while Milvus connects: each takes about a second.
+    const loading = this.embedder(modelName, progress);
+    loading.catch(() => undefined);
+    const store = await this.store(progress, signal);
+    const embedder = await loading;
+    // Two ingests into one collection would drop each other's new data: they take turns.
+    const stats = await this.exclusive(`ingest:${request.collection}`, () =>
+      ingestChunks(chunks, { collection: request.collection, embedder, store, progress, replace: request.replace, batchSize: INSERT_BATCH, signal }),
+    );
+    return {
+      dryRun: false,
+      source: shownSource,
+      files: documents.length,
+      chunks: stats.chunks,
+      collection: request.collection,
+      milvus: describeLocation(this.settings.location),
+      embeddingModel: embedder.modelName,
+      dimension: embedder.dimension,
+      seconds: round2((performance.now() - started) / 1000),
+      embedSeconds: round2(stats.embedSeconds),
+      insertSeconds: round2(stats.insertSeconds),
+    };
+  }
+
+  async evaluate(request: EvalRequest, context: OperationContext): Promise<EvalResult> {
+    const { store, info, embedder } = await this.queryParts(request, context);
+    const report = await evaluate(request.questions, request.topK, (question) => {
+      context.signal.throwIfAborted();
+      return retrieve(question, embedder, store, request.collection, request.topK);
+    });
+    return { embeddingModel: info.embeddingModel, ...report };
+  }
+
+  async doctor(request: DoctorRequest, context: OperationContext): Promise<DoctorReport> {
+    return runDoctor(request, {
+      settings: this.settings,
+      signal: context.signal,
+      store: () => this.store(silentProgress, context.signal),
+      chatEndpoint: (chat) => this.chatEndpoint({ ...chat, timeoutMs: Math.min(chat.timeoutMs, 10_000), maxRetries: 0 }),
+    });
+  }
+
+  async collections(context: OperationContext): Promise<CollectionInfo[]> {
+    const store = await this.store(context.progress, context.signal);
+    return store.listCollections();
+  }
+
+  async close(): Promise<void> {
+    const store = await this.storePromise?.catch(() => undefined);
+    this.storePromise = undefined;
+    const embedders = await Promise.all([...this.embedders.values()].map((loading) => loading.catch(() => undefined)));
+    this.embedders.clear();
+    this.loaded.clear();
+    await Promise.all([store?.close(), ...embedders.map((embedder) => embedder?.close())]);
+  }
+
+  /** Milvus connected, the collection checked, and the question model loaded (in parallel). */
+  private async queryParts(target: QueryTarget, context: OperationContext): Promise<{ store: VectorStore; info: CollectionInfo; embedder: Embedder }> {
+    const guess = target.embeddingModel ?? DEFAULT_EMBEDDING_MODEL;
+    // Start loading the model the collection most likely uses while Milvus connects. Only a model
+    // already on disk is guessed at, so a wrong guess never downloads anything.
+    if (this.modelOnDisk(guess)) this.embedder(guess, silentProgress).catch(() => undefined);
+    const store = await this.store(context.progress, context.signal);
+    const info = await store.describe(target.collection);
+    if (info === undefined) throw notIngestedError(target.collection, store.location);
+    const embedder = await this.queryEmbedder(target, info, context.progress);
+    context.signal.throwIfAborted();
+    return { store, info, embedder };
+  }
+
+  /** Questions must be embedded with the model the collection was built with. */
+  private async queryEmbedder(target: QueryTarget, info: CollectionInfo, progress: Progress): Promise<Embedder> {
+    const explicit = target.embeddingModel;
+    if (explicit !== undefined && explicit !== info.embeddingModel) {
+      throw new RagossError(
+        `collection ${info.name} was built with ${info.embeddingModel}, not ${explicit}`,
+        `drop --embedding-model (ragoss reads it from the collection) or re-ingest with --embedding-model ${explicit} --replace`,
+        ExitCode.usage,
+      );
+    }
+    const embedder = await this.embedder(info.embeddingModel, progress);
+    if (embedder.dimension !== info.dimension) {
+      throw new RagossError(
+        `collection ${info.name} holds ${info.dimension}-dim vectors but ${embedder.modelName} makes ${embedder.dimension}-dim ones`,
+        're-ingest with --replace, or use the model the collection was built with',
+      );
+    }
+    return embedder;
+  }
+
+  private modelOnDisk(modelName: string): boolean {
+    const { modelDir, cacheDir } = this.settings.embedding;
+    return modelIsLocal({ modelName, modelDir, cacheDir });
+  }
+
+  private store(progress: Progress, signal: AbortSignal): Promise<VectorStore> {
+    return this.reuseOrOpen(progress, signal);
+  }
+
+  private async reuseOrOpen(progress: Progress, signal: AbortSignal): Promise<VectorStore> {
+    for (;;) {
+      const current = this.storePromise;
+      if (current === undefined) {
+        const opening = this.openStore(progress, signal);
+        this.storePromise = opening;
+        return opening;
+      }
+      const store = await current.catch(() => undefined);
+      if (store?.usable()) return store;
+      // Failed, closed or its server died: whoever sees it first clears it, then everyone retries.
+      if (this.storePromise === current) {
+        this.storePromise = undefined;
+        await store?.close().catch(() => undefined);
+      }
+    }
+  }
+
+  private openStore(progress: Progress, signal: AbortSignal): Promise<VectorStore> {
+    const { settings } = this;
+    if (settings.location.kind === 'embedded') progress.step(`starting embedded Milvus Lite (${describeLocation(settings.location)})`);
+    return openStore({
+      location: settings.location,
+      home: settings.home,
+      progress,
+      timeoutMs: settings.milvusTimeoutMs,
+      milvusLiteExecutable: settings.milvusLiteExecutable,
+      lockTimeoutMs: settings.lockTimeoutMs,
+      signal,
+    });
+  }
+
+  private embedder(modelName: string, progress: Progress): Promise<Embedder> {
+    const cached = this.embedders.get(modelName);
+    if (cached !== undefined) return cached;
+    const loading = this.loadEmbedder(modelName, progress);
+    this.embedders.set(modelName, loading);
+    loading.then(
+      () => this.loaded.add(modelName),
+      () => {
+        if (this.embedders.get(modelName) === loading) this.embedders.delete(modelName);
+      },
+    );
+    return loading;
+  }
+
+  private async loadEmbedder(modelName: string, progress: Progress): Promise<Embedder> {
+    const { TransformersEmbedder } = await import('../embedder/transformers.js');
+    const { embedding } = this.settings;
+    return TransformersEmbedder.load({
+      modelName,
+      modelDir: embedding.modelDir,
+      cacheDir: embedding.cacheDir,
+      offline: embedding.offline,
+      dtype: embedding.dtype,
+      batchSize: embedding.batchSize,
+      hubEndpoint: embedding.hubEndpoint,
+      progress,
+    });
+  }
+
+  private chatEndpoint(chat: AskRequest['chat']): ChatEndpoint {
+    const key = JSON.stringify([chat.baseUrl, chat.apiKey ?? '', chat.timeoutMs, chat.maxRetries]);
+    let endpoint = this.chatEndpoints.get(key);
+    if (endpoint === undefined) {
+      endpoint = new OpenAIChatEndpoint({ baseUrl: chat.baseUrl, apiKey: chat.apiKey, timeoutMs: chat.timeoutMs, maxRetries: chat.maxRetries });
+      this.chatEndpoints.set(key, endpoint);
+    }
+    return endpoint;
+  }
+
+  /** Runs `work` after every earlier call with the same key has settled. */
+  private exclusive<T>(key: string, work: () => Promise<T>): Promise<T> {
+    const previous = this.ingestTails.get(key) ?? Promise.resolve();
+    const run = previous.catch(() => undefined).then(work);
+    const tail = run.catch(() => undefined);
+    this.ingestTails.set(key, tail);
+    void tail.then(() => {
+      if (this.ingestTails.get(key) === tail) this.ingestTails.delete(key);
+    });
+    return run;
+  }
+}
+
+function round2(value: number): number {
+  return Number(value.toFixed(2));
+}

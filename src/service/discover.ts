@@ -1,0 +1,137 @@
+import { spawn } from 'node:child_process';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { describeLocation, type DaemonUse, type EngineSettings, type Env } from '../config.js';
+import type { Progress } from '../progress.js';
+import { processAlive } from '../store/data-lock.js';
+import { probeService, RemoteEngine, socketJson } from './client.js';
+import { fingerprintDifferences, serviceVersion, settingsFingerprint, type ServiceHealth } from './identity.js';
+import { servicePaths, type ServicePaths } from './paths.js';
+import { readPidRecord } from './pidfile.js';
+
+const BIN = fileURLToPath(new URL('../../bin/ragoss.js', import.meta.url));
+/** A service answers within a Node start (~0.3 s) of being spawned; this bounds a stuck one. */
+const START_TIMEOUT_MS = 30_000;
+const STOP_TIMEOUT_MS = 15_000;
+const POLL_MS = 50;
+
+const delay = (ms: number) => new Promise((resolveDelay) => setTimeout(resolveDelay, ms));
+
+/** Is `pid` a live ragoss service (and not an unrelated process that reused a dead one's pid)? */
+function serviceAlive(pid: number): boolean {
+  if (!processAlive(pid)) return false;
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('serve');
+  } catch {
+    return true; // no /proc (macOS): trust the pid
+  }
+}
+
+/** Removes the files of a service that is gone (crashed, killed -9): they would mislead the next client. */
+function cleanStale(paths: ServicePaths): void {
+  const record = readPidRecord(paths.pidFile);
+  if (record !== undefined && serviceAlive(record.pid)) return;
+  rmSync(paths.pidFile, { force: true });
+  if (existsSync(paths.socket)) rmSync(paths.socket, { force: true });
+}
+
+/** Waits until a service answers on the socket, or `giveUp` says stop; undefined if none did. */
+async function waitForHealth(paths: ServicePaths, deadline: number, giveUp: () => boolean = () => false): Promise<ServiceHealth | undefined> {
+  while (Date.now() < deadline && !giveUp()) {
+    const health = await probeService(paths.socket, 2000);
+    if (health !== undefined) return health;
+    await delay(POLL_MS);
+  }
+  return undefined;
+}
+
+/** The service's environment: the caller's, with the settings it resolved (flags included) made explicit. */
+function serviceEnv(settings: EngineSettings, env: Env): NodeJS.ProcessEnv {
+  const { RAGOSS_DAEMON: _daemon, ...inherited } = env;
+  return {
+    ...inherited,
+    RAGOSS_HOME: settings.home,
+    MILVUS_URI: describeLocation(settings.location),
+    RAGOSS_MODEL_DIR: settings.embedding.modelDir,
+    RAGOSS_OFFLINE: settings.embedding.offline ? '1' : '0',
+  };
+}
+
+/**
+ * Starts `ragoss serve` in the background (its output goes to the log in the ragoss home) and
+ * waits until a service answers. Of two started at the same moment one exits at once, having lost
+ * the pid file: both callers then talk to the winner.
+ */
+export async function startDetached(settings: EngineSettings, env: Env, serveArgs: readonly string[]): Promise<ServiceHealth | undefined> {
+  const paths = servicePaths(settings.home);
+  mkdirSync(settings.home, { recursive: true });
+  const log = openSync(paths.log, 'a', 0o600);
+  let exited = false;
+  try {
+    const child = spawn(process.execPath, [BIN, 'serve', ...serveArgs], { detached: true, stdio: ['ignore', log, log], env: serviceEnv(settings, env) });
+    child.on('exit', () => (exited = true));
+    child.on('error', () => (exited = true));
+    child.unref();
+  } finally {
+    closeSync(log);
+  }
+  const health = await waitForHealth(paths, Date.now() + START_TIMEOUT_MS, () => exited);
+  // Ours lost the start race or failed: a winner may still be coming up.
+  return health ?? (await waitForHealth(paths, Date.now() + 3000));
+}
+
+/** Asks the service to stop and waits until its process is gone (SIGTERM, then SIGKILL, if it will not). */
+export async function stopService(paths: ServicePaths, pid: number): Promise<void> {
+  await socketJson(paths.socket, 'POST', '/v1/shutdown', 3000).catch(() => undefined);
+  const deadline = Date.now() + STOP_TIMEOUT_MS;
+  while (serviceAlive(pid) && Date.now() < deadline) await delay(POLL_MS);
+  for (const signal of ['SIGTERM', 'SIGKILL'] as const) {
+    if (!serviceAlive(pid)) break;
+    process.kill(pid, signal);
+    const graceEnds = Date.now() + 5000;
+    while (serviceAlive(pid) && Date.now() < graceEnds) await delay(POLL_MS);
+  }
+  cleanStale(paths);
+}
+
+/** The service for this ragoss home, as seen right now (nothing is started or cleaned). */
+export function currentService(home: string): Promise<ServiceHealth | undefined> {
+  return probeService(servicePaths(home).socket);
+}
+
+function differencesFrom(health: ServiceHealth, settings: EngineSettings): string[] {
+  if (health.version !== serviceVersion()) return ['version'];
+  return fingerprintDifferences(settingsFingerprint(settings), health.settings);
+}
+
+/**
+ * The engine a command should use: the running service when its settings match ours, a freshly
+ * started one when allowed, or undefined for in-process work. A mismatched service is restarted
+ * when it was auto-started and is idle; otherwise it is left alone, with one warning line.
+ */
+export async function connectService(settings: EngineSettings, env: Env, use: DaemonUse, progress: Progress): Promise<RemoteEngine | undefined> {
+  if (use === 'off') return undefined;
+  const paths = servicePaths(settings.home);
+  let health = await probeService(paths.socket);
+  if (health === undefined) {
+    const record = readPidRecord(paths.pidFile);
+    // A service whose process lives but does not answer yet is starting (another command's): wait for it.
+    if (record !== undefined && serviceAlive(record.pid)) health = await waitForHealth(paths, Date.now() + 10_000);
+    else cleanStale(paths);
+  }
+  if (health !== undefined) {
+    const differences = differencesFrom(health, settings);
+    if (differences.length === 0) return new RemoteEngine(paths.socket, health.pid);
+    if (!(health.autoStarted && health.activeRequests === 0 && use === 'use-or-start')) {
+      progress.warn(`the ragoss service (pid ${health.pid}) runs with other settings (${differences.join(', ')}); working in-process (\`ragoss serve --stop\` stops it)`);
+      return undefined;
+    }
+    progress.step(`restarting the ragoss service (pid ${health.pid}): its ${differences.join(', ')} differ`);
+    await stopService(paths, health.pid);
+  }
+  if (use !== 'use-or-start') return undefined;
+  const started = await startDetached(settings, env, ['--auto-started']);
+  if (started !== undefined && differencesFrom(started, settings).length === 0) return new RemoteEngine(paths.socket, started.pid);
+  progress.warn(`could not start a ragoss service (see ${paths.log}); working in-process`);
+  return undefined;
+}

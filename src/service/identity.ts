@@ -1,0 +1,61 @@
+import { createHash } from 'node:crypto';
+import { readFileSync, statSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { describeLocation, type EngineSettings } from '../config.js';
+
+/**
+ * The package version plus when this build was made: a service left running across an upgrade or
+ * a rebuild of a checkout is never taken for the current one.
+ */
+export function serviceVersion(): string {
+  const manifest = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+  const built = Math.round(statSync(fileURLToPath(import.meta.url)).mtimeMs);
+  return `${manifest.version}+${built.toString(36)}`;
+}
+
+/**
+ * The settings a service must share with a client for the client to use it: where Milvus lives
+ * and how models load. The Milvus token is compared by hash so it never travels or shows.
+ */
+export function settingsFingerprint(settings: EngineSettings): Record<string, string> {
+  const { embedding, location } = settings;
+  const token = location.kind === 'server' && location.token !== undefined ? createHash('sha256').update(location.token).digest('hex').slice(0, 16) : '';
+  return {
+    home: settings.home,
+    milvus: describeLocation(location),
+    milvusToken: token,
+    milvusLite: settings.milvusLiteExecutable ?? '',
+    milvusTimeoutMs: String(settings.milvusTimeoutMs),
+    modelDir: embedding.modelDir ?? '',
+    modelCache: embedding.cacheDir,
+    offline: String(embedding.offline),
+    dtype: embedding.dtype,
+    batchSize: String(embedding.batchSize),
+    hubEndpoint: embedding.hubEndpoint ?? '',
+  };
+}
+
+/** Names of the settings that differ, for the one warning line a mismatch earns. */
+export function fingerprintDifferences(mine: Record<string, string>, theirs: Record<string, string>): string[] {
+  const keys = new Set([...Object.keys(mine), ...Object.keys(theirs)]);
+  return [...keys].filter((key) => mine[key] !== theirs[key]).sort();
+}
+
+/** What GET /v1/health answers. */
+export interface ServiceHealth {
+  ok: boolean;
+  service: 'ragoss';
+  version: string;
+  pid: number;
+  startedAt: string;
+  uptimeSeconds: number;
+  rssBytes: number;
+  models: string[];
+  autoStarted: boolean;
+  activeRequests: number;
+  requestsServed: number;
+  socket: string;
+  tcp: string | null;
+  idleTimeoutSeconds: number;
+  settings: Record<string, string>;
+}

@@ -1,0 +1,113 @@
+import { DEFAULT_GLOB, DEFAULT_SOURCE_URL, resolveChatConfig, resolveCommonConfig, resolveTopK, validateQuestion, type Env } from '../config.js';
+import type { AskRequest, ChatSettings, DoctorRequest, EvalRequest, IngestRequest, QueryTarget, SearchRequest } from '../engine/engine.js';
+import { UsageError } from '../errors.js';
+import type { EvalQuestion } from '../pipeline/evaluate.js';
+
+/**
+ * The JSON bodies of the HTTP API. Every field but the question is optional: what a body leaves
+ * out comes from the service's own environment, then the defaults, as on the command line. The
+ * CLI sends everything it resolved, so its flags and environment win.
+ */
+export interface WireQuery {
+  question?: unknown;
+  topK?: unknown;
+  collection?: unknown;
+  embeddingModel?: unknown;
+}
+
+export interface WireChat {
+  model?: unknown;
+  baseUrl?: unknown;
+  apiKey?: unknown;
+  maxTokens?: unknown;
+  reasoningEffort?: unknown;
+  timeout?: unknown;
+}
+
+type Body = Record<string, unknown>;
+
+function optionalString(body: Body, field: string): string | undefined {
+  const value = body[field];
+  if (value === undefined || value === null) return undefined;
+  if (typeof value === 'string') return value;
+  if (typeof value === 'number' || typeof value === 'boolean') return String(value);
+  throw new UsageError(`"${field}" must be a string`);
+}
+
+function target(body: Body, env: Env): QueryTarget {
+  const config = resolveCommonConfig({ collection: optionalString(body, 'collection'), embeddingModel: optionalString(body, 'embeddingModel') }, env);
+  return { collection: config.collection, embeddingModel: config.embedding.explicitModel };
+}
+
+function query(body: Body, env: Env): SearchRequest {
+  const question = optionalString(body, 'question');
+  if (question === undefined) throw new UsageError('"question" is required', 'send {"question": "How is data stored in milvus?"}');
+  return { ...target(body, env), question: validateQuestion(question), topK: resolveTopK(optionalString(body, 'topK'), env) };
+}
+
+function chat(body: Body, env: Env): ChatSettings {
+  const resolved = resolveChatConfig(
+    {
+      model: optionalString(body, 'model'),
+      baseUrl: optionalString(body, 'baseUrl'),
+      maxTokens: optionalString(body, 'maxTokens'),
+      reasoningEffort: optionalString(body, 'reasoningEffort'),
+      timeout: optionalString(body, 'timeout'),
+    },
+    env,
+  );
+  const apiKey = optionalString(body, 'apiKey');
+  return apiKey === undefined || apiKey === '' ? resolved : { ...resolved, apiKey };
+}
+
+export const parseRequest = {
+  search: (body: Body, env: Env): SearchRequest => query(body, env),
+  ask: (body: Body, env: Env): AskRequest => ({ ...query(body, env), chat: chat(body, env) }),
+  eval(body: Body, env: Env): EvalRequest {
+    const questions = body['questions'];
+    if (!Array.isArray(questions) || questions.length === 0) throw new UsageError('"questions" must be a non-empty array of {"question", "expected": [...]}');
+    const parsed = questions.map((item: unknown, index): EvalQuestion => {
+      const record = (item ?? {}) as Partial<EvalQuestion>;
+      if (typeof record.question !== 'string' || !Array.isArray(record.expected) || !record.expected.every((heading) => typeof heading === 'string')) {
+        throw new UsageError(`questions[${index}] needs "question" (string) and "expected" (array of strings)`);
+      }
+      return { question: record.question, expected: record.expected };
+    });
+    return { ...target(body, env), questions: parsed, topK: resolveTopK(optionalString(body, 'topK'), env) };
+  },
+  ingest(body: Body, env: Env): IngestRequest {
+    const source = optionalString(body, 'source') ?? env['RAGOSS_SOURCE'] ?? DEFAULT_SOURCE_URL;
+    if (!/^https?:\/\//i.test(source) && !source.startsWith('/')) {
+      throw new UsageError(`"source" must be a URL or an absolute path, got "${source}"`, 'the service does not share your working directory');
+    }
+    return {
+      ...target(body, env),
+      source,
+      glob: optionalString(body, 'glob') ?? env['RAGOSS_GLOB'] ?? DEFAULT_GLOB,
+      refresh: body['refresh'] === true,
+      replace: body['replace'] === true,
+      dryRun: body['dryRun'] === true,
+    };
+  },
+  doctor: (body: Body, env: Env): DoctorRequest => ({ ...target(body, env), chat: chat(body, env) }),
+};
+
+function chatWire(settings: ChatSettings): WireChat {
+  return {
+    model: settings.model,
+    baseUrl: settings.baseUrl,
+    apiKey: settings.apiKey,
+    maxTokens: settings.maxTokens,
+    reasoningEffort: settings.reasoningEffort,
+    timeout: settings.timeoutMs / 1000,
+  };
+}
+
+/** The CLI's side: a resolved request as a body that `parseRequest` reads back unchanged. */
+export const wireRequest = {
+  search: (request: SearchRequest): Body => ({ ...request }),
+  ask: ({ chat: settings, ...rest }: AskRequest): Body => ({ ...rest, ...chatWire(settings) }),
+  eval: (request: EvalRequest): Body => ({ ...request }),
+  ingest: (request: IngestRequest): Body => ({ ...request }),
+  doctor: ({ chat: settings, ...rest }: DoctorRequest): Body => ({ ...rest, ...chatWire(settings) }),
+};

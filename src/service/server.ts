@@ -1,0 +1,357 @@
+import { chmodSync, existsSync, rmSync } from 'node:fs';
+import { open, rm, writeFile } from 'node:fs/promises';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { resolveCommonConfig, type EngineSettings, type Env } from '../config.js';
+import type { OperationContext } from '../engine/engine.js';
+import { LocalEngine } from '../engine/local.js';
+import { progressEmitter } from '../engine/progress-events.js';
+import { ExitCode, InterruptedError, RagossError, UsageError, errorMessage, redact } from '../errors.js';
+import type { Progress } from '../progress.js';
+import { processAlive } from '../store/data-lock.js';
+import { serviceVersion, settingsFingerprint, type ServiceHealth } from './identity.js';
+import { readPidRecord, type PidRecord } from './pidfile.js';
+import { parseRequest } from './requests.js';
+import { sseEvent, type WireError } from './sse.js';
+
+export interface ServeOptions {
+  settings: EngineSettings;
+  /** The service's environment: defaults for what API bodies leave out. */
+  env: Env;
+  socketPath: string;
+  pidFile: string;
+  /** Also listen on TCP (127.0.0.1 unless a host is given, which then needs a token). */
+  tcp?: { host: string; port: number };
+  token?: string;
+  /** Stop after this long without requests; 0 never. */
+  idleTimeoutMs: number;
+  autoStarted: boolean;
+  /** Where the service reports what it does (stderr in the foreground, the log file when detached). */
+  log: Progress;
+}
+
+export interface RunningService {
+  socketPath: string;
+  tcpUrl: string | undefined;
+  /** Settles once the service has stopped and cleaned up. */
+  closed: Promise<void>;
+  stop(reason: string): Promise<void>;
+}
+
+const MAX_BODY_BYTES = 32 * 1024 * 1024;
+const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]', '::1']);
+
+export function isLoopbackHost(host: string): boolean {
+  return LOOPBACK_HOSTS.has(host) || host.startsWith('127.');
+}
+
+/** Another service holds this home: an auto-started one that lost a start race just steps aside. */
+export class AlreadyServingError extends RagossError {
+  constructor(readonly pid: number) {
+    super(`a ragoss service is already running for this ragoss home (pid ${pid})`, 'use it, or stop it with `ragoss serve --stop`', ExitCode.usage);
+  }
+}
+
+/**
+ * Creates the pid file exclusively: of two services started at the same moment exactly one gets
+ * it. A pid file whose process is gone (crash, kill -9) is stale and taken over.
+ */
+async function claimPidFile(pidFile: string): Promise<void> {
+  for (let attempt = 0; attempt < 3; attempt++) {
+    try {
+      const handle = await open(pidFile, 'wx', 0o600);
+      await handle.writeFile(JSON.stringify({ pid: process.pid }));
+      await handle.close();
+      return;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    }
+    const holder = readPidRecord(pidFile);
+    if (holder !== undefined && holder.pid !== process.pid && processAlive(holder.pid)) {
+      throw new AlreadyServingError(holder.pid);
+    }
+    await rm(pidFile, { force: true });
+  }
+  throw new RagossError(`cannot claim ${pidFile}`, 'remove it if no ragoss service is running');
+}
+
+function listen(server: Server, where: { path: string } | { host: string; port: number }): Promise<void> {
+  return new Promise((resolveListen, rejectListen) => {
+    server.once('error', rejectListen);
+    server.listen(where, () => {
+      server.off('error', rejectListen);
+      resolveListen();
+    });
+  });
+}
+
+function wireError(error: unknown, secrets: readonly string[]): WireError {
+  if (error instanceof RagossError) return { message: redact(error.message, secrets), hint: error.hint === undefined ? undefined : redact(error.hint, secrets), exitCode: error.exitCode };
+  return { message: redact(errorMessage(error).split('\n')[0] ?? 'unknown error', secrets), exitCode: ExitCode.failure, unexpected: true };
+}
+
+function statusFor(exitCode: number): number {
+  if (exitCode === ExitCode.usage) return 400;
+  if (exitCode === ExitCode.notIngested) return 404;
+  if (exitCode === ExitCode.interrupted) return 499;
+  return 500;
+}
+
+async function readJsonBody(request: IncomingMessage): Promise<Record<string, unknown>> {
+  let size = 0;
+  const parts: Buffer[] = [];
+  for await (const part of request) {
+    size += (part as Buffer).length;
+    if (size > MAX_BODY_BYTES) throw new UsageError(`request body over ${MAX_BODY_BYTES / 1024 / 1024} MiB`);
+    parts.push(part as Buffer);
+  }
+  const text = Buffer.concat(parts).toString('utf8');
+  if (text.trim() === '') return {};
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    throw new UsageError('the request body is not valid JSON');
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new UsageError('the request body must be a JSON object');
+  return parsed as Record<string, unknown>;
+}
+
+type Operation = (body: Record<string, unknown>, context: OperationContext, emit: (event: string, data: unknown) => void) => Promise<unknown>;
+
+/** The running service: one engine, one HTTP handler on the socket (and TCP when asked). */
+class Service {
+  private readonly engine: LocalEngine;
+  private readonly startedAt = new Date();
+  private readonly version = serviceVersion();
+  private readonly active = new Set<AbortController>();
+  private served = 0;
+  private idleTimer: NodeJS.Timeout | undefined;
+  private readonly servers: Server[] = [];
+  private tcpUrl: string | undefined;
+  private stopping: Promise<void> | undefined;
+  private resolveClosed!: () => void;
+  readonly closed = new Promise<void>((resolveClosed) => (this.resolveClosed = resolveClosed));
+
+  constructor(private readonly options: ServeOptions) {
+    this.engine = new LocalEngine(options.settings);
+  }
+
+  private readonly operations: Record<string, Operation> = {
+    '/v1/search': (body, context) => this.engine.search(parseRequest.search(body, this.options.env), context),
+    '/v1/ask': (body, context, emit) =>
+      this.engine.ask(parseRequest.ask(body, this.options.env), { ...context, onDelta: (delta) => emit(delta.kind, { text: delta.text }) }),
+    '/v1/ingest': (body, context) => this.engine.ingest(parseRequest.ingest(body, this.options.env), context),
+    '/v1/eval': (body, context) => this.engine.evaluate(parseRequest.eval(body, this.options.env), context),
+    '/v1/doctor': (body, context) => this.engine.doctor(parseRequest.doctor(body, this.options.env), context),
+    '/v1/collections': (_body, context) => this.engine.collections(context),
+  };
+
+  /** Endpoints whose natural answer is a stream; the others answer JSON unless asked for events. */
+  private static readonly STREAMED = new Set(['/v1/ask', '/v1/ingest']);
+
+  async start(): Promise<RunningService> {
+    const { socketPath, pidFile, tcp } = this.options;
+    await claimPidFile(pidFile);
+    try {
+      // We hold the pid file, so a socket file left here belongs to a service that is gone.
+      rmSync(socketPath, { force: true });
+      const handler = (local: boolean) => (request: IncomingMessage, response: ServerResponse) => void this.handle(request, response, local);
+      const socketServer = createServer(handler(true));
+      this.servers.push(socketServer);
+      // Created 0600 from the start: no moment when another user could connect.
+      const umask = process.umask(0o177);
+      try {
+        await listen(socketServer, { path: socketPath });
+      } finally {
+        process.umask(umask);
+      }
+      chmodSync(socketPath, 0o600);
+      if (tcp !== undefined) {
+        const tcpServer = createServer(handler(false));
+        this.servers.push(tcpServer);
+        await listen(tcpServer, { host: tcp.host, port: tcp.port });
+        const { port } = tcpServer.address() as AddressInfo;
+        this.tcpUrl = `http://${tcp.host.includes(':') ? `[${tcp.host}]` : tcp.host}:${port}`;
+      }
+      const record: PidRecord = { pid: process.pid, version: this.version, socket: socketPath, tcp: this.tcpUrl ?? null, startedAt: this.startedAt.toISOString(), autoStarted: this.options.autoStarted };
+      await writeFile(pidFile, JSON.stringify(record), { mode: 0o600 });
+    } catch (error) {
+      await this.cleanUpFiles();
+      throw error;
+    }
+    this.armIdleTimer();
+    this.warmUp();
+    return { socketPath, tcpUrl: this.tcpUrl, closed: this.closed, stop: (reason) => this.stop(reason) };
+  }
+
+  /** Milvus and the default collection's model, in the background: requests wait for them anyway. */
+  private warmUp(): void {
+    const controller = new AbortController();
+    const collection = resolveCommonConfig({}, this.options.env).collection;
+    this.engine.warmUp(collection, this.options.log, controller.signal).then(
+      () => this.options.log.step(`ready: ${this.engine.loadedModels().join(', ') || 'no model loaded yet'}`),
+      (error: unknown) => this.options.log.warn(`warm-up failed (requests will retry): ${errorMessage(error)}`),
+    );
+  }
+
+  health(): ServiceHealth {
+    return {
+      ok: true,
+      service: 'ragoss',
+      version: this.version,
+      pid: process.pid,
+      startedAt: this.startedAt.toISOString(),
+      uptimeSeconds: Math.round((Date.now() - this.startedAt.getTime()) / 1000),
+      rssBytes: process.memoryUsage.rss(),
+      models: this.engine.loadedModels(),
+      autoStarted: this.options.autoStarted,
+      activeRequests: this.active.size,
+      requestsServed: this.served,
+      socket: this.options.socketPath,
+      tcp: this.tcpUrl ?? null,
+      idleTimeoutSeconds: this.options.idleTimeoutMs / 1000,
+      settings: settingsFingerprint(this.options.settings),
+    };
+  }
+
+  /** Who may talk to us: loopback Host headers only (DNS rebinding), and the token on TCP when set. */
+  private refuse(request: IncomingMessage, local: boolean): { status: number; error: WireError } | undefined {
+    const { token, tcp } = this.options;
+    if (!local && token !== undefined && request.headers.authorization !== `Bearer ${token}`) {
+      return { status: 401, error: { message: 'missing or wrong bearer token', hint: 'send Authorization: Bearer <RAGOSS_SERVE_TOKEN>', exitCode: ExitCode.usage } };
+    }
+    const openToNetwork = !local && tcp !== undefined && !isLoopbackHost(tcp.host);
+    const host = (request.headers.host ?? 'localhost').replace(/:\d+$/, '').toLowerCase();
+    if (!openToNetwork && !isLoopbackHost(host)) {
+      return { status: 403, error: { message: `requests for host "${host}" are refused`, hint: 'the ragoss service answers only to localhost / 127.0.0.1', exitCode: ExitCode.usage } };
+    }
+    return undefined;
+  }
+
+  private async handle(request: IncomingMessage, response: ServerResponse, local: boolean): Promise<void> {
+    const started = performance.now();
+    const path = (request.url ?? '/').split('?')[0] ?? '/';
+    response.on('finish', () => this.options.log.step(`${request.method} ${path} ${response.statusCode} ${Math.round(performance.now() - started)}ms`));
+    const refused = this.refuse(request, local);
+    if (refused !== undefined) return this.sendJson(response, refused.status, refused.error);
+    if (request.method === 'GET' && path === '/v1/health') return this.sendJson(response, 200, this.health());
+    if (request.method === 'POST' && path === '/v1/shutdown') {
+      this.sendJson(response, 202, { stopping: true, pid: process.pid });
+      void this.stop('asked to stop');
+      return;
+    }
+    const operation = this.operations[path];
+    const allowed = path === '/v1/collections' ? ['GET', 'POST'] : ['POST'];
+    if (operation === undefined || !allowed.includes(request.method ?? '')) {
+      return this.sendJson(response, 404, { message: `no endpoint ${request.method} ${path}`, hint: 'see the HTTP API section of the README', exitCode: ExitCode.usage });
+    }
+    await this.runOperation(request, response, path, operation);
+  }
+
+  private async runOperation(request: IncomingMessage, response: ServerResponse, path: string, operation: Operation): Promise<void> {
+    const controller = new AbortController();
+    this.active.add(controller);
+    this.disarmIdleTimer();
+    // The client hanging up (Ctrl-C, a closed curl) cancels the work, as Ctrl-C does in-process.
+    response.on('close', () => {
+      if (!response.writableFinished) controller.abort(new InterruptedError());
+    });
+    const accept = request.headers.accept ?? '';
+    const streamed = accept.includes('text/event-stream') || (Service.STREAMED.has(path) && !accept.includes('application/json'));
+    let secrets: string[] = this.secrets();
+    const send = (event: string, data: unknown) => {
+      if (streamed && !response.destroyed) response.write(sseEvent(event, data));
+    };
+    try {
+      const body = await readJsonBody(request);
+      if (typeof body['apiKey'] === 'string') secrets = [...secrets, body['apiKey']];
+      if (streamed) response.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' });
+      const progress = streamed ? progressEmitter((event) => send('progress', event)) : this.options.log;
+      const result = await operation(body, { progress, signal: controller.signal }, send);
+      if (streamed) {
+        if (path === '/v1/ask') send('hits', { hits: (result as { hits: unknown }).hits });
+        send('done', result);
+        response.end();
+      } else {
+        this.sendJson(response, 200, result);
+      }
+    } catch (error) {
+      const wire = controller.signal.aborted ? wireError(new InterruptedError(), secrets) : wireError(error, secrets);
+      if (streamed && response.headersSent) {
+        send('error', wire);
+        response.end();
+      } else {
+        this.sendJson(response, statusFor(wire.exitCode), wire);
+      }
+    } finally {
+      this.active.delete(controller);
+      this.served++;
+      this.armIdleTimer();
+    }
+  }
+
+  private secrets(): string[] {
+    const { location } = this.options.settings;
+    return [location.kind === 'server' ? location.token : undefined, this.options.token].filter((secret): secret is string => secret !== undefined && secret.length >= 4);
+  }
+
+  private sendJson(response: ServerResponse, status: number, body: unknown): void {
+    if (response.headersSent) return;
+    const text = `${JSON.stringify(body)}\n`;
+    response.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+    response.end(text);
+  }
+
+  private armIdleTimer(): void {
+    this.disarmIdleTimer();
+    const { idleTimeoutMs } = this.options;
+    if (idleTimeoutMs <= 0 || this.active.size > 0 || this.stopping !== undefined) return;
+    this.idleTimer = setTimeout(() => void this.stop(`idle for ${idleTimeoutMs / 1000}s`), idleTimeoutMs);
+  }
+
+  private disarmIdleTimer(): void {
+    if (this.idleTimer !== undefined) clearTimeout(this.idleTimer);
+    this.idleTimer = undefined;
+  }
+
+  stop(reason: string): Promise<void> {
+    this.stopping ??= this.shutDown(reason);
+    return this.stopping;
+  }
+
+  private async shutDown(reason: string): Promise<void> {
+    this.options.log.step(`stopping (${reason})`);
+    this.disarmIdleTimer();
+    for (const controller of this.active) controller.abort(new InterruptedError());
+    await Promise.all(
+      this.servers.map(
+        (server) =>
+          new Promise<void>((resolveClose) => {
+            server.close(() => resolveClose());
+            server.closeIdleConnections();
+            // Streams still open end with the work they carried, aborted above; then they go.
+            setTimeout(() => server.closeAllConnections(), 2000).unref();
+          }),
+      ),
+    );
+    await this.engine.close().catch((error: unknown) => this.options.log.warn(`closing: ${errorMessage(error)}`));
+    await this.cleanUpFiles();
+    this.options.log.step('stopped');
+    this.resolveClosed();
+  }
+
+  private async cleanUpFiles(): Promise<void> {
+    const { pidFile, socketPath } = this.options;
+    // Only our own: a newer service may already own these paths.
+    if (readPidRecord(pidFile)?.pid === process.pid) {
+      await rm(pidFile, { force: true });
+      if (existsSync(socketPath)) await rm(socketPath, { force: true });
+    }
+  }
+}
+
+/** Starts the service; resolves once it listens. The engine warms up in the background. */
+export function startService(options: ServeOptions): Promise<RunningService> {
+  return new Service(options).start();
+}

@@ -1,0 +1,95 @@
+import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { open, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { InterruptedError, RagossError } from '../errors.js';
+
+/** The pid that holds the lock file, or undefined when it is gone or unreadable. */
+function holderOf(lockPath: string): number | undefined {
+  try {
+    const pid = Number(readFileSync(lockPath, 'utf8').trim());
+    return Number.isInteger(pid) && pid > 0 ? pid : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+const HAS_PROC = existsSync('/proc/self/stat');
+
+export function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch (error) {
+    // EPERM: it exists but belongs to someone else.
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+  if (!HAS_PROC) return true;
+  // A zombie (exited, not yet reaped: a detached service's parent is gone) is dead for our purposes.
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.charAt(stat.lastIndexOf(')') + 2) !== 'Z';
+  } catch {
+    return false;
+  }
+}
+
+async function tryCreate(lockPath: string): Promise<boolean> {
+  try {
+    const handle = await open(lockPath, 'wx', 0o600);
+    await handle.writeFile(`${process.pid}\n`);
+    await handle.close();
+    return true;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw error;
+  }
+}
+
+export interface DataLockOptions {
+  timeoutMs: number;
+  /** Called once, when the lock is held by another live process and we start waiting. */
+  onWait(holderPid: number): void;
+  signal?: AbortSignal;
+}
+
+const POLL_MS = 200;
+
+/**
+ * Takes ragoss's lock on an embedded Milvus data directory, waiting (bounded) while another ragoss
+ * process holds it. Milvus Lite has a lock of its own, but it fails at once and only after a
+ * second of Python start-up; this one lets two commands on the same data take turns. A lock left
+ * by a dead process is taken over. Returns the release function.
+ */
+export async function acquireDataLock(dataDir: string, options: DataLockOptions): Promise<() => void> {
+  const lockPath = join(dataDir, '.ragoss.lock');
+  const deadline = Date.now() + options.timeoutMs;
+  let waiting = false;
+  for (;;) {
+    if (await tryCreate(lockPath)) {
+      let released = false;
+      // Idempotent, and never removes a lock that another process has taken since.
+      return () => {
+        if (released) return;
+        released = true;
+        if (holderOf(lockPath) === process.pid) rmSync(lockPath, { force: true });
+      };
+    }
+    const holder = holderOf(lockPath);
+    if (holder === undefined || holder === process.pid || !processAlive(holder)) {
+      // Stale: its process is gone (killed, crashed) or the file is half-written garbage.
+      await rm(lockPath, { force: true });
+      continue;
+    }
+    if (!waiting) {
+      waiting = true;
+      options.onWait(holder);
+    }
+    if (Date.now() >= deadline) {
+      throw new RagossError(
+        `the embedded Milvus data in ${dataDir} is in use by another process (pid ${holder}) and stayed busy for ${Math.round(options.timeoutMs / 1000)}s`,
+        'wait for it to finish (raise RAGOSS_LOCK_TIMEOUT), stop a ragoss service with `ragoss serve --stop`, or use MILVUS_URI with a Milvus server',
+      );
+    }
+    if (options.signal?.aborted) throw new InterruptedError();
+    await new Promise((resolveDelay) => setTimeout(resolveDelay, POLL_MS));
+  }
+}

@@ -1,0 +1,270 @@
+import { existsSync, statSync } from 'node:fs';
+import { request } from 'node:http';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { freePort } from '../../src/store/embedded.js';
+import { runCli, tempHome } from '../helpers/cli.js';
+import { startChatServer, type ChatServer } from '../helpers/chat-server.js';
+import { faqZip, fullZip } from '../helpers/paths.js';
+import { alive, dataDirOf, health, milvusLiteOn, pidRecord, serviceEnv, servicesFor, socketOf, spawnCli, stopServices, waitGone } from '../helpers/service.js';
+
+const QUESTION = 'How is data stored in milvus?';
+
+/** A home with the FAQ ingested in-process (no service left behind). */
+async function ingestedHome(): Promise<{ home: string; env: Record<string, string> }> {
+  const home = tempHome();
+  const env = serviceEnv(home);
+  const ingest = await runCli(['ingest', '--source', faqZip], { ...env, RAGOSS_DAEMON: '0' });
+  expect(ingest.code, ingest.stderr).toBe(0);
+  return { home, env };
+}
+
+function sources(stdout: string): string[] {
+  return (JSON.parse(stdout) as { hits: Array<{ source: string; chunkIndex: number }> }).hits.map((hit) => `${hit.source}#${hit.chunkIndex}`);
+}
+
+describe('ragoss serve in the foreground', () => {
+  let home: string;
+  let env: Record<string, string>;
+  beforeAll(async () => ({ home, env } = await ingestedHome()));
+  afterEach(async () => stopServices(home, env));
+
+  it('serves on a 0600 socket with output identical to in-process, and Ctrl-C stops it and its Milvus cleanly', async () => {
+    const inProcess = {
+      text: await runCli(['search', QUESTION], { ...env, RAGOSS_DAEMON: '0' }),
+      json: await runCli(['search', QUESTION, '--json', '--top-k', '5'], { ...env, RAGOSS_DAEMON: '0' }),
+      missing: await runCli(['search', QUESTION, '--collection', 'never_ingested'], { ...env, RAGOSS_DAEMON: '0' }),
+    };
+    const serve = spawnCli(['serve'], env);
+    await serve.waitForStderr('serving on');
+    const socket = socketOf(home);
+    expect(statSync(socket).mode & 0o777).toBe(0o600);
+    const before = await health(home);
+    expect(before?.pid).toBe(serve.child.pid);
+
+    const served = {
+      text: await runCli(['search', QUESTION], env),
+      json: await runCli(['search', QUESTION, '--json', '--top-k', '5'], env),
+      missing: await runCli(['search', QUESTION, '--collection', 'never_ingested'], env),
+    };
+    expect(served.text.stdout).toBe(inProcess.text.stdout);
+    expect(served.text.code).toBe(0);
+    expect(served.json.stdout).toBe(inProcess.json.stdout);
+    expect(served.missing.code).toBe(3);
+    expect(served.missing.stderr).toBe(inProcess.missing.stderr.split('\n').filter((line) => line.includes('error')).join('\n') + '\n');
+    // They really went through the service: it counted them.
+    expect((await health(home))?.requestsServed).toBe((before?.requestsServed ?? 0) + 3);
+
+    const milvus = milvusLiteOn(dataDirOf(home));
+    expect(milvus).toHaveLength(1);
+    serve.child.kill('SIGINT');
+    expect((await serve.exited).code).toBe(0);
+    expect(serve.stderr()).toContain('stopping (interrupted)');
+    expect(existsSync(socket)).toBe(false);
+    expect(pidRecord(home)).toBeUndefined();
+    expect(await waitGone(milvus[0]!)).toBe(true);
+  });
+
+  it('stops by itself after --idle-timeout without requests', async () => {
+    const serve = spawnCli(['serve', '--idle-timeout', '1s'], env);
+    await serve.waitForStderr('serving on');
+    expect((await serve.exited).code).toBe(0);
+    expect(serve.stderr()).toContain('stopping (idle for 1s)');
+    expect(existsSync(socketOf(home))).toBe(false);
+  });
+
+  it('refuses a second service for the same home', async () => {
+    const serve = spawnCli(['serve'], env);
+    await serve.waitForStderr('serving on');
+    const second = await runCli(['serve'], env);
+    expect(second.code).toBe(2);
+    expect(second.stderr).toContain(`a ragoss service is already running for this ragoss home (pid ${serve.child.pid})`);
+    serve.child.kill('SIGTERM');
+    await serve.exited;
+  });
+});
+
+describe('the service over TCP', () => {
+  let home: string;
+  let env: Record<string, string>;
+  beforeAll(async () => ({ home, env } = await ingestedHome()));
+  afterEach(async () => stopServices(home, env));
+
+  function get(port: number, headers: Record<string, string>): Promise<number> {
+    return new Promise((resolveGet, rejectGet) => {
+      const call = request({ host: '127.0.0.1', port, path: '/v1/health', headers, agent: false }, (response) => {
+        response.resume();
+        resolveGet(response.statusCode ?? 0);
+      });
+      call.on('error', rejectGet);
+      call.end();
+    });
+  }
+
+  it('needs the bearer token when one is set, and refuses Host names that are not loopback', async () => {
+    const port = await freePort();
+    const serve = spawnCli(['serve', '--port', String(port)], { ...env, RAGOSS_SERVE_TOKEN: 'tok-123456' });
+    await serve.waitForStderr('serving on');
+    expect(serve.stderr()).toContain(`http://127.0.0.1:${port}`);
+    expect(await get(port, {})).toBe(401);
+    expect(await get(port, { authorization: 'Bearer wrong' })).toBe(401);
+    expect(await get(port, { authorization: 'Bearer tok-123456' })).toBe(200);
+    expect(await get(port, { authorization: 'Bearer tok-123456', host: `evil.example:${port}` })).toBe(403);
+    // The token never shows in the service's output.
+    expect(serve.stderr()).not.toContain('tok-123456');
+  });
+
+  it('refuses to listen beyond loopback without a token', async () => {
+    const result = await runCli(['serve', '--host', '0.0.0.0', '--port', String(await freePort())], env);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(/ragoss: error: --host 0\.0\.0\.0 would expose the service beyond this machine without a token — set RAGOSS_SERVE_TOKEN/);
+  });
+});
+
+describe('commands and the service they start', () => {
+  let home: string;
+  let env: Record<string, string>;
+  let chat: ChatServer;
+  beforeAll(async () => {
+    ({ home, env } = await ingestedHome());
+    chat = await startChatServer();
+  });
+  afterAll(async () => chat.close());
+  afterEach(async () => stopServices(home, env));
+
+  it('starts one for the embedded default, doctor reports it, and serve --stop stops it', async () => {
+    const search = await runCli(['search', QUESTION, '--json'], env);
+    expect(search.code, search.stderr).toBe(0);
+    const record = pidRecord(home);
+    expect(record?.autoStarted).toBe(true);
+    const doctor = await runCli(['doctor', '--json', '--base-url', chat.baseUrl], env);
+    expect(doctor.code, doctor.stderr).toBe(0);
+    const report = JSON.parse(doctor.stdout) as { service: { running: boolean; pid: number; models: string[] } };
+    expect(report.service).toMatchObject({ running: true, pid: record?.pid });
+    expect(report.service.models).toEqual([env['RAGOSS_EMBEDDING_MODEL']]);
+    const text = await runCli(['doctor', '--base-url', chat.baseUrl], env);
+    expect(text.stdout).toMatch(new RegExp(`^ok {4}service {4}pid ${record?.pid} at .*serve\\.sock, up \\d+s, RSS \\d+ MiB, models testing/tiny-random-albert-768 \\(auto-started\\)$`, 'm'));
+    const stop = await runCli(['serve', '--stop'], env);
+    expect(stop.stdout).toBe(`stopped the ragoss service (pid ${record?.pid})\n`);
+    expect(alive(record?.pid ?? 0)).toBe(false);
+  });
+
+  it('starts none under CI=true or with --no-daemon, and works in-process', async () => {
+    const underCi = await runCli(['search', QUESTION], { ...env, CI: 'true' });
+    expect(underCi.code, underCi.stderr).toBe(0);
+    expect(underCi.stderr).toContain('starting embedded Milvus Lite');
+    const noDaemon = await runCli(['search', QUESTION, '--no-daemon'], env);
+    expect(noDaemon.code, noDaemon.stderr).toBe(0);
+    expect(pidRecord(home)).toBeUndefined();
+    expect(servicesFor(home)).toEqual([]);
+  });
+
+  it('two commands starting at once end with exactly one service, both answered', async () => {
+    const [first, second] = await Promise.all([runCli(['search', QUESTION, '--json'], env), runCli(['search', QUESTION, '--json'], env)]);
+    expect(first.code, first.stderr).toBe(0);
+    expect(second.code, second.stderr).toBe(0);
+    expect(sources(first.stdout)).toEqual(sources(second.stdout));
+    expect(servicesFor(home)).toEqual([pidRecord(home)?.pid]);
+  });
+
+  it('6 searches and 2 asks at once all succeed with the hits of a sequential run', async () => {
+    const sequential = await runCli(['search', QUESTION, '--json'], { ...env, RAGOSS_DAEMON: '0' });
+    const askEnv = { ...env, RAGOSS_BASE_URL: chat.baseUrl };
+    const runs = await Promise.all([
+      ...Array.from({ length: 6 }, () => runCli(['search', QUESTION, '--json'], env)),
+      ...Array.from({ length: 2 }, () => runCli(['ask', QUESTION, '--json'], askEnv)),
+    ]);
+    for (const run of runs) {
+      expect(run.code, run.stderr).toBe(0);
+      expect(sources(run.stdout)).toEqual(sources(sequential.stdout));
+    }
+    expect(servicesFor(home)).toHaveLength(1);
+  });
+
+  it('recovers from a service killed with SIGKILL: stale files are cleaned and a new one answers', async () => {
+    expect((await runCli(['search', QUESTION], env)).code).toBe(0);
+    const killed = pidRecord(home)?.pid ?? 0;
+    const milvus = milvusLiteOn(dataDirOf(home));
+    process.kill(killed, 'SIGKILL');
+    expect(await waitGone(killed)).toBe(true);
+    // Its Milvus Lite goes with it (parent-death signal): the data lock is free.
+    expect(await waitGone(milvus[0] ?? 0)).toBe(true);
+    expect(existsSync(socketOf(home))).toBe(true);
+    const again = await runCli(['search', QUESTION], env);
+    expect(again.code, again.stderr).toBe(0);
+    const replacement = pidRecord(home)?.pid;
+    expect(replacement).not.toBe(killed);
+    expect(servicesFor(home)).toEqual([replacement]);
+  });
+
+  it('a service killed mid-request: one clear line and exit 1; the next command recovers', async () => {
+    expect((await runCli(['search', QUESTION], env)).code).toBe(0);
+    const pid = pidRecord(home)?.pid ?? 0;
+    const ingest = spawnCli(['ingest', '--source', fullZip, '--glob', 'en/**/*.md', '--collection', 'killed_midway'], env);
+    await ingest.waitForStderr('embedding and storing');
+    process.kill(pid, 'SIGKILL');
+    const { code } = await ingest.exited;
+    expect(code).toBe(1);
+    const errors = ingest.stderr().split('\n').filter((line) => line.startsWith('ragoss: error:'));
+    expect(errors).toEqual([`ragoss: error: the ragoss service (pid ${pid}) stopped before answering — run the command again; a new service starts, or use --no-daemon`]);
+    expect(ingest.stderr()).not.toMatch(/^\s+at /m);
+    const next = await runCli(['search', QUESTION], env);
+    expect(next.code, next.stderr).toBe(0);
+  });
+
+  it('Ctrl-C cancels the work in the service (exit 130) and the previous data keeps serving', async () => {
+    const before = await runCli(['search', QUESTION, '--json'], env);
+    const ingest = spawnCli(['ingest', '--source', fullZip, '--glob', 'en/**/*.md'], env);
+    await ingest.waitForStderr('embedding and storing');
+    const servicePid = pidRecord(home)?.pid ?? 0;
+    ingest.child.kill('SIGINT');
+    const { code } = await ingest.exited;
+    expect(code).toBe(130);
+    expect(ingest.stderr()).toContain('ragoss: interrupted; nothing was changed');
+    expect(alive(servicePid)).toBe(true);
+    const after = await runCli(['search', QUESTION, '--json'], env);
+    expect(after.code, after.stderr).toBe(0);
+    expect(sources(after.stdout)).toEqual(sources(before.stdout));
+    // The service finishes its side of the cancellation (drops the half-built collection) by itself.
+    await expect.poll(async () => (await health(home))?.activeRequests, { timeout: 20_000 }).toBe(0);
+  });
+
+  it('restarts an idle auto-started service whose settings differ', async () => {
+    expect((await runCli(['search', QUESTION], { ...env, RAGOSS_EMBEDDING_BATCH: '8' })).code).toBe(0);
+    const old = pidRecord(home)?.pid ?? 0;
+    const search = await runCli(['search', QUESTION], env);
+    expect(search.code, search.stderr).toBe(0);
+    expect(search.stderr).toContain(`restarting the ragoss service (pid ${old}): its batchSize differ`);
+    expect(alive(old)).toBe(false);
+    expect(pidRecord(home)?.pid).not.toBe(old);
+  });
+
+  it('leaves a service it did not start alone, with one warning, and waits (bounded) for the data it holds', async () => {
+    const detach = await runCli(['serve', '--detach'], { ...env, RAGOSS_EMBEDDING_BATCH: '8' });
+    expect(detach.code, detach.stderr).toBe(0);
+    const pid = pidRecord(home)?.pid;
+    expect(detach.stdout).toMatch(new RegExp(`^started the ragoss service \\(pid ${pid}\\) at .*serve\\.sock\\n$`));
+    const search = await runCli(['search', QUESTION], { ...env, RAGOSS_LOCK_TIMEOUT: '1' });
+    expect(search.stderr).toContain(`ragoss: warning: the ragoss service (pid ${pid}) runs with other settings (batchSize); working in-process`);
+    expect(search.stderr).toContain(`ragoss: warning: waiting for another ragoss (pid ${pid})`);
+    expect(search.code).toBe(1);
+    expect(search.stderr).toContain(`is in use by another process (pid ${pid}) and stayed busy for 1s`);
+    expect(alive(pid ?? 0)).toBe(true);
+  });
+});
+
+describe('in-process commands on the same embedded data', () => {
+  it('take turns instead of failing', async () => {
+    const { home, env } = await ingestedHome();
+    const inProcess = { ...env, RAGOSS_DAEMON: '0' };
+    const ingest = spawnCli(['ingest', '--source', fullZip, '--glob', 'en/**/*.md', '--collection', 'second_copy'], inProcess);
+    await ingest.waitForStderr('embedding and storing');
+    const search = spawnCli(['search', QUESTION], inProcess);
+    await search.waitForStderr(/ragoss: warning: waiting for another ragoss \(pid \d+\) that is using the embedded Milvus data in/);
+    // The holder finishing (here: interrupted) lets the waiting command through.
+    ingest.child.kill('SIGINT');
+    expect((await ingest.exited).code).toBe(130);
+    expect((await search.exited).code, search.stderr()).toBe(0);
+    expect(search.stdout()).toContain('1. ');
+    expect(servicesFor(home)).toEqual([]);
+  });
+});
