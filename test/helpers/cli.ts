@@ -30,9 +30,9 @@ export function baseEnv(extra: Record<string, string | undefined> = {}): Record<
 }
 
 /** Runs the built CLI the way a shell script would. */
-export function runCli(args: string[], env: Record<string, string>, options: { timeoutMs?: number; onSpawn?: (pid: number) => void; stdin?: string } = {}): Promise<CliResult> {
+export function runCli(args: string[], env: Record<string, string>, options: { timeoutMs?: number; onSpawn?: (pid: number) => void; stdin?: string; nodeArgs?: string[] } = {}): Promise<CliResult> {
   return new Promise((resolveRun, rejectRun) => {
-    const child = spawn(process.execPath, [binPath, ...args], { cwd: projectRoot, env, stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [...(options.nodeArgs ?? []), binPath, ...args], { cwd: projectRoot, env, stdio: ['pipe', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (data: Buffer) => (stdout += data.toString()));

@@ -1,13 +1,15 @@
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { request } from 'node:http';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../../src/store/embedded.js';
 import { runCli, tempHome } from '../helpers/cli.js';
 import { startChatServer, type ChatServer } from '../helpers/chat-server.js';
-import { faqZip, fullZip } from '../helpers/paths.js';
+import { faqZip, fullZip, projectRoot } from '../helpers/paths.js';
 import { alive, dataDirOf, health, milvusLiteOn, pidRecord, serviceEnv, servicesFor, socketOf, spawnCli, stopServices, waitGone } from '../helpers/service.js';
 
 const QUESTION = 'How is data stored in milvus?';
+const recorder = join(projectRoot, 'test', 'helpers', 'record-imports.mjs');
 
 /** A home with the FAQ ingested in-process (no service left behind). */
 async function ingestedHome(): Promise<{ home: string; env: Record<string, string> }> {
@@ -226,6 +228,21 @@ describe('commands and the service they start', () => {
     expect(sources(after.stdout)).toEqual(sources(before.stdout));
     // The service finishes its side of the cancellation (drops the half-built collection) by itself.
     await expect.poll(async () => (await health(home))?.activeRequests, { timeout: 20_000 }).toBe(0);
+  });
+
+  it('a warm command imports neither the Milvus SDK, transformers.js nor openai', async () => {
+    const heavy = /@zilliz|@huggingface|onnxruntime|\/node_modules\/openai\//;
+    const loaded = async (extra: Record<string, string>) => {
+      const record = join(home, `imports-${Date.now()}.txt`);
+      const result = await runCli(['search', QUESTION], { ...env, ...extra, RAGOSS_RECORD_IMPORTS: record }, { nodeArgs: ['--import', recorder] });
+      expect(result.code, result.stderr).toBe(0);
+      return readFileSync(record, 'utf8').split('\n').filter((url) => heavy.test(url));
+    };
+    // The recorder sees them when the work is done in-process...
+    expect(await loaded({ RAGOSS_DAEMON: '0' })).not.toEqual([]);
+    // ...and a command served by the service loads none.
+    expect((await runCli(['search', QUESTION], env)).code).toBe(0);
+    expect(await loaded({})).toEqual([]);
   });
 
   it('restarts an idle auto-started service whose settings differ', async () => {
