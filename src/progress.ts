@@ -52,25 +52,28 @@ export function lineProgress(write: (line: string) => void): Progress {
   };
 }
 
-/** For a person at a terminal: live bars with rate and ETA. */
+/**
+ * For a person at a terminal: live bars with rate and ETA. One renderer owns the terminal: a step or
+ * warning that arrives while a bar is live is printed above the bars, never inside one.
+ */
 export function barProgress(stream: NodeJS.WriteStream): Progress {
+  let bars: cliProgress.MultiBar | undefined;
+  let live = 0;
+  const line = (text: string) => {
+    if (bars !== undefined) bars.log(`${text}\n`);
+    else stream.write(`${text}\n`);
+  };
+  const startBars = () =>
+    // cli-progress's own SIGINT handling would race ragoss's: cancellation stops the bars through `done`.
+    new cliProgress.MultiBar({ stream, hideCursor: true, clearOnComplete: false, etaBuffer: 20, gracefulExit: false }, cliProgress.Presets.shades_classic);
   return {
-    step: (message) => stream.write(`ragoss: ${message}\n`),
-    warn: (message) => stream.write(`ragoss: warning: ${message}\n`),
+    step: (message) => line(`ragoss: ${message}`),
+    warn: (message) => line(`ragoss: warning: ${message}`),
     task(label, total, unit) {
-      const isBytes = unit === 'bytes';
-      const bar = new cliProgress.SingleBar(
-        {
-          stream,
-          format: isBytes
-            ? `${label} [{bar}] {percentage}% | {doneText}/{totalText} | {rateText} | ETA {eta_formatted}`
-            : `${label} [{bar}] {percentage}% | {value}/{total} ${unit} | ETA {eta_formatted}`,
-          hideCursor: true,
-          clearOnComplete: false,
-          etaBuffer: 20,
-        },
-        cliProgress.Presets.shades_classic,
-      );
+      const format =
+        unit === 'bytes'
+          ? `${label} [{bar}] {percentage}% | {doneText}/{totalText} | {rateText} | ETA {eta_formatted}`
+          : `${label} [{bar}] {percentage}% | {value}/{total} ${unit} | ETA {eta_formatted}`;
       const started = performance.now();
       const payload = (done: number) => {
         const seconds = Math.max((performance.now() - started) / 1000, 0.001);
@@ -80,13 +83,25 @@ export function barProgress(stream: NodeJS.WriteStream): Progress {
           rateText: `${formatCount(Math.round(done / seconds), unit)}/s`,
         };
       };
-      bar.start(Math.max(total, 1), 0, payload(0));
+      bars ??= startBars();
+      const owner = bars;
+      const bar = owner.create(Math.max(total, 1), 0, payload(0), { format });
+      live++;
+      let finished = false;
       return {
         update: (done) => bar.update(total > 0 ? done : 0, payload(done)),
         done: () => {
+          if (finished) return;
+          finished = true;
           if (total <= 0) bar.setTotal(1);
-          bar.update(total > 0 ? total : 1);
-          bar.stop();
+          bar.update(total > 0 ? total : 1, payload(total > 0 ? total : 1));
+          live--;
+          if (live === 0 && bars === owner) {
+            // Lines logged since the last redraw are written by a redraw, not by stop().
+            owner.update();
+            owner.stop();
+            bars = undefined;
+          }
         },
       };
     },
