@@ -1,13 +1,19 @@
 import { defineConfig } from 'vitest/config';
 
+/** The suites whose behaviour depends on the Milvus behind them: they run on both backends. */
+const BOTH_BACKENDS = ['test/store/milvus.test.ts', 'test/cli/ingest-search.test.ts', 'test/cli/ask.test.ts', 'test/cli/doctor.test.ts'];
+
 export default defineConfig({
   test: {
-    include: ['test/**/*.test.ts'],
-    globalSetup: ['test/global-setup.ts'],
     testTimeout: 120_000,
     hookTimeout: 120_000,
     // Two cores: files that each run models and Milvus calls are faster one or two at a time.
     maxWorkers: 2,
     reporters: ['default'],
+    projects: [
+      { extends: true, test: { name: 'lite', include: ['test/**/*.test.ts'], globalSetup: ['test/global-setup.ts'] } },
+      // A real Milvus 2.3 standalone server (PyPI `milvus`), started by its own setup.
+      { extends: true, test: { name: 'server', include: BOTH_BACKENDS, globalSetup: ['test/global-setup-server.ts'] } },
+    ],
   },
 });

@@ -9,6 +9,8 @@ import { startTestMilvus, type TestMilvus } from './helpers/milvus-server.js';
 declare module 'vitest' {
   export interface ProvidedContext {
     milvusUri: string;
+    /** Which Milvus the suite runs against: Milvus Lite, or a real Milvus standalone server. */
+    milvusBackend: 'lite' | 'server';
   }
 }
 
@@ -22,6 +24,7 @@ export async function setup(project: TestProject): Promise<void> {
   }
   milvus = await startTestMilvus();
   project.provide('milvusUri', milvus.uri);
+  project.provide('milvusBackend', 'lite');
 }
 
 /** ragoss services started by this checkout's tests (their homes are test temp homes), still running. */

@@ -73,11 +73,8 @@ async function runLogged(command: string, args: string[], logPath: string, signa
   }
 }
 
-/**
- * Creates ragoss's own venv with a pinned Milvus Lite: done once, on first use. The test setup
- * provisions its Milvus servers the same way, into the checkout's .venv.
- */
-export async function installMilvusLite(home: string, progress: Progress, signal?: AbortSignal, venv: string = venvDir(home)): Promise<string> {
+/** Creates a venv at `venv` and pip-installs `requirements` into it, logging to `logPath`. */
+export async function installVenv(venv: string, requirements: readonly string[], logPath: string, progress: Progress, signal?: AbortSignal): Promise<void> {
   const python = findPython();
   if (python === undefined) {
     throw new RagossError(
@@ -85,14 +82,22 @@ export async function installMilvusLite(home: string, progress: Progress, signal
       'install Python 3 (e.g. apt-get install python3 python3-venv), or run Milvus with `docker compose up -d` and set MILVUS_URI=http://localhost:19530',
     );
   }
-  await mkdir(home, { recursive: true });
-  const logPath = join(home, 'venv-install.log');
-  progress.step(`installing Milvus Lite into ${venv} (once, under a minute; log: ${logPath})`);
   // Two steps with no count to show: plain step lines, not a bar.
   progress.step('creating a Python venv');
   await runLogged(python, ['-m', 'venv', venv], logPath, signal);
-  progress.step(`pip install ${MILVUS_LITE_REQUIREMENTS.join(' ')}`);
-  await runLogged(join(venv, 'bin', 'pip'), ['install', '--disable-pip-version-check', ...MILVUS_LITE_REQUIREMENTS], logPath, signal);
+  progress.step(`pip install ${requirements.join(' ')}`);
+  await runLogged(join(venv, 'bin', 'pip'), ['install', '--disable-pip-version-check', ...requirements], logPath, signal);
+}
+
+/**
+ * Creates ragoss's own venv with a pinned Milvus Lite: done once, on first use. The test setup
+ * provisions its Milvus servers the same way, into the checkout's .venv.
+ */
+export async function installMilvusLite(home: string, progress: Progress, signal?: AbortSignal, venv: string = venvDir(home)): Promise<string> {
+  await mkdir(home, { recursive: true });
+  const logPath = join(home, 'venv-install.log');
+  progress.step(`installing Milvus Lite into ${venv} (once, under a minute; log: ${logPath})`);
+  await installVenv(venv, MILVUS_LITE_REQUIREMENTS, logPath, progress, signal);
   return join(venv, 'bin', 'milvus-lite');
 }
 

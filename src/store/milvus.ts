@@ -127,16 +127,19 @@ export class MilvusStore implements VectorStore {
       if (isMissingCollection(described.status)) return undefined;
       throw this.failure('describeCollection', statusReason(described.status));
     }
-    await this.ensureLoaded(described.collection_name);
+    // Milvus 2.3 echoes an alias back as collection_name; schema.name is the real collection on
+    // every version (Milvus Lite fills both with it).
+    const physicalName = described.schema?.name || described.collection_name;
+    await this.ensureLoaded(physicalName);
     const properties = new Map(described.properties.map(({ key, value }) => [key, String(value)]));
     const vectorField = described.schema.fields.find((field) => field.name === 'vector');
     const dimension = Number(properties.get(PROP_DIMENSION) ?? vectorField?.dim ?? 0);
     const count = await this.call('query count(*)', () =>
-      this.client.query({ collection_name: described.collection_name, filter: '', output_fields: ['count(*)'], consistency_level: 'Strong' as never }),
+      this.client.query({ collection_name: physicalName, filter: '', output_fields: ['count(*)'], consistency_level: 'Strong' as never }),
     );
     return {
       name,
-      physicalName: described.collection_name,
+      physicalName,
       embeddingModel: properties.get(PROP_MODEL) ?? 'unknown',
       dimension,
       rowCount: Number(count.data[0]?.['count(*)'] ?? 0),
@@ -199,6 +202,9 @@ export class MilvusStore implements VectorStore {
     await this.call('createIndex', () =>
       this.client.createIndex({ collection_name: physicalName, field_name: 'vector', index_type: 'AUTOINDEX', metric_type: 'IP' }),
     );
+    // Loading takes ~3 s on a Milvus 2.3 server even when empty: start it now, so it runs while the
+    // chunks embed and insert (inserts into a loading collection are fine); commit waits for it.
+    await this.call('loadCollectionAsync', () => this.client.loadCollectionAsync({ collection_name: physicalName }));
     return new MilvusWriter(this, this.client, name, physicalName, current?.physicalName);
   }
 

@@ -179,7 +179,8 @@ describe('ragoss ingest + search against a real Milvus', () => {
   });
 });
 
-describe('embedded Milvus Lite by default (no MILVUS_URI)', () => {
+// Embedded mode runs Milvus Lite whatever the suite's backend: once is enough.
+describe.skipIf(inject('milvusBackend') === 'server')('embedded Milvus Lite by default (no MILVUS_URI)', () => {
   it('ingests, then a second process starts it again and reads the data back', async () => {
     const home = tempHome();
     const env = baseEnv({ RAGOSS_HOME: home, RAGOSS_EMBEDDING_MODEL: tinyModel, PATH: `${join(projectRoot, '.venv', 'bin')}:${process.env['PATH']}` });

@@ -1,6 +1,7 @@
+import { MilvusClient } from '@zilliz/milvus2-sdk-node';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { parseMilvusUri } from '../../src/config.js';
-import { MilvusStore, truncateUtf8 } from '../../src/store/milvus.js';
+import { truncateUtf8 } from '../../src/store/milvus.js';
 import { openStore } from '../../src/store/open.js';
 import type { StoredChunk, VectorStore } from '../../src/store/store.js';
 import { silentProgress } from '../../src/progress.js';
@@ -19,11 +20,21 @@ function chunks(count: number, tag: string): StoredChunk[] {
   return Array.from({ length: count }, (_, index) => ({ id: `${tag}-${index}`, vector: unit(index), text: `${tag} chunk ${index}`, source: `en/faq/${tag}.md`, chunkIndex: index }));
 }
 
+/** The physical collections on the server, from the SDK itself (not through the store's alias view). */
+async function physicalCollections(): Promise<string[]> {
+  const client = new MilvusClient({ address: inject('milvusUri').replace('http://', ''), logLevel: 'error' });
+  try {
+    return (await client.listCollections()).data.map((collection) => collection.name);
+  } finally {
+    await client.closeConnection();
+  }
+}
+
 function uniqueName(prefix: string): string {
   return `${prefix}_${Date.now().toString(36)}_${Math.floor(Math.random() * 1e6)}`;
 }
 
-describe('MilvusStore on a real Milvus Lite server', () => {
+describe(`MilvusStore on a real Milvus (${inject('milvusBackend')})`, () => {
   let store: VectorStore;
 
   beforeAll(async () => {
@@ -58,8 +69,11 @@ describe('MilvusStore on a real Milvus Lite server', () => {
     expect((await store.search(name, unit(0), 1))[0]?.text).toBe('old chunk 0');
     await second.commit(4, unit(0));
     expect((await store.search(name, unit(0), 1))[0]?.text).toBe('new chunk 0');
-    const names = (await store.listCollections()).map((info) => info.physicalName);
-    expect(names).not.toContain(oldPhysical);
+    const newPhysical = (await store.describe(name))?.physicalName;
+    expect(newPhysical).not.toBe(oldPhysical);
+    const physical = await physicalCollections();
+    expect(physical).toContain(newPhysical);
+    expect(physical).not.toContain(oldPhysical);
   });
 
   it('aborting a replacement leaves the previous data serving, and the next ingest removes leftovers', async () => {
@@ -80,9 +94,8 @@ describe('MilvusStore on a real Milvus Lite server', () => {
     const next = await store.beginReplace(name, { embeddingModel: 'm', dimension: DIM });
     await next.insert(chunks(2, 'next'));
     await next.commit(2, unit(0));
-    const client = store as MilvusStore;
-    const leftovers = (await client.listCollections()).filter((info) => info.name === name);
-    expect(leftovers).toHaveLength(1);
+    const leftovers = (await physicalCollections()).filter((physical) => physical.startsWith(`${name}__`));
+    expect(leftovers).toEqual([(await store.describe(name))?.physicalName]);
     expect((await store.search(name, unit(1), 1))[0]?.text).toBe('next chunk 1');
   });
 
