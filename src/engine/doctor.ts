@@ -5,7 +5,7 @@ import { DEFAULT_EMBEDDING_MODEL, describeLocation, type EngineSettings } from '
 import { modelIsLocal } from '../embedder/transformers.js';
 import { RagossError, errorMessage } from '../errors.js';
 import { findMilvusLite } from '../store/embedded.js';
-import type { CollectionInfo, VectorStore } from '../store/store.js';
+import { serverFeatures, type CollectionInfo, type VectorStore } from '../store/store.js';
 import type { ChatSettings, Check, DoctorReport, DoctorRequest } from './engine.js';
 
 export interface DoctorParts {
@@ -32,18 +32,25 @@ async function checkMilvus(request: DoctorRequest, parts: DoctorParts): Promise<
     const store = await parts.store();
     report.reachable = true;
     report.serverVersion = await store.serverVersion();
+    report.features = serverFeatures(report.serverVersion);
     report.collections = await store.listCollections();
   } catch (error) {
     return { report, checks: [failureCheck('milvus', error)] };
   }
   const collection = report.collections.find((info) => info.name === request.collection);
   const checks: Check[] = [
-    { name: 'milvus', status: 'ok', detail: `${location.kind} ${report.address}, version ${report.serverVersion}` },
+    { name: 'milvus', status: 'ok', detail: `${location.kind} ${report.address}, version ${report.serverVersion}${describeFeatures(report.features)}` },
     collection === undefined
       ? { name: 'collection', status: 'fail', detail: `${request.collection} not found`, fix: 'run `ragoss ingest`' }
       : { name: 'collection', status: 'ok', detail: `${collection.name}: ${collection.rowCount} rows, ${collection.embeddingModel} (${collection.dimension} dims)` },
   ];
   return { report, checks };
+}
+
+/** Said, never failed: ragoss searches densely everywhere; full-text search only where the server has it. */
+function describeFeatures(features: DoctorReport['milvus']['features']): string {
+  if (features?.bm25 === undefined) return '';
+  return features.bm25 ? ', full-text search (BM25) available' : ', no full-text search (BM25 needs Milvus 2.5+)';
 }
 
 function modelDimension(root: string, modelName: string): number | undefined {

@@ -3,7 +3,7 @@ import type { ChatConfig } from '../config.js';
 import type { EvalQuestion, EvalReport } from '../pipeline/evaluate.js';
 import type { RankedHit } from '../pipeline/retrieve.js';
 import type { Progress } from '../progress.js';
-import type { CollectionInfo } from '../store/store.js';
+import type { CollectionInfo, ServerFeatures } from '../store/store.js';
 
 /**
  * What every entry point calls: the in-process CLI (`LocalEngine`), the service (which wraps a
@@ -119,7 +119,7 @@ export interface Check {
 
 export interface DoctorReport {
   ok: boolean;
-  milvus: { mode: 'embedded' | 'server'; address: string; reachable: boolean; serverVersion?: string; collections: CollectionInfo[] };
+  milvus: { mode: 'embedded' | 'server'; address: string; reachable: boolean; serverVersion?: string; features?: ServerFeatures; collections: CollectionInfo[] };
   embedding: { model: string; dimension: number | null; local: boolean; location: string };
   chat: { baseUrl: string; model: string; keySet: boolean; answers: boolean };
   checks: Check[];

@@ -59,3 +59,17 @@ export function notIngestedError(name: string, location: string): RagossError {
     ExitCode.notIngested,
   );
 }
+
+/** What a Milvus server can do that ragoss may use, from its version string. */
+export interface ServerFeatures {
+  /** Full-text search (a BM25 function on a text field): Milvus 2.5+, Milvus Lite 3.2+. */
+  bm25: boolean | undefined;
+}
+
+export function serverFeatures(version: string): ServerFeatures {
+  const lite = /^milvus_lite-(\d+)\.(\d+)/.exec(version);
+  if (lite) return { bm25: Number(lite[1]) > 3 || (Number(lite[1]) === 3 && Number(lite[2]) >= 2) };
+  const server = /^v?(\d+)\.(\d+)/.exec(version);
+  if (server) return { bm25: Number(server[1]) > 2 || (Number(server[1]) === 2 && Number(server[2]) >= 5) };
+  return { bm25: undefined };
+}

@@ -33,14 +33,18 @@ describe('ragoss doctor', () => {
     expect(result.code).toBe(0);
     const report = JSON.parse(result.stdout) as DoctorReport;
     expect(report.ok).toBe(true);
-    expect(report.milvus).toMatchObject({ mode: 'server', reachable: true, serverVersion: expect.stringMatching(inject('milvusBackend') === 'server' ? /^v2\.3\./ : /milvus_lite/) });
+    expect(report.milvus).toMatchObject({ mode: 'server', reachable: true, serverVersion: expect.stringMatching(inject('milvusBackend') === 'server' ? /^v2\.3\./ : /milvus_lite/), features: { bm25: inject('milvusBackend') !== 'server' } });
     expect(report.milvus.collections.find((info) => info.name === collection)).toMatchObject({ rowCount: 72, embeddingModel: tinyModel, dimension: 768 });
     expect(report.embedding).toMatchObject({ model: tinyModel, dimension: 768, local: true });
     expect(report.chat).toMatchObject({ baseUrl: chat.baseUrl, model: 'openai/gpt-oss-20b', keySet: false, answers: true });
     expect(result.stdout + result.stderr).not.toContain('SECRET');
     const human = await runCli(['doctor'], env);
     expect(human.code).toBe(0);
-    expect(human.stdout).toMatch(/^ok {4}milvus {5}server http:\/\/127\.0\.0\.1:\d+, version (milvus_lite|v2\.3\.)/m);
+    expect(human.stdout).toMatch(
+      inject('milvusBackend') === 'server'
+        ? /^ok {4}milvus {5}server http:\/\/127\.0\.0\.1:\d+, version v2\.3\.\S+, no full-text search \(BM25 needs Milvus 2\.5\+\)$/m
+        : /^ok {4}milvus {5}server http:\/\/127\.0\.0\.1:\d+, version milvus_lite-3\.2\.\S+, full-text search \(BM25\) available$/m,
+    );
     expect(human.stdout).toMatch(/^ok {4}collection {1}doctor_\w+: 72 rows/m);
   });
 

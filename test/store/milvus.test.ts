@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { parseMilvusUri } from '../../src/config.js';
 import { truncateUtf8 } from '../../src/store/milvus.js';
 import { openStore } from '../../src/store/open.js';
-import type { StoredChunk, VectorStore } from '../../src/store/store.js';
+import { serverFeatures, type StoredChunk, type VectorStore } from '../../src/store/store.js';
 import { silentProgress } from '../../src/progress.js';
 import { freePort } from '../../src/store/embedded.js';
 import { ragossRejection } from '../helpers/errors.js';
@@ -123,5 +123,17 @@ describe('truncateUtf8', () => {
     expect(truncateUtf8('héllo', 2)).toBe('h');
     expect(truncateUtf8('hello', 10)).toBe('hello');
     expect(Buffer.byteLength(truncateUtf8('€'.repeat(30), 10))).toBeLessThanOrEqual(10);
+  });
+});
+
+describe('serverFeatures', () => {
+  it('knows full-text search (BM25) from the version: Milvus 2.5+ and Milvus Lite 3.2+', () => {
+    expect(serverFeatures('v2.3.5-lite')).toEqual({ bm25: false });
+    expect(serverFeatures('v2.4.15')).toEqual({ bm25: false });
+    expect(serverFeatures('v2.5.0')).toEqual({ bm25: true });
+    expect(serverFeatures('2.6.9')).toEqual({ bm25: true });
+    expect(serverFeatures('milvus_lite-3.2.2')).toEqual({ bm25: true });
+    expect(serverFeatures('milvus_lite-2.4.10')).toEqual({ bm25: false });
+    expect(serverFeatures('unknown')).toEqual({ bm25: undefined });
   });
 });
