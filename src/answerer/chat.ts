@@ -42,6 +42,13 @@ export function endpointNeedsKey(baseUrl: string): boolean {
   }
 }
 
+/** Hosted endpoints fail without a key: say so before any retrieval work (exit 2). */
+export function requireChatKey(baseUrl: string, apiKey: string | undefined): void {
+  if (apiKey === undefined && endpointNeedsKey(baseUrl)) {
+    throw new RagossError(`${baseUrl} needs an API key and none is set`, 'export OPENROUTER_API_KEY=... (or OPENAI_API_KEY), or use a local endpoint with --base-url', ExitCode.usage);
+  }
+}
+
 function reasoningOf(delta: Record<string, unknown>): string | undefined {
   const reasoning = delta['reasoning'] ?? delta['reasoning_content'];
   return typeof reasoning === 'string' && reasoning !== '' ? reasoning : undefined;

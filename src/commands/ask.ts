@@ -1,12 +1,10 @@
 import type { Command } from 'commander';
-import { endpointNeedsKey } from '../answerer/chat.js';
+import { requireChatKey, type ChatDelta } from '../answerer/chat.js';
 import { DEFAULT_CHAT_BASE_URL, DEFAULT_CHAT_MODEL, DEFAULT_TOP_K, resolveChatConfig, resolveCommonConfig, resolveTopK, validateQuestion, type ChatFlags, type CommonFlags } from '../config.js';
-import { UsageError } from '../errors.js';
 import { progressFor } from '../progress.js';
 import { withEngine } from '../cli/engine-for.js';
 import { formatSources, hitJson } from '../cli/format.js';
 import type { CommandRunner } from '../cli/runtime.js';
-import type { ChatDelta } from '../answerer/chat.js';
 
 interface AskFlags extends CommonFlags, ChatFlags {
   topK?: string;
@@ -32,9 +30,7 @@ export function registerAsk(program: Command, run: CommandRunner): void {
         const chat = resolveChatConfig(flags, env);
         const request = { question: validateQuestion(question), topK: resolveTopK(flags.topK, env), collection: config.collection, embeddingModel: config.embedding.explicitModel, chat };
         // Before any retrieval work: a missing key is the user's to fix, not a failure to wait for.
-        if (chat.apiKey === undefined && endpointNeedsKey(chat.baseUrl)) {
-          throw new UsageError(`${chat.baseUrl} needs an API key and none is set`, 'export OPENROUTER_API_KEY=... (or OPENAI_API_KEY), or use a local endpoint with --base-url');
-        }
+        requireChatKey(chat.baseUrl, chat.apiKey);
         const progress = progressFor(stderr, { quiet: config.quiet || config.json });
         let reasoningOpen = false;
         const onDelta = (delta: ChatDelta) => {

@@ -1,4 +1,4 @@
-import { OpenAIChatEndpoint, endpointNeedsKey, type ChatEndpoint } from '../answerer/chat.js';
+import { OpenAIChatEndpoint, requireChatKey, type ChatEndpoint } from '../answerer/chat.js';
 import { DEFAULT_EMBEDDING_MODEL, describeLocation, type EngineSettings } from '../config.js';
 import { displayUrl } from '../corpus/download.js';
 import { isUrl, loadCorpus } from '../corpus/source.js';
@@ -72,9 +72,7 @@ export class LocalEngine implements Engine {
 
   async ask(request: AskRequest, context: AskContext): Promise<AskResult> {
     const { chat } = request;
-    if (chat.apiKey === undefined && endpointNeedsKey(chat.baseUrl)) {
-      throw new RagossError(`${chat.baseUrl} needs an API key and none is set`, 'export OPENROUTER_API_KEY=... (or OPENAI_API_KEY), or use a local endpoint with --base-url', ExitCode.usage);
-    }
+    requireChatKey(chat.baseUrl, chat.apiKey);
     const { hits } = await this.search(request, context);
     context.progress.step(`asking ${chat.model} at ${displayUrl(chat.baseUrl)}`);
     const result = await answerQuestion(request.question, hits, this.chatEndpoint(request.chat), {

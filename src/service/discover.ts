@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describeLocation, type DaemonUse, type EngineSettings, type Env } from '../config.js';
 import type { Progress } from '../progress.js';
@@ -14,6 +14,7 @@ const BIN = fileURLToPath(new URL('../../bin/ragoss.js', import.meta.url));
 const START_TIMEOUT_MS = 30_000;
 const STOP_TIMEOUT_MS = 15_000;
 const POLL_MS = 50;
+const MAX_LOG_BYTES = 5 * 1024 * 1024;
 
 const delay = (ms: number) => new Promise((resolveDelay) => setTimeout(resolveDelay, ms));
 
@@ -65,6 +66,8 @@ function serviceEnv(settings: EngineSettings, env: Env): NodeJS.ProcessEnv {
 export async function startDetached(settings: EngineSettings, env: Env, serveArgs: readonly string[]): Promise<ServiceHealth | undefined> {
   const paths = servicePaths(settings.home);
   mkdirSync(settings.home, { recursive: true });
+  // One request a line adds up over months of auto-starts: keep the last log beside the new one.
+  if (existsSync(paths.log) && statSync(paths.log).size > MAX_LOG_BYTES) renameSync(paths.log, `${paths.log}.1`);
   const log = openSync(paths.log, 'a', 0o600);
   let exited = false;
   try {
