@@ -23,6 +23,10 @@ describe('first use of embedded mode on a machine without milvus-lite', () => {
     const env = baseEnv({ ...pipSettings, RAGOSS_HOME: home, RAGOSS_EMBEDDING_MODEL: tinyModel, PATH: pathWithOnlyPython() });
     const first = await runCli(['search', 'How is data stored in milvus?'], env, { timeoutMs: 600_000 });
     expect(first.stderr).toContain(`installing Milvus Lite into ${join(home, 'venv')}`);
+    // Steps a person can read, not a bar counting "2 files".
+    expect(first.stderr).toContain('ragoss: creating a Python venv\n');
+    expect(first.stderr).toContain(`ragoss: pip install ${MILVUS_LITE_REQUIREMENTS.join(' ')}\n`);
+    expect(first.stderr).not.toMatch(/files/);
     // Milvus came up from the fresh venv and answered: the collection simply is not there yet.
     expect(first.code).toBe(3);
     expect(first.stderr).toMatch(/collection ragoss_milvus_faq not found/);
