@@ -80,7 +80,9 @@ function run(command, args, { env, cwd = root, onSpawn, rss = true } = {}) {
           try {
             const match = /VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'));
             if (match) hwmKiB = Math.max(hwmKiB, Number(match[1]));
-          } catch {}
+          } catch {
+            // the process has just exited: its last reading stands
+          }
         }, 50)
       : undefined;
     child.stdout.on('data', (data) => {
@@ -98,7 +100,9 @@ function run(command, args, { env, cwd = root, onSpawn, rss = true } = {}) {
         try {
           hwmKiB = Number(readFileSync(rssFile, 'utf8').trim().split('\n').pop());
           rmSync(rssFile, { force: true });
-        } catch {}
+        } catch {
+          // no reading from GNU time: the peak stays unknown (NaN)
+        }
       }
       resolveRun({ code, seconds, stdout, stderr, peakRssBytes: hwmKiB > 0 ? hwmKiB * 1024 : NaN, firstStdoutSeconds: firstStdout === undefined ? NaN : (firstStdout - started) / 1000, started });
     });
@@ -182,10 +186,7 @@ async function startChatServer() {
   const events = [];
   const server = createServer((request, response) => {
     const received = performance.now();
-    let body = '';
-    request.on('data', (data) => {
-      body += data;
-    });
+    request.resume();
     request.on('end', () => {
       if (request.method === 'POST' && request.url === '/v1/chat/completions') {
         const event = { received, firstContentSent: undefined };
