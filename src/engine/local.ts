@@ -32,6 +32,8 @@ import type {
 
 /** Rows inserted per Milvus call; also how many chunks are held in memory at once. */
 const INSERT_BATCH = 256;
+/** How long a described collection is trusted; see `describe`. */
+const DESCRIBE_TTL_MS = 5000;
 
 /**
  * The engine in this process. Resources open on first use and stay open until `close`: a CLI
@@ -44,6 +46,8 @@ export class LocalEngine implements Engine {
   private readonly loaded = new Set<string>();
   private readonly chatEndpoints = new Map<string, ChatEndpoint>();
   private readonly ingestTails = new Map<string, Promise<unknown>>();
+  /** What each collection holds (model, dimension), as last described: saves three Milvus calls a query. */
+  private readonly described = new Map<string, { info: CollectionInfo; at: number }>();
 
   constructor(readonly settings: EngineSettings) {}
 
@@ -103,7 +107,9 @@ export class LocalEngine implements Engine {
     const embedder = await loading;
     // Two ingests into one collection would drop each other's new data: they take turns.
     const stats = await this.exclusive(`ingest:${request.collection}`, () =>
-      ingestChunks(chunks, { collection: request.collection, embedder, store, progress, replace: request.replace, batchSize: INSERT_BATCH, signal }),
+      ingestChunks(chunks, { collection: request.collection, embedder, store, progress, replace: request.replace, batchSize: INSERT_BATCH, signal }).finally(() =>
+        this.described.delete(request.collection),
+      ),
     );
     return {
       dryRun: false,
@@ -159,11 +165,23 @@ export class LocalEngine implements Engine {
     // already on disk is guessed at, so a wrong guess never downloads anything.
     if (this.modelOnDisk(guess)) this.embedder(guess, silentProgress).catch(() => undefined);
     const store = await this.store(context.progress, context.signal);
-    const info = await store.describe(target.collection);
-    if (info === undefined) throw notIngestedError(target.collection, store.location);
+    const info = await this.describe(store, target.collection);
     const embedder = await this.queryEmbedder(target, info, context.progress);
     context.signal.throwIfAborted();
     return { store, info, embedder };
+  }
+
+  /**
+   * The collection's model and dimension, described at most once every few seconds: an ingest
+   * through this engine forgets it at once; one from elsewhere (a shared server) within seconds.
+   */
+  private async describe(store: VectorStore, collection: string): Promise<CollectionInfo> {
+    const cached = this.described.get(collection);
+    if (cached !== undefined && Date.now() - cached.at < DESCRIBE_TTL_MS) return cached.info;
+    const info = await store.describe(collection);
+    if (info === undefined) throw notIngestedError(collection, store.location);
+    this.described.set(collection, { info, at: Date.now() });
+    return info;
   }
 
   /** Questions must be embedded with the model the collection was built with. */

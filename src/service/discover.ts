@@ -70,17 +70,23 @@ export async function startDetached(settings: EngineSettings, env: Env, serveArg
   if (existsSync(paths.log) && statSync(paths.log).size > MAX_LOG_BYTES) renameSync(paths.log, `${paths.log}.1`);
   const log = openSync(paths.log, 'a', 0o600);
   let exited = false;
+  let childPid: number | undefined;
   try {
     const child = spawn(process.execPath, [BIN, 'serve', ...serveArgs], { detached: true, stdio: ['ignore', log, log], env: serviceEnv(settings, env) });
+    childPid = child.pid;
     child.on('exit', () => (exited = true));
     child.on('error', () => (exited = true));
     child.unref();
   } finally {
     closeSync(log);
   }
-  const health = await waitForHealth(paths, Date.now() + START_TIMEOUT_MS, () => exited);
-  // Ours lost the start race or failed: a winner may still be coming up.
-  return health ?? (await waitForHealth(paths, Date.now() + 3000));
+  // Ours may lose the start race and exit at once: then wait for the winner, for as long as its
+  // process lives (under load it can take seconds to answer). Give up only when neither is alive.
+  const winnerAlive = () => {
+    const record = readPidRecord(paths.pidFile);
+    return record !== undefined && record.pid !== childPid && serviceAlive(record.pid);
+  };
+  return waitForHealth(paths, Date.now() + START_TIMEOUT_MS, () => exited && !winnerAlive());
 }
 
 /** Asks the service to stop and waits until its process is gone (SIGTERM, then SIGKILL, if it will not). */
