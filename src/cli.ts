@@ -9,6 +9,7 @@ import { registerEval } from './commands/eval.js';
 import { registerIngest } from './commands/ingest.js';
 import { registerSearch } from './commands/search.js';
 import { registerServe } from './commands/serve.js';
+import { registerMcp } from './commands/mcp.js';
 
 function packageVersion(): string {
   const manifest = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -50,6 +51,7 @@ export function buildProgram(onExitCode: (code: number) => void): Command {
   registerEval(program, run);
   registerDoctor(program, run);
   registerServe(program, run);
+  registerMcp(program, run);
   for (const command of program.commands) {
     addCommonOptions(command);
     command.exitOverride();

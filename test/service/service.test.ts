@@ -1,3 +1,5 @@
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { request } from 'node:http';
@@ -5,7 +7,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../../src/store/embedded.js';
 import { runCli, tempHome } from '../helpers/cli.js';
 import { startChatServer, type ChatServer } from '../helpers/chat-server.js';
-import { faqZip, fullZip, projectRoot } from '../helpers/paths.js';
+import { binPath, faqZip, fullZip, projectRoot } from '../helpers/paths.js';
 import { alive, dataDirOf, health, milvusLiteOn, pidRecord, serviceEnv, servicesFor, socketOf, spawnCli, stopServices, waitGone } from '../helpers/service.js';
 
 const QUESTION = 'How is data stored in milvus?';
@@ -243,6 +245,24 @@ describe('commands and the service they start', () => {
     // ...and a command served by the service loads none.
     expect((await runCli(['search', QUESTION], env)).code).toBe(0);
     expect(await loaded({})).toEqual([]);
+  });
+
+  it('ragoss mcp answers through the same warm service, starting it if needed', async () => {
+    const transport = new StdioClientTransport({ command: process.execPath, args: [binPath, 'mcp'], env, cwd: projectRoot, stderr: 'ignore' });
+    const client = new Client({ name: 'ragoss-test', version: '1.0.0' });
+    await client.connect(transport);
+    try {
+      const result = await client.callTool({ name: 'search', arguments: { question: QUESTION } });
+      expect(result.isError).toBeFalsy();
+      const cli = await runCli(['search', QUESTION, '--json'], env);
+      expect((result.structuredContent as { hits: Array<{ source: string; chunk_index: number }> }).hits.map((hit) => `${hit.source}#${hit.chunk_index}`)).toEqual(sources(cli.stdout));
+      const service = await health(home);
+      expect(service?.autoStarted).toBe(true);
+      // The MCP search and the CLI search both went through it.
+      expect(service?.requestsServed).toBe(2);
+    } finally {
+      await client.close();
+    }
   });
 
   it('restarts an idle auto-started service whose settings differ', async () => {
