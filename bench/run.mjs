@@ -18,6 +18,7 @@ import { createServer } from 'node:http';
 import { cpus, homedir, loadavg, totalmem } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { benchService, benchStoreBackends } from './service.mjs';
 
 const benchDir = dirname(fileURLToPath(import.meta.url));
 const root = resolve(benchDir, '..');
@@ -35,6 +36,8 @@ const FULL = process.env.BENCH_FULL !== '0';
 const FULL_SPLIT = process.env.BENCH_FULL_SPLIT === '1';
 const SEARCH_RUNS = Math.max(10, Number(process.env.BENCH_SEARCH_RUNS ?? 10));
 const REPS = Math.max(1, Number(process.env.BENCH_REPS ?? 3));
+/** BENCH_ONLY=service: just the service and store-per-backend sections (quick to iterate). */
+const ONLY_SERVICE = process.env.BENCH_ONLY === 'service';
 const GiB = 1024 ** 3;
 const timeBin = existsSync('/usr/bin/time') ? '/usr/bin/time' : undefined;
 
@@ -57,7 +60,8 @@ const fmtMiB = (bytes) => (Number.isFinite(bytes) ? `${(bytes / 1024 / 1024).toF
 function childEnv(extra = {}) {
   const env = { ...process.env };
   for (const key of Object.keys(env)) if (/^(RAGOSS_|MILVUS_|OPENAI_|OPENROUTER_)/.test(key)) delete env[key];
-  return { ...env, RAGOSS_MODEL_DIR: modelDir, RAGOSS_HOME: join(work, 'home'), RAGOSS_MILVUS_LITE: milvusLite, NO_COLOR: '1', ...extra };
+  // In-process unless a section asks for the service (RAGOSS_DAEMON: ''): the cold path's numbers stay cold.
+  return { ...env, RAGOSS_MODEL_DIR: modelDir, RAGOSS_HOME: join(work, 'home'), RAGOSS_MILVUS_LITE: milvusLite, RAGOSS_DAEMON: '0', NO_COLOR: '1', ...extra };
 }
 
 /**
@@ -219,7 +223,7 @@ function preflight() {
   const problems = [];
   if (!existsSync(join(root, 'dist', 'cli.js'))) problems.push('dist/ is missing: run `npm run build` first');
   if (!existsSync(join(modelDir, MODEL, 'onnx', 'model.onnx'))) problems.push(`model not found at ${join(modelDir, MODEL)} (set RAGOSS_MODEL_DIR; CI builds it with scripts/build-mpnet-onnx.sh)`);
-  if (!existsSync(milvusLite)) problems.push(`milvus-lite not found at ${milvusLite} (python3 -m venv .venv && .venv/bin/pip install -r requirements-test.txt)`);
+  if (!existsSync(milvusLite)) problems.push(`milvus-lite not found at ${milvusLite} (run 'npm test' once: its setup creates .venv)`);
   for (const zip of [faqZip, ...(FULL ? [fullZip] : [])]) if (!existsSync(zip)) problems.push(`test data missing: ${zip}`);
   if (problems.length > 0) {
     for (const problem of problems) log(problem);
@@ -451,6 +455,42 @@ function report(r) {
     searchP50Seconds: { value: round(p50), target: 1.0, pass: p50 <= 1.0 },
     ...(fullRss !== undefined ? { fullIngestPeakRssMiB: { value: round(fullRss / 1024 / 1024, 0), target: 1024, pass: fullRss <= GiB } } : {}),
   };
+  const service = serviceReport(r);
+  return { text: `${lines.join('\n')}\n${service.text}`, targets: { ...targets, ...service.targets } };
+}
+
+/** The service's rows: warm vs cold, concurrency, memory, re-ingest, store time per backend. */
+function serviceReport(r) {
+  const s = r.service;
+  const coldP50 = median(s.coldSearchSeconds);
+  const warmP50 = median(s.warmSearchSeconds);
+  const warmP90 = quantile(s.warmSearchSeconds, 0.9);
+  const firstP50 = median(s.firstCommandSeconds);
+  const growth = s.serviceRssAfter2000 - s.serviceRssAfter100;
+  const MiB = 1024 * 1024;
+  const lines = ['', 'ragoss service (embedded Milvus Lite, real model)', '-'.repeat(48)];
+  const add = (metric, value, target, pass) => lines.push(`${metric.padEnd(52)} ${String(value).padEnd(34)} ${target.padEnd(16)} ${pass === undefined ? '' : pass ? 'PASS' : 'GAP'}`.trimEnd());
+  add('cold in-process search, p50 (RAGOSS_DAEMON=0)', fmtS(coldP50), '');
+  add('warm search, fresh CLI process, p50 / p90', `${fmtS(warmP50)} / ${fmtS(warmP90)}`, '<= 0.25 s', warmP50 <= 0.25);
+  add('warm / cold', `${(warmP50 / coldP50).toFixed(3)}x`, '<= 0.15x', warmP50 / coldP50 <= 0.15);
+  add('warm client peak RSS', fmtMiB(s.warmClientPeakRssBytes), '<= 100 MiB', s.warmClientPeakRssBytes <= 100 * MiB);
+  add('first command, no service up (starts one), p50', `${fmtS(firstP50)} (${firstP50 >= coldP50 ? '+' : ''}${(firstP50 - coldP50).toFixed(2)} s vs cold)`, '<= cold + 0.5 s', firstP50 - coldP50 <= 0.5);
+  add('16 search + 4 ask at once: exit 0 / same hits', `${s.burst.exitedZero}/${s.burst.total} / ${s.burst.sameHits}/${s.burst.total} in ${fmtS(s.burst.seconds)}`, 'all', s.burst.exitedZero === s.burst.total && s.burst.sameHits === s.burst.total);
+  add('service RSS after 100 -> 2,000 searches', `${fmtMiB(s.serviceRssAfter100)} -> ${fmtMiB(s.serviceRssAfter2000)} (+${(growth / MiB).toFixed(0)} MiB)`, '<= +50 MiB', growth <= 50 * MiB);
+  if (s.duringReingest) {
+    const d = s.duringReingest;
+    add('searches every 0.5 s during full re-ingest', `${d.answered}/${d.searches} answered (${d.oldData} old, ${d.newData} new)`, 'all answer', d.answered === d.searches && d.ingestExit === 0);
+  }
+  const b = r.storeBackends;
+  add('FAQ store time (insert..swap), Milvus Lite, median', fmtS(median(b.lite)), '');
+  if (b.server.length > 0) add('FAQ store time, Milvus 2.3.5 standalone, median', fmtS(median(b.server)), '');
+  const targets = {
+    warmSearchP50Seconds: { value: round(warmP50), target: 0.25, pass: warmP50 <= 0.25 },
+    warmVsColdSearch: { value: round(warmP50 / coldP50), target: 0.15, pass: warmP50 / coldP50 <= 0.15 },
+    warmClientPeakRssMiB: { value: round(s.warmClientPeakRssBytes / MiB, 0), target: 100, pass: s.warmClientPeakRssBytes <= 100 * MiB },
+    firstCommandExtraSeconds: { value: round(firstP50 - coldP50), target: 0.5, pass: firstP50 - coldP50 <= 0.5 },
+    serviceRssGrowthMiB: { value: round(growth / MiB, 0), target: 50, pass: growth <= 50 * MiB },
+  };
   return { text: lines.join('\n'), targets };
 }
 
@@ -461,37 +501,42 @@ async function main() {
   rmSync(join(work, 'home'), { recursive: true, force: true });
   const loadBefore = loadavg()[0];
   const system = systemInfo();
-  const python = await ensureSeedVenv();
+  const python = ONLY_SERVICE ? undefined : await ensureSeedVenv();
   const milvus = await startMilvus();
   const chat = await startChatServer();
   const results = { system, loadBefore };
   try {
     log(`Milvus Lite at ${milvus.uri}, chat server at ${chat.baseUrl}`);
-    // FAQ ingest and the seed alternate, so a burst of load elsewhere hits both alike.
-    const faq = { cli: [] };
-    results.ingest = { faq };
-    results.seed = [];
-    for (let rep = 0; rep < REPS; rep++) {
-      faq.cli.push(await cliIngest(milvus, 'faq', faqZip, 'en/faq/*.md'));
-      results.seed.push(...(await benchSeed(python, 1)));
-    }
-    faq.inProcess = await splitIngest(milvus, 'faq', faqZip, 'en/faq/*.md', true);
-    log('FAQ ingest via the CLI with embedded Milvus Lite');
-    const embeddedDir = join(work, 'milvus-embedded');
-    rmSync(embeddedDir, { recursive: true, force: true });
-    // The flag, not MILVUS_URI: the embedded server inherits the environment, and pymilvus inside
-    // milvus-lite rejects a MILVUS_URI that is a path ("Illegal uri").
-    const embedded = await ragoss(['ingest', '--source', faqZip, '--glob', 'en/faq/*.md', '--json', '--quiet', '--milvus-uri', embeddedDir], childEnv({ RAGOSS_COLLECTION: 'bench_faq' }));
-    if (embedded.code === 0) results.ingest.faqEmbedded = { ...lastJson(embedded.stdout), wallSeconds: embedded.seconds, peakRssBytes: embedded.peakRssBytes };
-    else log(`embedded-mode ingest failed, skipped:\n${embedded.stderr.slice(-1000)}`);
+    const tools = { ragoss, childEnv, log, freePort };
+    results.service = await benchService(tools, { work, faqZip, fullZip, full: FULL, chatUrl: chat.baseUrl });
+    results.storeBackends = await benchStoreBackends(tools, { work, faqZip, liteUri: milvus.uri, root });
+    if (!ONLY_SERVICE) {
+      // FAQ ingest and the seed alternate, so a burst of load elsewhere hits both alike.
+      const faq = { cli: [] };
+      results.ingest = { faq };
+      results.seed = [];
+      for (let rep = 0; rep < REPS; rep++) {
+        faq.cli.push(await cliIngest(milvus, 'faq', faqZip, 'en/faq/*.md'));
+        results.seed.push(...(await benchSeed(python, 1)));
+      }
+      faq.inProcess = await splitIngest(milvus, 'faq', faqZip, 'en/faq/*.md', true);
+      log('FAQ ingest via the CLI with embedded Milvus Lite');
+      const embeddedDir = join(work, 'milvus-embedded');
+      rmSync(embeddedDir, { recursive: true, force: true });
+      // The flag, not MILVUS_URI: the embedded server inherits the environment, and pymilvus inside
+      // milvus-lite rejects a MILVUS_URI that is a path ("Illegal uri").
+      const embedded = await ragoss(['ingest', '--source', faqZip, '--glob', 'en/faq/*.md', '--json', '--quiet', '--milvus-uri', embeddedDir], childEnv({ RAGOSS_COLLECTION: 'bench_faq' }));
+      if (embedded.code === 0) results.ingest.faqEmbedded = { ...lastJson(embedded.stdout), wallSeconds: embedded.seconds, peakRssBytes: embedded.peakRssBytes };
+      else log(`embedded-mode ingest failed, skipped:\n${embedded.stderr.slice(-1000)}`);
 
-    results.search = await benchSearch(milvus, 'bench_faq');
-    results.ask = await benchAsk(milvus, 'bench_faq', chat);
-    results.embedding = await benchEmbedding();
-    if (FULL) {
-      const full = { cli: [await cliIngest(milvus, 'full', fullZip, 'en/**/*.md')] };
-      full.inProcess = await splitIngest(milvus, 'full', fullZip, 'en/**/*.md', FULL_SPLIT);
-      results.ingest.full = full;
+      results.search = await benchSearch(milvus, 'bench_faq');
+      results.ask = await benchAsk(milvus, 'bench_faq', chat);
+      results.embedding = await benchEmbedding();
+      if (FULL) {
+        const full = { cli: [await cliIngest(milvus, 'full', fullZip, 'en/**/*.md')] };
+        full.inProcess = await splitIngest(milvus, 'full', fullZip, 'en/**/*.md', FULL_SPLIT);
+        results.ingest.full = full;
+      }
     }
     results.milvusServerPeakRssBytes = milvus.peakRssBytes();
   } finally {
@@ -499,6 +544,13 @@ async function main() {
     await milvus.stop();
   }
   results.loadAfter = loadavg()[0];
+  if (ONLY_SERVICE) {
+    const { text, targets } = serviceReport(results);
+    results.targets = targets;
+    writeFileSync(join(benchDir, 'results.json'), `${JSON.stringify(results, null, 2)}\n`);
+    process.stdout.write(`ragoss benchmark, service only (${system.date}, commit ${system.commit})\n${text}\n\nwritten: bench/results.json\n`);
+    return;
+  }
   const { text, targets } = report(results);
   results.targets = targets;
   writeFileSync(join(benchDir, 'results.json'), `${JSON.stringify(results, null, 2)}\n`);
