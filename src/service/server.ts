@@ -1,5 +1,5 @@
 import { chmodSync, existsSync, rmSync } from 'node:fs';
-import { open, rm, writeFile } from 'node:fs/promises';
+import { rename, rm, writeFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { resolveCommonConfig, type EngineSettings, type Env } from '../config.js';
@@ -8,7 +8,7 @@ import { LocalEngine } from '../engine/local.js';
 import { progressEmitter } from '../engine/progress-events.js';
 import { ExitCode, InterruptedError, RagossError, UsageError, errorMessage, redact } from '../errors.js';
 import type { Progress } from '../progress.js';
-import { processAlive } from '../store/data-lock.js';
+import { createExclusive, processAlive } from '../store/data-lock.js';
 import { serviceVersion, settingsFingerprint, type ServiceHealth } from './identity.js';
 import { readPidRecord, type PidRecord } from './pidfile.js';
 import { parseRequest } from './requests.js';
@@ -58,14 +58,7 @@ export class AlreadyServingError extends RagossError {
  */
 async function claimPidFile(pidFile: string): Promise<void> {
   for (let attempt = 0; attempt < 3; attempt++) {
-    try {
-      const handle = await open(pidFile, 'wx', 0o600);
-      await handle.writeFile(JSON.stringify({ pid: process.pid }));
-      await handle.close();
-      return;
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-    }
+    if (await createExclusive(pidFile, JSON.stringify({ pid: process.pid }))) return;
     const holder = readPidRecord(pidFile);
     if (holder !== undefined && holder.pid !== process.pid && processAlive(holder.pid)) {
       throw new AlreadyServingError(holder.pid);
@@ -175,7 +168,10 @@ class Service {
         this.tcpUrl = `http://${tcp.host.includes(':') ? `[${tcp.host}]` : tcp.host}:${port}`;
       }
       const record: PidRecord = { pid: process.pid, version: this.version, socket: socketPath, tcp: this.tcpUrl ?? null, startedAt: this.startedAt.toISOString(), autoStarted: this.options.autoStarted };
-      await writeFile(pidFile, JSON.stringify(record), { mode: 0o600 });
+      // Replaced, not rewritten in place: a racing reader never sees it empty.
+      const temporary = `${pidFile}.${process.pid}.tmp`;
+      await writeFile(temporary, JSON.stringify(record), { mode: 0o600 });
+      await rename(temporary, pidFile);
     } catch (error) {
       await this.cleanUpFiles();
       throw error;

@@ -1,5 +1,5 @@
 import { existsSync, readFileSync, rmSync } from 'node:fs';
-import { open, rm } from 'node:fs/promises';
+import { link, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { InterruptedError, RagossError } from '../errors.js';
 
@@ -32,17 +32,26 @@ export function processAlive(pid: number): boolean {
   }
 }
 
-async function tryCreate(lockPath: string): Promise<boolean> {
+/**
+ * Creates `path` holding `content`, or returns false if it exists. Atomic: the file appears with
+ * its content (written to a temporary file, then hard-linked into place), so a racing reader never
+ * sees it empty and takes it for a stale leftover.
+ */
+export async function createExclusive(path: string, content: string): Promise<boolean> {
+  const temporary = `${path}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
+  await writeFile(temporary, content, { mode: 0o600 });
   try {
-    const handle = await open(lockPath, 'wx', 0o600);
-    await handle.writeFile(`${process.pid}\n`);
-    await handle.close();
+    await link(temporary, path);
     return true;
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'EEXIST') return false;
     throw error;
+  } finally {
+    await rm(temporary, { force: true });
   }
 }
+
+const tryCreate = (lockPath: string) => createExclusive(lockPath, `${process.pid}\n`);
 
 export interface DataLockOptions {
   timeoutMs: number;

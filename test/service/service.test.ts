@@ -170,15 +170,28 @@ describe('commands and the service they start', () => {
     expect(servicesFor(home)).toEqual([pidRecord(home)?.pid]);
   });
 
+  it('eight services started at the same moment leave exactly one (the pid file appears whole, never empty)', async () => {
+    for (let round = 0; round < 3; round++) {
+      const started = Array.from({ length: 8 }, () => spawnCli(['serve', '--auto-started'], env));
+      await expect.poll(() => health(home), { timeout: 30_000 }).toBeDefined();
+      // Losers step aside at once; the winner serves.
+      await expect.poll(() => started.filter((serve) => serve.child.exitCode === null).length, { timeout: 30_000 }).toBe(1);
+      expect(servicesFor(home)).toEqual([pidRecord(home)?.pid]);
+      await stopServices(home, env);
+      await Promise.all(started.map((serve) => serve.exited));
+    }
+  });
+
   it('6 searches and 2 asks at once all succeed with the hits of a sequential run', async () => {
     const sequential = await runCli(['search', QUESTION, '--json'], { ...env, RAGOSS_DAEMON: '0' });
     const askEnv = { ...env, RAGOSS_BASE_URL: chat.baseUrl };
     const runs = await Promise.all([
-      ...Array.from({ length: 6 }, () => runCli(['search', QUESTION, '--json'], env)),
-      ...Array.from({ length: 2 }, () => runCli(['ask', QUESTION, '--json'], askEnv)),
+      ...Array.from({ length: 6 }, () => runCli(['search', QUESTION, '--json'], env, { timeoutMs: 90_000 })),
+      ...Array.from({ length: 2 }, () => runCli(['ask', QUESTION, '--json'], askEnv, { timeoutMs: 90_000 })),
     ]);
+    const log = existsSync(join(home, 'serve.log')) ? readFileSync(join(home, 'serve.log'), 'utf8').slice(-4000) : '(no service log)';
     for (const run of runs) {
-      expect(run.code, run.stderr).toBe(0);
+      expect(run.code, `${run.stderr}\n--- serve.log ---\n${log}`).toBe(0);
       expect(sources(run.stdout)).toEqual(sources(sequential.stdout));
     }
     expect(servicesFor(home)).toHaveLength(1);
