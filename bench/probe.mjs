@@ -47,7 +47,7 @@ async function ingestSplit() {
     const embedder = await timed(s, 'modelSession', () => TransformersEmbedder.load(embedderOptions(silentProgress)));
     s.modelLoad = s.importTransformers + s.modelSession;
     if (args.embed !== false) {
-      const stats = await ingestChunks(chunks, { collection: args.collection, embedder, store, progress: silentProgress, replace: true, batchSize: 256 });
+      const stats = await ingestChunks(chunks, { collection: args.collection, embedder, store, progress: silentProgress, replace: true, chunker: 'seed', batchSize: 256 });
       s.embed = stats.embedSeconds;
       s.insert = stats.insertSeconds;
     }
@@ -75,7 +75,7 @@ async function searchSplit() {
     const { TransformersEmbedder } = await import('../dist/embedder/transformers.js');
     const embedder = await timed(s, 'modelSession', () => TransformersEmbedder.load({ ...embedderOptions(silentProgress), modelName: info.embeddingModel }));
     const vector = await timed(s, 'embedQuery', () => embedder.embedQuery(args.question));
-    hits = await timed(s, 'search', () => store.search(args.collection, vector, 3));
+    hits = await timed(s, 'search', () => store.search(args.collection, { text: args.question, vector }, 3, 'dense'));
     await timed(s, 'closeModel', () => embedder.close());
   } finally {
     await timed(s, 'closeStore', () => store.close());

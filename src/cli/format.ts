@@ -31,6 +31,7 @@ export function formatIngest(result: IngestResult): string {
   return [
     `ingested ${result.chunks} chunks from ${result.files} files into ${result.collection}`,
     `  model       ${result.embeddingModel} (${result.dimension} dims)`,
+    `  chunker     ${result.chunker}${result.fullText ? ', with a BM25 full-text index' : ' (no full-text index on this server: dense search only)'}`,
     `  milvus      ${result.milvus}`,
     `  time        ${result.seconds}s (embedding ${result.embedSeconds}s, storing ${result.insertSeconds}s)`,
     '',
@@ -41,12 +42,33 @@ export function formatEval(report: EvalResult): string {
   const lines = [
     `questions   ${report.questions}`,
     `model       ${report.embeddingModel}`,
+    `chunker     ${report.chunker}`,
+    `mode        ${report.mode}`,
     `recall@${report.topK}    ${report.recallAtK.toFixed(3)}`,
     `MRR         ${report.mrr.toFixed(3)}`,
+    ...(report.page === undefined ? [] : [`page recall@${report.topK} ${report.page.recallAtK.toFixed(3)}`, `page MRR    ${report.page.mrr.toFixed(3)}`]),
     `misses      ${report.misses.length}`,
     ...report.misses.flatMap((miss) => [`  - ${miss.question}`, `    expected: ${miss.expected.join(' | ')}`, `    got:      ${miss.retrieved.join(' | ')}`]),
   ];
   return `${lines.join('\n')}\n`;
+}
+
+/** Several modes on one question set, a row each (misses: run one mode to see them). */
+export function formatEvalTable(reports: readonly EvalResult[]): string {
+  const first = reports[0];
+  if (first === undefined) return '';
+  const k = first.topK;
+  const header = ['mode', `recall@${k}`, 'MRR', ...(first.page === undefined ? [] : [`page recall@${k}`, 'page MRR']), 'misses'];
+  const rows = reports.map((report) => [
+    report.mode,
+    report.recallAtK.toFixed(3),
+    report.mrr.toFixed(3),
+    ...(report.page === undefined ? [] : [report.page.recallAtK.toFixed(3), report.page.mrr.toFixed(3)]),
+    String(report.misses.length),
+  ]);
+  const widths = header.map((title, column) => Math.max(title.length, ...rows.map((row) => (row[column] ?? '').length)));
+  const line = (cells: readonly string[]) => cells.map((cell, column) => cell.padEnd(widths[column] ?? 0)).join('  ').trimEnd();
+  return [`${first.questions} questions, model ${first.embeddingModel}, chunker ${first.chunker}`, line(header), ...rows.map(line), ''].join('\n');
 }
 
 const MARK: Record<CheckStatus, string> = { ok: 'ok  ', warn: 'warn', fail: 'FAIL' };

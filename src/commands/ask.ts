@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { requireChatKey, type ChatDelta } from '../answerer/chat.js';
-import { DEFAULT_CHAT_BASE_URL, DEFAULT_CHAT_MODEL, DEFAULT_TOP_K, resolveChatConfig, resolveCommonConfig, resolveTopK, validateQuestion, type ChatFlags, type CommonFlags } from '../config.js';
+import { DEFAULT_CHAT_BASE_URL, DEFAULT_CHAT_MODEL, DEFAULT_MODE_HELP, DEFAULT_TOP_K, resolveChatConfig, resolveCommonConfig, resolveMode, resolveTopK, validateQuestion, type ChatFlags, type CommonFlags } from '../config.js';
 import { progressFor } from '../progress.js';
 import { withEngine } from '../cli/engine-for.js';
 import { formatSources, hitJson } from '../cli/format.js';
@@ -8,6 +8,7 @@ import type { CommandRunner } from '../cli/runtime.js';
 
 interface AskFlags extends CommonFlags, ChatFlags {
   topK?: string;
+  mode?: string;
   showReasoning?: boolean;
 }
 
@@ -17,6 +18,7 @@ export function registerAsk(program: Command, run: CommandRunner): void {
     .description('answer a question from the docs with gpt-oss (retrieval + chat)')
     .argument('<question>', 'the question, in quotes')
     .option('--top-k <n>', `how many chunks to send as context (env RAGOSS_TOP_K; default ${DEFAULT_TOP_K})`)
+    .option('--mode <mode>', `retrieval: dense, bm25 or hybrid (env RAGOSS_MODE; default ${DEFAULT_MODE_HELP})`)
     .option('--model <name>', `chat model (env RAGOSS_MODEL; default ${DEFAULT_CHAT_MODEL}, or openai/gpt-oss-120b)`)
     .option('--base-url <url>', `OpenAI-compatible endpoint (env RAGOSS_BASE_URL; default ${DEFAULT_CHAT_BASE_URL})`)
     .option('--max-tokens <n>', 'cap on generated tokens, reasoning included (env RAGOSS_MAX_TOKENS)')
@@ -28,7 +30,7 @@ export function registerAsk(program: Command, run: CommandRunner): void {
         const { env, signal, stdout, stderr } = runtime;
         const config = resolveCommonConfig(flags, env);
         const chat = resolveChatConfig(flags, env);
-        const request = { question: validateQuestion(question), topK: resolveTopK(flags.topK, env), collection: config.collection, embeddingModel: config.embedding.explicitModel, chat };
+        const request = { question: validateQuestion(question), topK: resolveTopK(flags.topK, env), mode: resolveMode(flags.mode, env), collection: config.collection, embeddingModel: config.embedding.explicitModel, chat };
         // Before any retrieval work: a missing key is the user's to fix, not a failure to wait for.
         requireChatKey(chat.baseUrl, chat.apiKey);
         const progress = progressFor(stderr, { quiet: config.quiet || config.json });

@@ -1,25 +1,37 @@
 import type { Command } from 'commander';
-import { DEFAULT_TOP_K, resolveCommonConfig, resolveTopK, type CommonFlags } from '../config.js';
+import { DEFAULT_MODE_HELP, DEFAULT_TOP_K, resolveCommonConfig, resolveEvalModes, resolveTopK, type CommonFlags } from '../config.js';
+import type { EvalResult } from '../engine/engine.js';
 import { readEvalQuestions } from '../pipeline/evaluate.js';
 import { progressFor } from '../progress.js';
 import { withEngine } from '../cli/engine-for.js';
-import { formatEval } from '../cli/format.js';
+import { formatEval, formatEvalTable } from '../cli/format.js';
 import type { CommandRunner } from '../cli/runtime.js';
 
 export function registerEval(program: Command, run: CommandRunner): void {
   program
     .command('eval')
     .description('measure retrieval quality (recall@k, MRR) on a JSONL file of questions')
-    .argument('<questions.jsonl>', 'one {"question": ..., "expected": [headings]} object a line')
+    .argument('<questions.jsonl>', 'one {"question", "expected": [headings]} or {"question", "gold": [{"source", "heading"}]} object a line')
     .option('--top-k <n>', `chunks retrieved per question (env RAGOSS_TOP_K; default ${DEFAULT_TOP_K})`)
-    .action(async (path: string, flags: CommonFlags & { topK?: string }) => {
+    .option('--mode <modes>', `dense, bm25, hybrid, a comma-separated list of them, or all: several modes print a table (env RAGOSS_MODE; default ${DEFAULT_MODE_HELP})`)
+    .action(async (path: string, flags: CommonFlags & { topK?: string; mode?: string }) => {
       await run(flags, async (runtime) => {
         const { env, signal, stdout, stderr } = runtime;
         const config = resolveCommonConfig(flags, env);
+        const modes = resolveEvalModes(flags.mode, env);
         const request = { questions: await readEvalQuestions(path), topK: resolveTopK(flags.topK, env), collection: config.collection, embeddingModel: config.embedding.explicitModel };
         const progress = progressFor(stderr, { quiet: config.quiet || config.json });
-        const report = await withEngine(config, runtime, progress, (engine) => engine.evaluate(request, { progress, signal }));
-        stdout.write(config.json ? `${JSON.stringify(report)}\n` : formatEval(report));
+        const reports = await withEngine(config, runtime, progress, async (engine) => {
+          const results: EvalResult[] = [];
+          for (const mode of modes) results.push(await engine.evaluate({ ...request, mode }, { progress, signal }));
+          return results;
+        });
+        if (modes.length === 1) {
+          const [report] = reports as [EvalResult];
+          stdout.write(config.json ? `${JSON.stringify(report)}\n` : formatEval(report));
+          return;
+        }
+        stdout.write(config.json ? `${JSON.stringify({ runs: reports })}\n` : formatEvalTable(reports));
       });
     });
 }

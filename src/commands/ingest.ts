@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { resolve } from 'node:path';
-import { DEFAULT_GLOB, DEFAULT_SOURCE_URL, pick, resolveCommonConfig, type CommonFlags } from '../config.js';
+import { DEFAULT_GLOB, DEFAULT_SOURCE_URL, pick, resolveChunker, resolveCommonConfig, type CommonFlags } from '../config.js';
+import { DEFAULT_CHUNKER } from '../corpus/chunk.js';
 import { progressFor } from '../progress.js';
 import { withEngine } from '../cli/engine-for.js';
 import { formatIngest } from '../cli/format.js';
@@ -9,6 +10,7 @@ import type { CommandRunner } from '../cli/runtime.js';
 interface IngestFlags extends CommonFlags {
   source?: string;
   glob?: string;
+  chunker?: string;
   refresh?: boolean;
   dryRun?: boolean;
   replace?: boolean;
@@ -20,8 +22,9 @@ export function registerIngest(program: Command, run: CommandRunner): void {
     .description('download the Milvus docs, split, embed and store them in Milvus')
     .option('--source <url|zip|dir>', 'docs to ingest: a URL, a local .zip or a directory (env RAGOSS_SOURCE)')
     .option('--glob <pattern>', `files to read inside the source (env RAGOSS_GLOB; default "${DEFAULT_GLOB}")`)
+    .option('--chunker <name>', `seed (the tutorial's split("# ")) or markdown (sections with their heading path; for the whole docs) (env RAGOSS_CHUNKER; default ${DEFAULT_CHUNKER})`)
     .option('--refresh', 'download again even if the file is cached')
-    .option('--dry-run', 'report files and chunk counts without loading a model or writing to Milvus')
+    .option('--dry-run', 'report files and chunk counts without writing to Milvus (the markdown chunker loads the model\'s tokenizer)')
     .option('--replace', 'rebuild a collection that was made with another embedding model')
     .action(async (flags: IngestFlags) => {
       await run(flags, async (runtime) => {
@@ -32,6 +35,7 @@ export function registerIngest(program: Command, run: CommandRunner): void {
           // The service does not share our working directory: local paths travel absolute.
           source: /^https?:\/\//i.test(source) ? source : resolve(source),
           glob: pick(flags.glob, env, 'RAGOSS_GLOB') ?? DEFAULT_GLOB,
+          chunker: resolveChunker(flags.chunker, env),
           collection: config.collection,
           embeddingModel: config.embedding.explicitModel,
           refresh: flags.refresh === true,

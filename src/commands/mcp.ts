@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { engineSettings, resolveChatConfig, resolveCommonConfig, resolveTopK, type CommonFlags } from '../config.js';
+import { engineSettings, resolveChatConfig, resolveCommonConfig, resolveMode, resolveTopK, type CommonFlags } from '../config.js';
 import type { Engine } from '../engine/engine.js';
 import { lineProgress, silentProgress } from '../progress.js';
 import { connectService } from '../service/discover.js';
@@ -25,7 +25,7 @@ export function registerMcp(program: Command, run: CommandRunner): void {
         const [{ StdioServerTransport }, { createMcpServer }] = await Promise.all([import('@modelcontextprotocol/sdk/server/stdio.js'), import('../mcp/server.js')]);
         const server = createMcpServer(
           engine,
-          { collection: config.collection, embeddingModel: config.embedding.explicitModel, topK: resolveTopK(undefined, env), chat: resolveChatConfig({}, env), secrets: config.secrets },
+          { collection: config.collection, embeddingModel: config.embedding.explicitModel, topK: resolveTopK(undefined, env), mode: resolveMode(undefined, env), chat: resolveChatConfig({}, env), secrets: config.secrets },
           serviceVersion(),
         );
         const transport = new StdioServerTransport();

@@ -42,7 +42,7 @@ async function checkMilvus(request: DoctorRequest, parts: DoctorParts): Promise<
     { name: 'milvus', status: 'ok', detail: `${location.kind} ${report.address}, version ${report.serverVersion}${describeFeatures(report.features)}` },
     collection === undefined
       ? { name: 'collection', status: 'fail', detail: `${request.collection} not found`, fix: 'run `ragoss ingest`' }
-      : { name: 'collection', status: 'ok', detail: `${collection.name}: ${collection.rowCount} rows, ${collection.embeddingModel} (${collection.dimension} dims)` },
+      : { name: 'collection', status: 'ok', detail: `${collection.name}: ${collection.rowCount} rows, ${collection.embeddingModel} (${collection.dimension} dims), ${collection.chunker} chunks, ${collection.fullText ? 'dense + BM25 full text' : 'dense only (no full-text index)'}` },
   ];
   return { report, checks };
 }

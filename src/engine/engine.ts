@@ -3,7 +3,8 @@ import type { ChatConfig } from '../config.js';
 import type { EvalQuestion, EvalReport } from '../pipeline/evaluate.js';
 import type { RankedHit } from '../pipeline/retrieve.js';
 import type { Progress } from '../progress.js';
-import type { CollectionInfo, ServerFeatures } from '../store/store.js';
+import type { ChunkerName } from '../corpus/chunk.js';
+import type { CollectionInfo, RetrievalMode, ServerFeatures } from '../store/store.js';
 
 /**
  * What every entry point calls: the in-process CLI (`LocalEngine`), the service (which wraps a
@@ -40,11 +41,15 @@ export interface QueryTarget {
 export interface SearchRequest extends QueryTarget {
   question: string;
   topK: number;
+  /** Unset: the collection's default (`defaultMode`); bm25/hybrid on a collection without full text run dense, with a warning. */
+  mode?: RetrievalMode;
 }
 
 export interface SearchResult {
   question: string;
   embeddingModel: string;
+  /** The mode actually used (dense when the collection has no full-text index). */
+  mode: RetrievalMode;
   hits: RankedHit[];
 }
 
@@ -69,6 +74,7 @@ export interface IngestRequest {
   glob: string;
   collection: string;
   embeddingModel?: string;
+  chunker: ChunkerName;
   refresh: boolean;
   replace: boolean;
   dryRun: boolean;
@@ -90,6 +96,9 @@ export type IngestResult =
       milvus: string;
       embeddingModel: string;
       dimension: number;
+      chunker: ChunkerName;
+      /** Whether bm25 and hybrid search are available on it (Milvus 2.5+, Milvus Lite 3.2+). */
+      fullText: boolean;
       seconds: number;
       embedSeconds: number;
       insertSeconds: number;
@@ -98,10 +107,13 @@ export type IngestResult =
 export interface EvalRequest extends QueryTarget {
   questions: EvalQuestion[];
   topK: number;
+  mode?: RetrievalMode;
 }
 
 export interface EvalResult extends EvalReport {
   embeddingModel: string;
+  chunker: string;
+  mode: RetrievalMode;
 }
 
 export interface DoctorRequest extends QueryTarget {

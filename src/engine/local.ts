@@ -1,5 +1,6 @@
 import { OpenAIChatEndpoint, requireChatKey, type ChatEndpoint } from '../answerer/chat.js';
-import { DEFAULT_EMBEDDING_MODEL, describeLocation, type EngineSettings } from '../config.js';
+import { DEFAULT_EMBEDDING_MODEL, defaultMode, describeLocation, type EngineSettings } from '../config.js';
+import type { TokenLimit } from '../corpus/chunk.js';
 import { displayUrl } from '../corpus/download.js';
 import { isUrl, loadCorpus } from '../corpus/source.js';
 import type { Embedder } from '../embedder/embedder.js';
@@ -11,7 +12,7 @@ import { chunkDocuments, ingestChunks } from '../pipeline/ingest.js';
 import { retrieve } from '../pipeline/retrieve.js';
 import { silentProgress, type Progress } from '../progress.js';
 import { openStore } from '../store/open.js';
-import { notIngestedError, type CollectionInfo, type VectorStore } from '../store/store.js';
+import { notIngestedError, type CollectionInfo, type RetrievalMode, type VectorStore } from '../store/store.js';
 import { runDoctor } from './doctor.js';
 import type {
   AskContext,
@@ -70,8 +71,9 @@ export class LocalEngine implements Engine {
     if (tokens > maxTokens) {
       context.progress.warn(`the question is ${tokens} tokens; ${embedder.modelName} reads only the first ${maxTokens} for retrieval (the chat model gets all of it)`);
     }
-    const hits = await retrieve(request.question, embedder, store, request.collection, request.topK);
-    return { question: request.question, embeddingModel: info.embeddingModel, hits };
+    const mode = availableMode(request.mode, info, context.progress);
+    const hits = await retrieve(request.question, embedder, store, { collection: request.collection, topK: request.topK, mode });
+    return { question: request.question, embeddingModel: info.embeddingModel, mode, hits };
   }
 
   async ask(request: AskRequest, context: AskContext): Promise<AskResult> {
@@ -93,21 +95,28 @@ export class LocalEngine implements Engine {
     const started = performance.now();
     const { progress, signal } = context;
     const documents = await loadCorpus({ source: request.source, glob: request.glob, home: this.settings.home, progress, refresh: request.refresh, signal });
-    const chunks = chunkDocuments(documents);
     const shownSource = isUrl(request.source) ? displayUrl(request.source) : request.source;
+    const modelName = request.embeddingModel ?? DEFAULT_EMBEDDING_MODEL;
+    // The markdown chunker sizes chunks by the model's tokenizer, so even a dry run loads it.
+    const needsModel = !request.dryRun || request.chunker === 'markdown';
+    const loading = needsModel ? this.embedder(modelName, progress) : undefined;
+    loading?.catch(() => undefined);
+    const cut = async () => {
+      if (request.chunker === 'markdown') progress.step(`cutting ${documents.length} files at their headings (markdown chunker)`);
+      return chunkDocuments(documents, request.chunker, loading === undefined ? undefined : tokenLimit(await loading));
+    };
     if (request.dryRun) {
+      const chunks = await cut();
       const files = documents.map((document) => ({ path: document.path, chunks: chunks.filter((chunk) => chunk.source === document.path).length }));
       return { dryRun: true, source: shownSource, glob: request.glob, files, totalFiles: files.length, totalChunks: chunks.length };
     }
-    const modelName = request.embeddingModel ?? DEFAULT_EMBEDDING_MODEL;
     // The model loads while Milvus connects: each takes about a second.
-    const loading = this.embedder(modelName, progress);
-    loading.catch(() => undefined);
     const store = await this.store(progress, signal);
-    const embedder = await loading;
+    const embedder = await (loading as Promise<Embedder>);
+    const chunks = await cut();
     // Two ingests into one collection would drop each other's new data: they take turns.
     const stats = await this.exclusive(`ingest:${request.collection}`, () =>
-      ingestChunks(chunks, { collection: request.collection, embedder, store, progress, replace: request.replace, batchSize: INSERT_BATCH, signal }).finally(() =>
+      ingestChunks(chunks, { collection: request.collection, embedder, store, progress, replace: request.replace, chunker: request.chunker, batchSize: INSERT_BATCH, signal }).finally(() =>
         this.described.delete(request.collection),
       ),
     );
@@ -120,6 +129,8 @@ export class LocalEngine implements Engine {
       milvus: describeLocation(this.settings.location),
       embeddingModel: embedder.modelName,
       dimension: embedder.dimension,
+      chunker: request.chunker,
+      fullText: (await this.describe(store, request.collection)).fullText,
       seconds: round2((performance.now() - started) / 1000),
       embedSeconds: round2(stats.embedSeconds),
       insertSeconds: round2(stats.insertSeconds),
@@ -128,11 +139,12 @@ export class LocalEngine implements Engine {
 
   async evaluate(request: EvalRequest, context: OperationContext): Promise<EvalResult> {
     const { store, info, embedder } = await this.queryParts(request, context);
+    const mode = availableMode(request.mode, info, context.progress);
     const report = await evaluate(request.questions, request.topK, (question) => {
       context.signal.throwIfAborted();
-      return retrieve(question, embedder, store, request.collection, request.topK);
+      return retrieve(question, embedder, store, { collection: request.collection, topK: request.topK, mode });
     });
-    return { embeddingModel: info.embeddingModel, ...report };
+    return { embeddingModel: info.embeddingModel, chunker: info.chunker, mode, ...report };
   }
 
   async doctor(request: DoctorRequest, context: OperationContext): Promise<DoctorReport> {
@@ -295,6 +307,25 @@ export class LocalEngine implements Engine {
     });
     return run;
   }
+}
+
+/**
+ * No mode chosen: the collection's default. BM25 needs the collection's full-text index; without
+ * one, a chosen bm25 or hybrid runs dense, with a warning.
+ */
+function availableMode(requested: RetrievalMode | undefined, info: CollectionInfo, progress: Progress): RetrievalMode {
+  if (requested === undefined) return defaultMode(info);
+  if (requested === 'dense' || info.fullText) return requested;
+  progress.warn(
+    `collection ${info.name} has no full-text (BM25) index, so ${requested} search runs as dense — ` +
+      're-ingest on Milvus Lite 3.2+ or Milvus 2.5+ to add one, or leave out --mode / RAGOSS_MODE',
+  );
+  return 'dense';
+}
+
+/** What the markdown chunker needs of the model: how many tokens a text makes, and how many it reads. */
+function tokenLimit(embedder: Embedder): TokenLimit {
+  return { maxTokens: embedder.tokenBudget('').maxTokens, countTokens: (text) => embedder.tokenBudget(text).tokens };
 }
 
 function round2(value: number): number {

@@ -1,10 +1,20 @@
 import { readFile } from 'node:fs/promises';
+import { chunkHeading } from '../corpus/chunk.js';
 import { RagossError, UsageError } from '../errors.js';
 import type { RankedHit } from './retrieve.js';
 
+/** A chunk that answers the question: its file, and the heading of the section it sits under. */
+export interface GoldChunk {
+  source: string;
+  heading: string;
+}
+
 export interface EvalQuestion {
   question: string;
+  /** Headings of answering chunks (the FAQ format): a hit is a chunk whose heading starts with one. */
   expected: string[];
+  /** When present, scoring is by source and heading, whatever the chunker (the full-docs format). */
+  gold?: GoldChunk[];
 }
 
 export interface EvalMiss {
@@ -16,9 +26,37 @@ export interface EvalMiss {
 export interface EvalReport {
   questions: number;
   topK: number;
+  /** Share of questions with an answering chunk in the top k. */
   recallAtK: number;
+  /** Mean of 1/rank of the first answering chunk (0 when none). */
   mrr: number;
+  /** Same, counting any chunk from an answering file: present when the questions name gold sources. */
+  page?: { recallAtK: number; mrr: number };
   misses: EvalMiss[];
+}
+
+const FORMAT_HINT = 'one {"question", "expected": [headings]} or {"question", "gold": [{"source", "heading"}]} object a line';
+
+function isStringArray(value: unknown): value is string[] {
+  return Array.isArray(value) && value.every((item) => typeof item === 'string');
+}
+
+function parseGold(value: unknown): GoldChunk[] | undefined {
+  if (!Array.isArray(value)) return undefined;
+  const gold = value.map((item: unknown) => item as Partial<GoldChunk> | null);
+  if (!gold.every((item) => item !== null && typeof item === 'object' && typeof item.source === 'string' && typeof item.heading === 'string')) return undefined;
+  return gold.map((item) => ({ source: item?.source as string, heading: item?.heading as string }));
+}
+
+/** One question of an eval file or request body; `where` names it in the error. */
+export function parseEvalQuestion(value: unknown, where: string): EvalQuestion {
+  const record = (value ?? {}) as Record<string, unknown>;
+  const gold = record['gold'] === undefined ? undefined : parseGold(record['gold']);
+  const expected = record['expected'] ?? [];
+  if (typeof record['question'] !== 'string' || !isStringArray(expected) || (record['gold'] !== undefined && gold === undefined) || (expected.length === 0 && gold === undefined)) {
+    throw new UsageError(`${where} needs "question" (string) and "expected" (array of headings) or "gold" (array of {"source", "heading"})`);
+  }
+  return { question: record['question'], expected, ...(gold === undefined ? {} : { gold }) };
 }
 
 export async function readEvalQuestions(path: string): Promise<EvalQuestion[]> {
@@ -26,7 +64,7 @@ export async function readEvalQuestions(path: string): Promise<EvalQuestion[]> {
   try {
     text = await readFile(path, 'utf8');
   } catch {
-    throw new UsageError(`cannot read ${path}`, 'pass a JSONL file with one {"question", "expected": [...]} object a line');
+    throw new UsageError(`cannot read ${path}`, `pass a JSONL file with ${FORMAT_HINT}`);
   }
   const questions = text
     .split('\n')
@@ -39,36 +77,55 @@ export async function readEvalQuestions(path: string): Promise<EvalQuestion[]> {
       } catch {
         throw new UsageError(`${path}:${number} is not valid JSON`);
       }
-      const record = parsed as Partial<EvalQuestion>;
-      if (typeof record.question !== 'string' || !Array.isArray(record.expected) || !record.expected.every((item) => typeof item === 'string')) {
-        throw new UsageError(`${path}:${number} needs "question" (string) and "expected" (array of strings)`);
-      }
-      return { question: record.question, expected: record.expected };
+      return parseEvalQuestion(parsed, `${path}:${number}`);
     });
-  if (questions.length === 0) throw new UsageError(`${path} has no questions`);
+  if (questions.length === 0) throw new UsageError(`${path} has no questions`, `put ${FORMAT_HINT}`);
   return questions;
 }
 
-/** A hit answers the question when its text, leading whitespace stripped, starts with an expected heading. */
+/** A hit answers the question when its heading (see `chunkHeading`) starts with an expected one. */
 export function isRelevant(hitText: string, expected: readonly string[]): boolean {
-  const text = hitText.trimStart();
-  return expected.some((heading) => text.startsWith(heading));
+  const heading = chunkHeading(hitText);
+  return expected.some((item) => heading.startsWith(item));
 }
 
+/**
+ * Gold scoring works for any chunker: the hit comes from a gold file and contains that file's gold
+ * heading (a markdown chunk carries it in its path; a seed chunk starts with it).
+ */
+export function isGoldHit(hit: Pick<RankedHit, 'source' | 'text'>, gold: readonly GoldChunk[]): boolean {
+  return gold.some((item) => item.source === hit.source && hit.text.includes(item.heading));
+}
+
+export function isGoldPage(hit: Pick<RankedHit, 'source'>, gold: readonly GoldChunk[]): boolean {
+  return gold.some((item) => item.source === hit.source);
+}
+
+/** Recall@k and MRR from the rank (1-based) of each question's first relevant hit, 0 when none. */
+function score(firstRanks: readonly number[]): { recallAtK: number; mrr: number } {
+  const found = firstRanks.filter((rank) => rank > 0);
+  return { recallAtK: found.length / firstRanks.length, mrr: found.reduce((sum, rank) => sum + 1 / rank, 0) / firstRanks.length };
+}
+
+const rankOfFirst = (hits: readonly RankedHit[], relevant: (hit: RankedHit) => boolean) => hits.findIndex(relevant) + 1;
+
 export async function evaluate(questions: readonly EvalQuestion[], topK: number, search: (question: string) => Promise<RankedHit[]>): Promise<EvalReport> {
-  let found = 0;
-  let reciprocalRanks = 0;
+  if (questions.length === 0) throw new RagossError('no questions to evaluate');
+  const sectionRanks: number[] = [];
+  const pageRanks: number[] = [];
   const misses: EvalMiss[] = [];
   for (const item of questions) {
     const hits = await search(item.question);
-    const firstRelevant = hits.findIndex((hit) => isRelevant(hit.text, item.expected));
-    if (firstRelevant >= 0) {
-      found++;
-      reciprocalRanks += 1 / (firstRelevant + 1);
-    } else {
-      misses.push({ question: item.question, expected: item.expected, retrieved: hits.map((hit) => hit.text.trimStart().split('\n')[0] ?? '') });
+    const { gold } = item;
+    const rank = rankOfFirst(hits, gold === undefined ? (hit) => isRelevant(hit.text, item.expected) : (hit) => isGoldHit(hit, gold));
+    sectionRanks.push(rank);
+    if (gold !== undefined) pageRanks.push(rankOfFirst(hits, (hit) => isGoldPage(hit, gold)));
+    if (rank === 0) {
+      const expected = gold === undefined ? item.expected : gold.map((chunk) => `${chunk.source} › ${chunk.heading}`);
+      misses.push({ question: item.question, expected, retrieved: hits.map((hit) => `${hit.source} › ${chunkHeading(hit.text)}`) });
     }
   }
-  if (questions.length === 0) throw new RagossError('no questions to evaluate');
-  return { questions: questions.length, topK, recallAtK: found / questions.length, mrr: reciprocalRanks / questions.length, misses };
+  // The page figure only means something when every question names its pages.
+  const page = pageRanks.length === questions.length ? score(pageRanks) : undefined;
+  return { questions: questions.length, topK, ...score(sectionRanks), ...(page === undefined ? {} : { page }), misses };
 }

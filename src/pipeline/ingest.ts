@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { ExitCode, RagossError } from '../errors.js';
 import type { SourceDocument } from '../corpus/source.js';
-import { splitMarkdown } from '../corpus/split.js';
+import { chunkText, type ChunkerName, type TokenLimit } from '../corpus/chunk.js';
 import type { Embedder } from '../embedder/embedder.js';
 import type { Progress } from '../progress.js';
 import type { StoredChunk, VectorStore } from '../store/store.js';
@@ -18,9 +18,10 @@ export function chunkId(source: string, chunkIndex: number, text: string): strin
   return createHash('sha256').update(`${source}\0${chunkIndex}\0${text}`).digest('hex').slice(0, 32);
 }
 
-export function chunkDocuments(documents: readonly SourceDocument[]): Chunk[] {
+/** `limit` is the embedding model's reach; the markdown chunker keeps chunks within it. */
+export function chunkDocuments(documents: readonly SourceDocument[], chunker: ChunkerName = 'seed', limit?: TokenLimit): Chunk[] {
   return documents.flatMap((document) =>
-    splitMarkdown(document.text).map((text, chunkIndex) => ({ id: chunkId(document.path, chunkIndex, text), text, source: document.path, chunkIndex })),
+    chunkText(chunker, document.text, document.path, limit).map((text, chunkIndex) => ({ id: chunkId(document.path, chunkIndex, text), text, source: document.path, chunkIndex })),
   );
 }
 
@@ -31,6 +32,8 @@ export interface IngestOptions {
   progress: Progress;
   /** Replace a collection that was built with another embedding model. */
   replace: boolean;
+  /** Recorded with the collection: how its chunks were cut. */
+  chunker: ChunkerName;
   /** Chunks embedded and inserted at a time: bounds memory whatever the corpus size. */
   batchSize: number;
   signal?: AbortSignal;
@@ -59,7 +62,7 @@ export async function checkCompatible(store: VectorStore, collection: string, mo
 export async function ingestChunks(chunks: readonly Chunk[], options: IngestOptions): Promise<IngestStats> {
   const { embedder, store, progress, signal } = options;
   await checkCompatible(store, options.collection, embedder.modelName, embedder.dimension, options.replace);
-  const writer = await store.beginReplace(options.collection, { embeddingModel: embedder.modelName, dimension: embedder.dimension });
+  const writer = await store.beginReplace(options.collection, { embeddingModel: embedder.modelName, dimension: embedder.dimension, chunker: options.chunker });
   let embedSeconds = 0;
   let insertSeconds = 0;
   let probe: Float32Array | undefined;

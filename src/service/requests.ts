@@ -1,7 +1,8 @@
-import { DEFAULT_GLOB, DEFAULT_SOURCE_URL, resolveChatConfig, resolveCommonConfig, resolveTopK, validateQuestion, type Env } from '../config.js';
+import { DEFAULT_GLOB, DEFAULT_SOURCE_URL, resolveChatConfig, resolveChunker, resolveCommonConfig, resolveMode, resolveTopK, validateQuestion, type Env } from '../config.js';
+import type { RetrievalMode } from '../store/store.js';
 import type { AskRequest, ChatSettings, DoctorRequest, EvalRequest, IngestRequest, QueryTarget, SearchRequest } from '../engine/engine.js';
 import { UsageError } from '../errors.js';
-import type { EvalQuestion } from '../pipeline/evaluate.js';
+import { parseEvalQuestion } from '../pipeline/evaluate.js';
 
 /**
  * The JSON bodies of the HTTP API. Every field but the question is optional: what a body leaves
@@ -11,6 +12,7 @@ import type { EvalQuestion } from '../pipeline/evaluate.js';
 export interface WireQuery {
   question?: unknown;
   topK?: unknown;
+  mode?: unknown;
   collection?: unknown;
   embeddingModel?: unknown;
 }
@@ -42,7 +44,17 @@ function target(body: Body, env: Env): QueryTarget {
 function query(body: Body, env: Env): SearchRequest {
   const question = optionalString(body, 'question');
   if (question === undefined) throw new UsageError('"question" is required', 'send {"question": "How is data stored in milvus?"}');
-  return { ...target(body, env), question: validateQuestion(question), topK: resolveTopK(optionalString(body, 'topK'), env) };
+  return {
+    ...target(body, env),
+    question: validateQuestion(question),
+    topK: resolveTopK(optionalString(body, 'topK'), env),
+    mode: mode(body, env),
+  };
+}
+
+/** `null` is the CLI saying "the default" (its user chose no mode): the service's env must not pick one. */
+function mode(body: Body, env: Env): RetrievalMode | undefined {
+  return body['mode'] === null ? undefined : resolveMode(optionalString(body, 'mode'), env);
 }
 
 function chat(body: Body, env: Env): ChatSettings {
@@ -65,15 +77,9 @@ export const parseRequest = {
   ask: (body: Body, env: Env): AskRequest => ({ ...query(body, env), chat: chat(body, env) }),
   eval(body: Body, env: Env): EvalRequest {
     const questions = body['questions'];
-    if (!Array.isArray(questions) || questions.length === 0) throw new UsageError('"questions" must be a non-empty array of {"question", "expected": [...]}');
-    const parsed = questions.map((item: unknown, index): EvalQuestion => {
-      const record = (item ?? {}) as Partial<EvalQuestion>;
-      if (typeof record.question !== 'string' || !Array.isArray(record.expected) || !record.expected.every((heading) => typeof heading === 'string')) {
-        throw new UsageError(`questions[${index}] needs "question" (string) and "expected" (array of strings)`);
-      }
-      return { question: record.question, expected: record.expected };
-    });
-    return { ...target(body, env), questions: parsed, topK: resolveTopK(optionalString(body, 'topK'), env) };
+    if (!Array.isArray(questions) || questions.length === 0) throw new UsageError('"questions" must be a non-empty array of {"question", "expected": [...]} or {"question", "gold": [...]}');
+    const parsed = questions.map((item: unknown, index) => parseEvalQuestion(item, `questions[${index}]`));
+    return { ...target(body, env), questions: parsed, topK: resolveTopK(optionalString(body, 'topK'), env), mode: mode(body, env) };
   },
   ingest(body: Body, env: Env): IngestRequest {
     const source = optionalString(body, 'source') ?? env['RAGOSS_SOURCE'] ?? DEFAULT_SOURCE_URL;
@@ -84,6 +90,7 @@ export const parseRequest = {
       ...target(body, env),
       source,
       glob: optionalString(body, 'glob') ?? env['RAGOSS_GLOB'] ?? DEFAULT_GLOB,
+      chunker: resolveChunker(optionalString(body, 'chunker'), env),
       refresh: body['refresh'] === true,
       replace: body['replace'] === true,
       dryRun: body['dryRun'] === true,
@@ -105,9 +112,9 @@ function chatWire(settings: ChatSettings): WireChat {
 
 /** The CLI's side: a resolved request as a body that `parseRequest` reads back unchanged. */
 export const wireRequest = {
-  search: (request: SearchRequest): Body => ({ ...request }),
-  ask: ({ chat: settings, ...rest }: AskRequest): Body => ({ ...rest, ...chatWire(settings) }),
-  eval: (request: EvalRequest): Body => ({ ...request }),
+  search: (request: SearchRequest): Body => ({ ...request, mode: request.mode ?? null }),
+  ask: ({ chat: settings, ...rest }: AskRequest): Body => ({ ...rest, mode: rest.mode ?? null, ...chatWire(settings) }),
+  eval: (request: EvalRequest): Body => ({ ...request, mode: request.mode ?? null }),
   ingest: (request: IngestRequest): Body => ({ ...request }),
   doctor: ({ chat: settings, ...rest }: DoctorRequest): Body => ({ ...rest, ...chatWire(settings) }),
 };

@@ -1,9 +1,27 @@
-import { DataType, LoadState, MilvusClient, type ResStatus } from '@zilliz/milvus2-sdk-node';
+import { DataType, FunctionType, LoadState, MilvusClient, RRFRanker, type ResStatus } from '@zilliz/milvus2-sdk-node';
 import { ExitCode, RagossError, errorMessage } from '../errors.js';
-import { notIngestedError, type CollectionInfo, type CollectionMeta, type CollectionWriter, type SearchHit, type StoredChunk, type VectorStore } from './store.js';
+import {
+  notIngestedError,
+  serverFeatures,
+  type CollectionInfo,
+  type CollectionMeta,
+  type CollectionWriter,
+  type RetrievalMode,
+  type SearchHit,
+  type SearchQuery,
+  type StoredChunk,
+  type VectorStore,
+} from './store.js';
 
 const PROP_MODEL = 'ragoss.embedding_model';
 const PROP_DIMENSION = 'ragoss.dimension';
+const PROP_CHUNKER = 'ragoss.chunker';
+/** Filled by Milvus from `text` through a BM25 function; ragoss never writes it. */
+const SPARSE_FIELD = 'sparse';
+/** Reciprocal rank fusion's usual constant: ranks matter, raw scores of the two searches never mix. */
+const RRF_K = 60;
+/** Candidates each side of a hybrid search brings to the fusion. */
+const HYBRID_CANDIDATES = 50;
 const PHYSICAL_SEPARATOR = '__';
 /** Milvus caps VarChar at 65,535 bytes; longer chunks are cut (by bytes, on a character boundary). */
 const MAX_TEXT_BYTES = 65_535;
@@ -48,6 +66,26 @@ export function physicalNameFor(name: string, now: Date = new Date()): string {
   return `${name}${PHYSICAL_SEPARATOR}${stamp}_${nonce}`;
 }
 
+function vectorOf(query: SearchQuery): number[] {
+  if (query.vector === undefined) throw new Error('dense and hybrid search need the question\'s vector');
+  return Array.from(query.vector);
+}
+
+function searchRequest(name: string, query: SearchQuery, topK: number, mode: RetrievalMode) {
+  const common = { collection_name: name, limit: topK, output_fields: OUTPUT_FIELDS, consistency_level: 'Strong' as never };
+  if (mode === 'dense') return { ...common, anns_field: 'vector', data: [vectorOf(query)], metric_type: 'IP' };
+  if (mode === 'bm25') return { ...common, anns_field: SPARSE_FIELD, data: [query.text], metric_type: 'BM25' };
+  const candidates = Math.max(HYBRID_CANDIDATES, topK);
+  return {
+    ...common,
+    data: [
+      { anns_field: 'vector', data: vectorOf(query), params: { metric_type: 'IP', topk: candidates } },
+      { anns_field: SPARSE_FIELD, data: query.text, params: { metric_type: 'BM25', topk: candidates } },
+    ],
+    rerank: RRFRanker(RRF_K),
+  };
+}
+
 export class MilvusStore implements VectorStore {
   private constructor(
     private readonly client: MilvusClient,
@@ -65,6 +103,9 @@ export class MilvusStore implements VectorStore {
       token: connection.token,
       timeout: connection.timeoutMs,
       logLevel: 'error',
+      // The SDK pings every 10 s even with no call in flight; Milvus (gRPC's default policy) answers
+      // "too many pings" during a long embedding pause, which grpc-js prints on our stderr.
+      channelOptions: { 'grpc.keepalive_permit_without_calls': 0 },
     });
     // The constructor starts connecting at once; an unobserved rejection would kill the process.
     const connected = client.connectPromise.then(
@@ -142,7 +183,10 @@ export class MilvusStore implements VectorStore {
       physicalName,
       embeddingModel: properties.get(PROP_MODEL) ?? 'unknown',
       dimension,
+      // Collections from before the chunker was recorded were all cut the seed way.
+      chunker: properties.get(PROP_CHUNKER) ?? 'seed',
       rowCount: Number(count.data[0]?.['count(*)'] ?? 0),
+      fullText: described.schema.fields.some((field) => field.name === SPARSE_FIELD),
     };
   }
 
@@ -185,27 +229,46 @@ export class MilvusStore implements VectorStore {
     }
     await this.dropStale(name, current?.physicalName);
     const physicalName = physicalNameFor(name);
+    const fullText = await this.hasFullText();
     await this.call('createCollection', () =>
       this.client.createCollection({
         collection_name: physicalName,
         fields: [
           { name: 'id', data_type: DataType.VarChar, is_primary_key: true, max_length: 64 },
           { name: 'vector', data_type: DataType.FloatVector, dim: meta.dimension },
-          { name: 'text', data_type: DataType.VarChar, max_length: MAX_TEXT_BYTES },
+          { name: 'text', data_type: DataType.VarChar, max_length: MAX_TEXT_BYTES, ...(fullText ? { enable_analyzer: true } : {}) },
           { name: 'source', data_type: DataType.VarChar, max_length: 1024 },
           { name: 'chunk_index', data_type: DataType.Int64 },
+          ...(fullText ? [{ name: SPARSE_FIELD, data_type: DataType.SparseFloatVector }] : []),
         ],
+        ...(fullText
+          ? { functions: [{ name: 'text_bm25', type: FunctionType.BM25, input_field_names: ['text'], output_field_names: [SPARSE_FIELD], params: {} }] }
+          : {}),
         consistency_level: 'Strong' as never,
-        properties: { [PROP_MODEL]: meta.embeddingModel, [PROP_DIMENSION]: String(meta.dimension) },
+        properties: { [PROP_MODEL]: meta.embeddingModel, [PROP_DIMENSION]: String(meta.dimension), [PROP_CHUNKER]: meta.chunker },
       }),
     );
     await this.call('createIndex', () =>
       this.client.createIndex({ collection_name: physicalName, field_name: 'vector', index_type: 'AUTOINDEX', metric_type: 'IP' }),
     );
+    if (fullText) {
+      await this.call('createIndex (BM25)', () =>
+        this.client.createIndex({ collection_name: physicalName, field_name: SPARSE_FIELD, index_type: 'SPARSE_INVERTED_INDEX', metric_type: 'BM25' }),
+      );
+    }
     // Loading takes ~3 s on a Milvus 2.3 server even when empty: start it now, so it runs while the
     // chunks embed and insert (inserts into a loading collection are fine); commit waits for it.
     await this.call('loadCollectionAsync', () => this.client.loadCollectionAsync({ collection_name: physicalName }));
     return new MilvusWriter(this, this.client, name, physicalName, current?.physicalName);
+  }
+
+  private fullTextSupport: Promise<boolean> | undefined;
+
+  /** Full-text search needs Milvus 2.5+ or Milvus Lite 3.2+; older servers get dense vectors only. */
+  private hasFullText(): Promise<boolean> {
+    this.fullTextSupport ??= this.serverVersion().then((version) => serverFeatures(version).bm25 === true);
+    this.fullTextSupport.catch(() => (this.fullTextSupport = undefined));
+    return this.fullTextSupport;
   }
 
   /** @internal used by the writer so every call goes through the same error mapping */
@@ -213,17 +276,10 @@ export class MilvusStore implements VectorStore {
     return this.call(what, call);
   }
 
-  async search(name: string, vector: Float32Array, topK: number): Promise<SearchHit[]> {
+  async search(name: string, query: SearchQuery, topK: number, mode: RetrievalMode): Promise<SearchHit[]> {
     let result;
     try {
-      result = await this.client.search({
-        collection_name: name,
-        data: [Array.from(vector)],
-        limit: topK,
-        output_fields: OUTPUT_FIELDS,
-        metric_type: 'IP',
-        consistency_level: 'Strong' as never,
-      });
+      result = await this.client.search(searchRequest(name, query, topK, mode));
     } catch (error) {
       // The SDK throws a TypeError, not a status, when the collection is missing: ask Milvus which it was.
       if ((await this.describe(name)) === undefined) throw notIngestedError(name, this.location);
@@ -234,7 +290,8 @@ export class MilvusStore implements VectorStore {
       throw this.failure('search', statusReason(result.status));
     }
     return (result.results as Array<Record<string, unknown>>).map((row) => ({
-      score: Number(row['score']),
+      // Milvus Lite reports BM25 relevance negated (as a distance); Milvus proper, positive.
+      score: mode === 'bm25' ? Math.abs(Number(row['score'])) : Number(row['score']),
       text: String(row['text'] ?? ''),
       source: String(row['source'] ?? ''),
       chunkIndex: Number(row['chunk_index'] ?? 0),
@@ -291,7 +348,7 @@ class MilvusWriter implements CollectionWriter {
     }
     if (expectedRows > 0) {
       const probeResult = await store.run('probe search', () =>
-        client.search({ collection_name: physicalName, data: [Array.from(probe)], limit: 1, metric_type: 'IP', consistency_level: 'Strong' as never }),
+        client.search({ collection_name: physicalName, anns_field: 'vector', data: [Array.from(probe)], limit: 1, metric_type: 'IP', consistency_level: 'Strong' as never }),
       );
       if (probeResult.results.length === 0) {
         throw new RagossError(`probe search on new collection ${physicalName} found nothing; the previous data keeps serving`);

@@ -4,6 +4,19 @@ import { ExitCode, RagossError } from '../errors.js';
 export interface CollectionMeta {
   embeddingModel: string;
   dimension: number;
+  /** How the documents were cut into chunks (see corpus/chunk.ts). */
+  chunker: string;
+}
+
+/** dense: the embedding vectors; bm25: Milvus full-text search; hybrid: both, fused by RRF. */
+export const RETRIEVAL_MODES = ['dense', 'bm25', 'hybrid'] as const;
+export type RetrievalMode = (typeof RETRIEVAL_MODES)[number];
+
+export interface SearchQuery {
+  /** The question as typed: what BM25 matches terms against. */
+  text: string;
+  /** The question's embedding; needed by dense and hybrid. */
+  vector?: Float32Array;
 }
 
 export interface CollectionInfo extends CollectionMeta {
@@ -12,6 +25,8 @@ export interface CollectionInfo extends CollectionMeta {
   /** The physical collection the alias points at; replaced on every ingest. */
   physicalName: string;
   rowCount: number;
+  /** Whether the collection has a BM25 full-text index beside its vectors (bm25 and hybrid search). */
+  fullText: boolean;
 }
 
 export interface StoredChunk {
@@ -45,7 +60,7 @@ export interface VectorStore {
   listCollections(): Promise<CollectionInfo[]>;
   describe(name: string): Promise<CollectionInfo | undefined>;
   beginReplace(name: string, meta: CollectionMeta): Promise<CollectionWriter>;
-  search(name: string, vector: Float32Array, topK: number): Promise<SearchHit[]>;
+  search(name: string, query: SearchQuery, topK: number, mode: RetrievalMode): Promise<SearchHit[]>;
   /** False once closed or once the server behind it is known to be gone: a long-lived owner reconnects. */
   usable(): boolean;
   close(): Promise<void>;

@@ -6,6 +6,7 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { baseEnv, runCli, tempHome } from '../helpers/cli.js';
+import { writeFileSync } from 'node:fs';
 import { binPath, devQuestions, faqZip, fullZip, projectRoot, tinyModel } from '../helpers/paths.js';
 
 const QUESTION = 'How is data stored in milvus?';
@@ -125,7 +126,72 @@ describe('ragoss ingest + search against a real Milvus', () => {
     expect(report.mrr).toBeLessThanOrEqual(report.recallAtK);
     const human = await runCli(['eval', devQuestions], env);
     expect(human.code).toBe(0);
-    expect(human.stdout).toMatch(/^questions {3}15\nmodel {7}testing\/tiny-random-albert-768\nrecall@3 {4}\d\.\d{3}\nMRR {9}\d\.\d{3}\nmisses {6}\d+\n/);
+    expect(human.stdout).toMatch(/^questions {3}15\nmodel {7}testing\/tiny-random-albert-768\nchunker {5}seed\nmode {8}(hybrid|dense)\nrecall@3 {4}\d\.\d{3}\nMRR {9}\d\.\d{3}\nmisses {6}\d+\n/);
+  });
+
+  it('ingests with the markdown chunker: sections with their title path, recorded with the collection', async () => {
+    const own = { ...env, RAGOSS_COLLECTION: uniqueCollection('cli_md') };
+    const dryRun = await runCli(['ingest', '--source', faqZip, '--chunker', 'markdown', '--dry-run', '--json'], own);
+    expect(dryRun.code, dryRun.stderr).toBe(0);
+    const planned = (JSON.parse(dryRun.stdout) as { totalChunks: number }).totalChunks;
+    const result = await runCli(['ingest', '--source', faqZip, '--json'], { ...own, RAGOSS_CHUNKER: 'markdown' });
+    expect(result.code, result.stderr).toBe(0);
+    const fullText = inject('milvusBackend') === 'lite';
+    expect(JSON.parse(result.stdout)).toMatchObject({ chunks: planned, chunker: 'markdown', fullText });
+    const rows = await storedRows(milvusUri, own.RAGOSS_COLLECTION);
+    expect(rows).toHaveLength(planned);
+    const titles = new Set(rows.map((row) => String(row['text']).split(' › ')[0]?.split('\n')[0]));
+    expect([...titles].sort()).toEqual(['Operational FAQ', 'Performance FAQ', 'Product FAQ', 'Troubleshooting']);
+    expect(rows.some((row) => String(row['text']).startsWith('Product FAQ › Where does Milvus store data?\n\n'))).toBe(true);
+    const doctor = await runCli(['doctor', '--json'], own);
+    const listed = (JSON.parse(doctor.stdout) as { milvus: { collections: Array<Record<string, unknown>> } }).milvus.collections;
+    expect(listed.find((info) => info['name'] === own.RAGOSS_COLLECTION)).toMatchObject({ chunker: 'markdown', fullText });
+
+    // bm25 matches the question's terms; where the server has no full text it says so and searches dense.
+    const bm25 = await runCli(['search', 'Which StorageClass does etcd need?', '--mode', 'bm25', '--json'], own);
+    expect(bm25.code, bm25.stderr).toBe(0);
+    const parsed = JSON.parse(bm25.stdout) as { mode: string; hits: Array<{ text: string }> };
+    if (fullText) {
+      expect(bm25.stderr).toBe('');
+      expect(parsed.mode).toBe('bm25');
+      expect(parsed.hits[0]?.text).toContain('StorageClass');
+    } else {
+      expect(bm25.stderr.trim().split('\n')).toHaveLength(1);
+      expect(bm25.stderr).toMatch(/^ragoss: warning: collection cli_md_\w+ has no full-text \(BM25\) index, so bm25 search runs as dense/);
+      expect(parsed.mode).toBe('dense');
+    }
+    // The default is hybrid where there is full text, and dense, without a word, where there is none.
+    const byDefault = await runCli(['search', QUESTION, '--json'], own);
+    expect(byDefault.stderr).toBe('');
+    expect((JSON.parse(byDefault.stdout) as { mode: string }).mode).toBe(fullText ? 'hybrid' : 'dense');
+  });
+
+  it('eval scores the full-docs format by source and heading, and compares modes in a table', async () => {
+    const dir = tempHome();
+    const file = join(dir, 'gold.jsonl');
+    // Only troubleshooting.md names StorageClass: bm25 finds it whatever the tiny model does.
+    writeFileSync(
+      file,
+      [
+        { question: 'StorageClass preconfigured for etcd pvc', gold: [{ source: 'en/faq/troubleshooting.md', chunk_index: 7, heading: '1. etcd pod pending' }] },
+        { question: 'Where does Milvus store data?', gold: [{ source: 'en/faq/nowhere.md', chunk_index: 1, heading: 'Where does Milvus store data?' }] },
+      ]
+        .map((line) => JSON.stringify(line))
+        .join('\n'),
+    );
+    const json = await runCli(['eval', file, '--mode', 'all', '--json'], env);
+    expect(json.code, json.stderr).toBe(0);
+    const { runs } = JSON.parse(json.stdout) as { runs: Array<{ mode: string; recallAtK: number; page: { recallAtK: number }; misses: Array<{ question: string }> }> };
+    const fullText = inject('milvusBackend') === 'lite';
+    expect(runs.map((run) => run.mode)).toEqual(fullText ? ['dense', 'bm25', 'hybrid'] : ['dense', 'dense', 'dense']);
+    for (const run of runs) expect(run.misses.map((miss) => miss.question)).toContain('Where does Milvus store data?');
+    if (fullText) expect(runs[1]).toMatchObject({ recallAtK: 0.5, page: { recallAtK: 0.5 } });
+    const table = await runCli(['eval', file, '--mode', 'dense,bm25'], env);
+    expect(table.code).toBe(0);
+    expect(table.stdout).toMatch(/^2 questions, model testing\/tiny-random-albert-768, chunker seed\nmode {3}recall@3 {2}MRR {4}page recall@3 {2}page MRR {2}misses\ndense {2}/);
+    const badMode = await runCli(['search', QUESTION, '--mode', 'sparse'], env);
+    expect(badMode.code).toBe(2);
+    expect(badMode.stderr).toMatch(/--mode must be one of dense, bm25, hybrid, got "sparse"/);
   });
 
   it('exits 3 with the fix when the collection was never ingested', async () => {

@@ -45,19 +45,23 @@ describe('ragoss mcp, driven by the MCP SDK’s own client over stdio', () => {
     expect([...byName.keys()].sort()).toEqual(['ask', 'search']);
     for (const name of ['ask', 'search']) {
       expect(byName.get(name)?.inputSchema.required).toEqual(['question']);
-      expect(Object.keys(byName.get(name)?.inputSchema.properties ?? {}).sort()).toEqual(['question', 'top_k']);
+      expect(Object.keys(byName.get(name)?.inputSchema.properties ?? {}).sort()).toEqual(['mode', 'question', 'top_k']);
     }
   });
 
   it('search returns the hits `ragoss search --json` returns, in the same order', async () => {
     const result = await client.callTool({ name: 'search', arguments: { question: QUESTION } });
     expect(result.isError).toBeFalsy();
-    const hits = (result.structuredContent as { hits: Hit[] }).hits;
+    const { mode, hits } = result.structuredContent as { mode: string; hits: Hit[] };
+    expect(mode).toBe('dense');
     expect(hits).toHaveLength(3);
     const cli = await runCli(['search', QUESTION, '--json'], env);
     const expected = (JSON.parse(cli.stdout) as { hits: Array<{ source: string; chunkIndex: number; text: string; score: number }> }).hits;
     expect(hits.map((hit) => [hit.source, hit.chunk_index, hit.text])).toEqual(expected.map((hit) => [hit.source, hit.chunkIndex, hit.text]));
     expect(hits.map((hit) => hit.score)).toEqual(expected.map((hit) => hit.score));
+    // A chosen mode reaches the engine: bm25 ranks by terms, with BM25 scores, not cosines.
+    const bm25 = await client.callTool({ name: 'search', arguments: { question: QUESTION, mode: 'bm25' } });
+    expect((bm25.structuredContent as { mode: string }).mode).toBe('bm25');
     const text = (result.content as Array<{ type: string; text: string }>)[0]?.text ?? '';
     expect(text).toContain(`[1] ${hits[0]?.source} #${hits[0]?.chunk_index}`);
     const fewer = await client.callTool({ name: 'search', arguments: { question: QUESTION, top_k: 1 } });

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { loadCorpus, type CorpusOptions, type SourceDocument } from '../../src/corpus/source.js';
-import { splitMarkdown } from '../../src/corpus/split.js';
+import { splitSeed as splitMarkdown } from '../../src/corpus/chunk.js';
 import { ExitCode, RagossError } from '../../src/errors.js';
 import { silentProgress } from '../../src/progress.js';
 import { startFileServer } from '../helpers/http-server.js';

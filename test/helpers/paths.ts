@@ -9,6 +9,7 @@ export const faqZip = join(sharedDir, 'data', 'milvus_docs_2.4.x_en.zip');
 export const fullZip = join(sharedDir, 'data', 'milvus_docs_2.4.x_en_full.zip');
 export const faqDir = join(sharedDir, 'data', 'milvus_docs_2.4.x_en');
 export const devQuestions = join(sharedDir, 'data', 'faq_dev_questions.jsonl');
+export const fullDocsQuestions = join(sharedDir, 'data', 'full_docs_dev_questions.jsonl');
 export const modelsDir = join(sharedDir, 'models');
 export const tinyModel = 'testing/tiny-random-albert-768';
 export const binPath = join(projectRoot, 'bin', 'ragoss.js');

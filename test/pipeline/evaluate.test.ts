@@ -34,7 +34,46 @@ describe('evaluate', () => {
     expect(report.questions).toBe(3);
     expect(report.recallAtK).toBeCloseTo(2 / 3, 10);
     expect(report.mrr).toBeCloseTo((1 + 0.5 + 0) / 3, 10);
-    expect(report.misses).toEqual([{ question: 'missed', expected: ['Z'], retrieved: ['X', 'Y'] }]);
+    expect(report.misses).toEqual([{ question: 'missed', expected: ['Z'], retrieved: ['s.md › X', 's.md › Y'] }]);
+    expect(report.page).toBeUndefined();
+  });
+
+  it('reads a markdown chunk\'s heading from the end of its path line', () => {
+    expect(isRelevant('Product FAQ › Where does Milvus store data?\n\nMilvus deals...', ['Where does Milvus store data?'])).toBe(true);
+    expect(isRelevant('Where does Milvus store data? › Other\n\ntext', ['Where does Milvus store data?'])).toBe(false);
+  });
+
+  it('scores gold questions by source and heading, whatever the chunker, and reports the page level', async () => {
+    const gold = [{ source: 'en/limits.md', heading: 'Calculating the number of collections' }];
+    const at = (source: string, text: string, rank: number): RankedHit => ({ rank, score: 1, text, source, chunkIndex: 0 });
+    const answers: Record<string, RankedHit[]> = {
+      // seed chunk: starts with the heading; found at rank 2
+      seed: [at('en/other.md', 'Calculating the number of collections\nelsewhere', 1), at('en/limits.md', 'Calculating the number of collections\nbody', 2)],
+      // markdown chunk: the heading is in its path; right page first, right section second
+      markdown: [at('en/limits.md', 'Limits › Overview\n\ntext', 1), at('en/limits.md', 'Limits › Calculating the number of collections\n\nbody', 2)],
+      // right page, wrong section: a page hit only
+      page: [at('en/limits.md', 'Limits › Overview\n\ntext', 1), at('en/x.md', 'X', 2), at('en/y.md', 'Y', 3)],
+      none: [at('en/x.md', 'X', 1)],
+    };
+    const questions = Object.keys(answers).map((question) => ({ question, expected: [], gold }));
+    const report = await evaluate(questions, 3, async (question) => answers[question] ?? []);
+    expect(report.recallAtK).toBe(2 / 4);
+    expect(report.mrr).toBe((1 / 2 + 1 / 2) / 4);
+    expect(report.page).toEqual({ recallAtK: 3 / 4, mrr: (1 / 2 + 1 + 1) / 4 });
+    expect(report.misses.map((miss) => miss.question)).toEqual(['page', 'none']);
+    expect(report.misses[0]?.expected).toEqual(['en/limits.md › Calculating the number of collections']);
+    expect(report.misses[0]?.retrieved).toEqual(['en/limits.md › Overview', 'en/x.md › X', 'en/y.md › Y']);
+  });
+
+  it('reads the full-docs format (gold, no expected) and refuses a gold entry without source', async () => {
+    const dir = tempHome();
+    const file = join(dir, 'gold.jsonl');
+    writeFileSync(file, '{"question": "q", "gold": [{"source": "en/a.md", "chunk_index": 3, "heading": "H"}]}\n');
+    expect(await readEvalQuestions(file)).toEqual([{ question: 'q', expected: [], gold: [{ source: 'en/a.md', heading: 'H' }] }]);
+    writeFileSync(file, '{"question": "q", "gold": [{"heading": "H"}]}\n');
+    await expect(readEvalQuestions(file)).rejects.toThrow(/gold\.jsonl:1 needs "question"/);
+    writeFileSync(file, '{"question": "q", "expected": []}\n');
+    await expect(readEvalQuestions(file)).rejects.toThrow(/gold\.jsonl:1 needs/);
   });
 
   it('reads JSONL and names the bad line', async () => {

@@ -46,29 +46,29 @@ describe(`MilvusStore on a real Milvus (${inject('milvusBackend')})`, () => {
 
   it('stores chunks with text, source and index, records the model, and searches by inner product', async () => {
     const name = uniqueName('store_basic');
-    const writer = await store.beginReplace(name, { embeddingModel: 'test/model', dimension: DIM });
+    const writer = await store.beginReplace(name, { embeddingModel: 'test/model', dimension: DIM, chunker: 'seed' });
     await writer.insert(chunks(5, 'a'));
     await writer.commit(5, unit(0));
     const info = await store.describe(name);
     expect(info).toMatchObject({ name, embeddingModel: 'test/model', dimension: DIM, rowCount: 5 });
     expect(info?.physicalName).not.toBe(name);
-    const hits = await store.search(name, unit(2), 3);
+    const hits = await store.search(name, { text: '', vector: unit(2) }, 3, 'dense');
     expect(hits[0]).toEqual({ score: expect.closeTo(1, 5), text: 'a chunk 2', source: 'en/faq/a.md', chunkIndex: 2 });
     expect(hits).toHaveLength(3);
   });
 
   it('replaces the data atomically: until commit the old rows keep serving, then the old collection is gone', async () => {
     const name = uniqueName('store_swap');
-    const first = await store.beginReplace(name, { embeddingModel: 'm', dimension: DIM });
+    const first = await store.beginReplace(name, { embeddingModel: 'm', dimension: DIM, chunker: 'seed' });
     await first.insert(chunks(3, 'old'));
     await first.commit(3, unit(0));
     const oldPhysical = (await store.describe(name))?.physicalName;
 
-    const second = await store.beginReplace(name, { embeddingModel: 'm', dimension: DIM });
+    const second = await store.beginReplace(name, { embeddingModel: 'm', dimension: DIM, chunker: 'seed' });
     await second.insert(chunks(4, 'new'));
-    expect((await store.search(name, unit(0), 1))[0]?.text).toBe('old chunk 0');
+    expect((await store.search(name, { text: '', vector: unit(0) }, 1, 'dense'))[0]?.text).toBe('old chunk 0');
     await second.commit(4, unit(0));
-    expect((await store.search(name, unit(0), 1))[0]?.text).toBe('new chunk 0');
+    expect((await store.search(name, { text: '', vector: unit(0) }, 1, 'dense'))[0]?.text).toBe('new chunk 0');
     const newPhysical = (await store.describe(name))?.physicalName;
     expect(newPhysical).not.toBe(oldPhysical);
     const physical = await physicalCollections();
@@ -78,29 +78,54 @@ describe(`MilvusStore on a real Milvus (${inject('milvusBackend')})`, () => {
 
   it('aborting a replacement leaves the previous data serving, and the next ingest removes leftovers', async () => {
     const name = uniqueName('store_abort');
-    const first = await store.beginReplace(name, { embeddingModel: 'm', dimension: DIM });
+    const first = await store.beginReplace(name, { embeddingModel: 'm', dimension: DIM, chunker: 'seed' });
     await first.insert(chunks(2, 'keep'));
     await first.commit(2, unit(0));
 
-    const failed = await store.beginReplace(name, { embeddingModel: 'm', dimension: DIM });
+    const failed = await store.beginReplace(name, { embeddingModel: 'm', dimension: DIM, chunker: 'seed' });
     await failed.insert(chunks(1, 'partial'));
     await expect(failed.commit(5, unit(0))).rejects.toThrow(/expected 5/);
     await failed.abort();
     expect((await store.describe(name))?.rowCount).toBe(2);
 
     // A crashed ingest never gets to abort(): its collection lingers until the next ingest.
-    const crashed = await store.beginReplace(name, { embeddingModel: 'm', dimension: DIM });
+    const crashed = await store.beginReplace(name, { embeddingModel: 'm', dimension: DIM, chunker: 'seed' });
     await crashed.insert(chunks(1, 'crashed'));
-    const next = await store.beginReplace(name, { embeddingModel: 'm', dimension: DIM });
+    const next = await store.beginReplace(name, { embeddingModel: 'm', dimension: DIM, chunker: 'seed' });
     await next.insert(chunks(2, 'next'));
     await next.commit(2, unit(0));
     const leftovers = (await physicalCollections()).filter((physical) => physical.startsWith(`${name}__`));
     expect(leftovers).toEqual([(await store.describe(name))?.physicalName]);
-    expect((await store.search(name, unit(1), 1))[0]?.text).toBe('next chunk 1');
+    expect((await store.search(name, { text: '', vector: unit(1) }, 1, 'dense'))[0]?.text).toBe('next chunk 1');
+  });
+
+  it('records the chunker, and full-text search exactly where the server has it (Milvus Lite 3.2, not Milvus 2.3)', async () => {
+    const name = uniqueName('store_fulltext');
+    const writer = await store.beginReplace(name, { embeddingModel: 'm', dimension: DIM, chunker: 'markdown' });
+    const rows: StoredChunk[] = [
+      { id: 'w', vector: unit(0), text: 'Set queryNode.cache.warmup to sync to load vectors at start', source: 'en/a.md', chunkIndex: 0 },
+      { id: 'i', vector: unit(1), text: 'If io_setup() failed at start, raise the aio-max-nr limit', source: 'en/b.md', chunkIndex: 0 },
+      { id: 's', vector: unit(2), text: 'Milvus keeps its data in object storage such as MinIO or S3', source: 'en/c.md', chunkIndex: 0 },
+    ];
+    await writer.insert(rows);
+    await writer.commit(3, unit(0));
+    const info = await store.describe(name);
+    const expectFullText = inject('milvusBackend') === 'lite';
+    expect(info).toMatchObject({ chunker: 'markdown', fullText: expectFullText });
+    if (!expectFullText) return;
+    // BM25 matches terms, whatever the vectors say: the question's vector points at the MinIO chunk.
+    const bm25 = await store.search(name, { text: 'what does io_setup() failed mean', vector: unit(2) }, 3, 'bm25');
+    expect(bm25[0]?.text).toContain('io_setup() failed');
+    expect(bm25[0]?.score).toBeGreaterThan(0);
+    expect(bm25.map((hit) => hit.source)).not.toContain('en/c.md');
+    // Hybrid fuses both rankings: the term match and the vector match take the first two places.
+    const hybrid = await store.search(name, { text: 'io_setup() failed', vector: unit(2) }, 3, 'hybrid');
+    expect(hybrid.slice(0, 2).map((hit) => hit.source).sort()).toEqual(['en/b.md', 'en/c.md']);
+    expect(hybrid[2]?.source).toBe('en/a.md');
   });
 
   it('search on a missing collection is exit code 3 with the fix', async () => {
-    const error = await ragossRejection(store.search(uniqueName('missing'), unit(0), 3));
+    const error = await ragossRejection(store.search(uniqueName('missing'), { text: '', vector: unit(0) }, 3, 'dense'));
     expect(error.exitCode).toBe(3);
     expect(error.hint).toMatch(/ragoss ingest/);
   });

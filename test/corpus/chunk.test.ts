@@ -1,0 +1,109 @@
+import { readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import AdmZip from 'adm-zip';
+import { chunkHeading, chunkMarkdown, chunkText, splitSeed as splitMarkdown, type TokenLimit } from '../../src/corpus/chunk.js';
+import { faqDir, fullZip } from '../helpers/paths.js';
+
+describe('splitMarkdown', () => {
+  it('splits exactly like text.split("# "), keeping empty pieces', () => {
+    expect(splitMarkdown('# A\nx\n## B\n')).toEqual(['', 'A\nx\n#', 'B\n']);
+    expect(splitMarkdown('')).toEqual(['']);
+  });
+
+  it('gives the seed tutorial\'s 72 chunks for the FAQ', () => {
+    const dir = join(faqDir, 'en', 'faq');
+    const counts = readdirSync(dir)
+      .sort()
+      .map((name) => [name, splitMarkdown(readFileSync(join(dir, name), 'utf8')).length] as const);
+    expect(Object.fromEntries(counts)).toEqual({ 'operational_faq.md': 19, 'performance_faq.md': 7, 'product_faq.md': 33, 'troubleshooting.md': 13 });
+  });
+});
+
+/** A stand-in tokenizer: one token a word, plus the two special tokens a real one adds. */
+const words: TokenLimit = { maxTokens: 40, countTokens: (text) => text.split(/\s+/).filter(Boolean).length + 2 };
+
+describe('chunkMarkdown', () => {
+  const page = [
+    '---',
+    'id: search.md',
+    'title: Single-Vector Search',
+    '---',
+    '',
+    '# Single-Vector Search',
+    '',
+    'Search finds the closest vectors.',
+    '',
+    '## Preparations',
+    '',
+    '```python',
+    '# 1. Set up a Milvus client',
+    'client = MilvusClient(uri=URI)',
+    '## not a heading either',
+    '```',
+    '',
+    '## Search types',
+    '',
+    '### Grouping search',
+    '',
+    'Grouping search groups results by a field.',
+  ].join('\n');
+
+  it('cuts at headings outside code fences only, and starts each chunk with its title path', () => {
+    const chunks = chunkMarkdown(page, 'en/search.md', words);
+    expect(chunks).toEqual([
+      'Single-Vector Search\n\nSearch finds the closest vectors.',
+      'Single-Vector Search › Preparations\n\n```python\n# 1. Set up a Milvus client\nclient = MilvusClient(uri=URI)\n## not a heading either\n```',
+      // "## Search types" has nothing of its own: it joins the section it opens, through the path.
+      'Single-Vector Search › Search types › Grouping search\n\nGrouping search groups results by a field.',
+    ]);
+    expect(chunks.map(chunkHeading)).toEqual(['Single-Vector Search', 'Preparations', 'Grouping search']);
+  });
+
+  it('takes the title from the first h1, then the file name, when there is no front matter', () => {
+    expect(chunkMarkdown('intro\n\n# Install Guide\n\ntext', 'en/x.md', words)).toEqual(['Install Guide\n\nintro', 'Install Guide\n\ntext']);
+    expect(chunkMarkdown('## Step one\n\ndo it', 'en/getting_started.md', words)).toEqual(['getting started › Step one\n\ndo it']);
+  });
+
+  it('splits a section longer than the model reads at paragraphs, path repeated, each part within the limit', () => {
+    const paragraphs = Array.from({ length: 6 }, (_, index) => `Paragraph ${index} ${'word '.repeat(10).trim()}.`);
+    const text = `# Guide\n\n## Limits\n\n${paragraphs.join('\n\n')}`;
+    const chunks = chunkMarkdown(text, 'en/guide.md', words);
+    expect(chunks.length).toBeGreaterThan(1);
+    for (const chunk of chunks) {
+      expect(chunk.startsWith('Guide › Limits\n\n')).toBe(true);
+      expect(words.countTokens(chunk)).toBeLessThanOrEqual(words.maxTokens);
+    }
+    // Nothing lost, nothing cut inside a paragraph.
+    expect(chunks.map((chunk) => chunk.slice('Guide › Limits\n\n'.length)).join('\n\n')).toBe(paragraphs.join('\n\n'));
+  });
+
+  it('keeps a code block whole where it fits, and cuts one too long for the model at lines', () => {
+    const code = ['```', ...Array.from({ length: 12 }, (_, index) => `line ${index} of code`), '```'].join('\n');
+    const chunks = chunkMarkdown(`# T\n\n## Code\n\nBefore.\n\n${code}`, 'en/t.md', words);
+    expect(chunks.length).toBeGreaterThan(2);
+    expect(chunks.every((chunk) => words.countTokens(chunk) <= words.maxTokens)).toBe(true);
+    expect(chunks.map((chunk) => chunk.replace('T › Code\n\n', '')).join('\n')).toBe(`Before.\n${code}`);
+    const small = chunkMarkdown('# T\n\n```\na\n\nb\n```', 'en/t.md', words);
+    expect(small).toEqual(['T\n\n```\na\n\nb\n```']);
+  });
+
+  it('leaves no heading-only fragments in the whole docs (the seed split leaves 1,693 under 40 characters)', () => {
+    const zip = new AdmZip(fullZip);
+    const limit: TokenLimit = { maxTokens: 384, countTokens: (text) => Math.ceil(text.length / 4) + 2 };
+    const chunks = zip
+      .getEntries()
+      .filter((entry) => entry.entryName.endsWith('.md'))
+      .flatMap((entry) => chunkMarkdown(entry.getData().toString('utf8'), entry.entryName, limit));
+    expect(chunks.filter((chunk) => chunk.length < 40).length).toBeLessThan(10);
+    // Python comments in code are never chunk boundaries: no chunk path ends in one.
+    expect(chunks.filter((chunk) => /› (Limit to top_k|1\. Set up a Milvus client)/.test(chunk.split('\n')[0] ?? ''))).toEqual([]);
+  });
+});
+
+describe('chunkText', () => {
+  it('is the seed split by default and the markdown chunker on request', () => {
+    expect(chunkText('seed', '# A\nx', 'a.md', undefined)).toEqual(['', 'A\nx']);
+    expect(chunkText('markdown', '# A\nx', 'a.md', words)).toEqual(['A\n\nx']);
+  });
+});
