@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { lineProgress, silentProgress } from '../../src/progress.js';
 import { freePort, installVenv, startEmbeddedMilvus } from '../../src/store/embedded.js';
-import { milvusLiteExecutable, projectRoot } from './paths.js';
+import { milvusLiteExecutable, projectRoot, venvPath } from './paths.js';
 
 export interface TestMilvus {
   uri: string;
@@ -27,7 +27,7 @@ export async function startTestMilvus(): Promise<TestMilvus> {
 
 /** The real Milvus standalone server ragoss is tested against (PyPI `milvus` ships its binary). */
 export const MILVUS_SERVER_REQUIREMENTS = ['milvus==2.3.5'];
-const serverVenv = join(projectRoot, '.venv-milvus');
+const serverVenv = venvPath('.venv-milvus', MILVUS_SERVER_REQUIREMENTS);
 
 /** Ports milvus-server takes besides the proxy's; fixed defaults would clash with anything else. */
 const INTERNAL_PORTS = ['--etcd-port', '--root-coord-port', '--proxy-internal-port', '--query-coord-port', '--query-node-port', '--index-coord-port', '--index-node-port', '--data-coord-port', '--data-node-port'];
