@@ -41,7 +41,7 @@ describe('stdout reaches the reader whole', () => {
     const code = await closed;
     const stdout = Buffer.concat(chunks).toString('utf8');
     expect(code, stderr).toBe(0);
-    expect(stdout.length).toBeGreaterThan(128 * 1024);
+    expect(stdout.length, `stderr: ${stderr}`).toBeGreaterThan(128 * 1024);
     const parsed = JSON.parse(stdout) as { hits: unknown[] };
     expect(parsed.hits).toHaveLength(10);
   });
