@@ -12,12 +12,16 @@
 //                       --json embed/insert seconds are used, the rest of the split is measured in-process)
 //   BENCH_SEARCH_RUNS   fresh `ragoss search` processes to time (default 10)
 //   BENCH_REPS          repetitions of the FAQ ingest, seed and embedding passes (default 3)
+//   BENCH_ONLY=service  only the service and store-per-backend sections
+//   BENCH_ONLY=reingest only the re-ingest section (full docs, unchanged, one file edited, twice the
+//                       corpus: about 3 full-docs ingests); BENCH_FULL=1 runs it too, after the rest
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { cpus, homedir, loadavg, totalmem } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { benchReingest, reingestRows } from './reingest.mjs';
 import { benchService, benchStoreBackends } from './service.mjs';
 
 const benchDir = dirname(fileURLToPath(import.meta.url));
@@ -38,6 +42,7 @@ const SEARCH_RUNS = Math.max(10, Number(process.env.BENCH_SEARCH_RUNS ?? 10));
 const REPS = Math.max(1, Number(process.env.BENCH_REPS ?? 3));
 /** BENCH_ONLY=service: just the service and store-per-backend sections (quick to iterate). */
 const ONLY_SERVICE = process.env.BENCH_ONLY === 'service';
+const ONLY_REINGEST = process.env.BENCH_ONLY === 'reingest';
 const GiB = 1024 ** 3;
 const timeBin = existsSync('/usr/bin/time') ? '/usr/bin/time' : undefined;
 
@@ -264,7 +269,8 @@ function systemInfo() {
 async function cliIngest(milvus, name, zip, glob) {
   const env = childEnv({ MILVUS_URI: milvus.uri, RAGOSS_COLLECTION: `bench_${name}` });
   log(`${name} ingest via the CLI`);
-  const result = await ragoss(['ingest', '--source', zip, '--glob', glob, '--json', '--quiet', '--replace'], env);
+  // --full: every repetition embeds every chunk (a re-ingest would reuse the vectors it stored).
+  const result = await ragoss(['ingest', '--source', zip, '--glob', glob, '--json', '--quiet', '--replace', '--full'], env);
   if (result.code !== 0) throw new Error(`ragoss ingest ${name} failed:\n${result.stderr}`);
   return { ...lastJson(result.stdout), wallSeconds: result.seconds, peakRssBytes: result.peakRssBytes };
 }
@@ -437,6 +443,8 @@ function report(r) {
   row('  of which after the server sent content', `${(median(r.ask.map((a) => a.afterServerSentContentSeconds)) * 1000).toFixed(0)} ms`);
   row('wall', fmtS(median(r.ask.map((a) => a.wallSeconds))));
 
+  const reingestTargets = r.reingest === undefined ? {} : reingestRows(r.reingest, { row, section, fmtS, fmtMiB, verdict });
+
   section('Machine');
   row('load average before / after (1 min)', `${r.loadBefore.toFixed(2)} / ${r.loadAfter.toFixed(2)} on ${r.system.cores} cores`);
   row('versions', `node ${r.system.node}, onnxruntime-node ${r.system.onnxruntimeNode}, transformers.js ${r.system.transformersJs}`);
@@ -454,6 +462,7 @@ function report(r) {
     embeddingVsRawOrt: { value: round(Math.min(...ratios)), target: 0.9, pass: Math.min(...ratios) >= 0.9 },
     searchP50Seconds: { value: round(p50), target: 1.0, pass: p50 <= 1.0 },
     ...(fullRss !== undefined ? { fullIngestPeakRssMiB: { value: round(fullRss / 1024 / 1024, 0), target: 1024, pass: fullRss <= GiB } } : {}),
+    ...reingestTargets,
   };
   const service = serviceReport(r);
   return { text: `${lines.join('\n')}\n${service.text}`, targets: { ...targets, ...service.targets } };
@@ -501,16 +510,19 @@ async function main() {
   rmSync(join(work, 'home'), { recursive: true, force: true });
   const loadBefore = loadavg()[0];
   const system = systemInfo();
-  const python = ONLY_SERVICE ? undefined : await ensureSeedVenv();
+  const python = ONLY_SERVICE || ONLY_REINGEST ? undefined : await ensureSeedVenv();
   const milvus = await startMilvus();
   const chat = await startChatServer();
   const results = { system, loadBefore };
   try {
     log(`Milvus Lite at ${milvus.uri}, chat server at ${chat.baseUrl}`);
     const tools = { ragoss, childEnv, log, freePort };
-    results.service = await benchService(tools, { work, faqZip, fullZip, full: FULL, chatUrl: chat.baseUrl });
-    results.storeBackends = await benchStoreBackends(tools, { work, faqZip, liteUri: milvus.uri, root });
-    if (!ONLY_SERVICE) {
+    if (ONLY_REINGEST) results.reingest = await benchReingest(tools, { work, fullZip, milvusUri: milvus.uri });
+    else {
+      results.service = await benchService(tools, { work, faqZip, fullZip, full: FULL, chatUrl: chat.baseUrl });
+      results.storeBackends = await benchStoreBackends(tools, { work, faqZip, liteUri: milvus.uri, root });
+    }
+    if (!ONLY_SERVICE && !ONLY_REINGEST) {
       // FAQ ingest and the seed alternate, so a burst of load elsewhere hits both alike.
       const faq = { cli: [] };
       results.ingest = { faq };
@@ -536,6 +548,7 @@ async function main() {
         const full = { cli: [await cliIngest(milvus, 'full', fullZip, 'en/**/*.md')] };
         full.inProcess = await splitIngest(milvus, 'full', fullZip, 'en/**/*.md', FULL_SPLIT);
         results.ingest.full = full;
+        results.reingest = await benchReingest(tools, { work, fullZip, milvusUri: milvus.uri });
       }
     }
     results.milvusServerPeakRssBytes = milvus.peakRssBytes();
@@ -544,6 +557,20 @@ async function main() {
     await milvus.stop();
   }
   results.loadAfter = loadavg()[0];
+  if (ONLY_REINGEST) {
+    const rows = [];
+    const targets = reingestRows(results.reingest, {
+      section: (title) => rows.push('', title, '-'.repeat(title.length)),
+      row: (metric, value, target = '', status = '') => rows.push(`${metric.padEnd(64)} ${String(value).padEnd(44)} ${target.padEnd(12)} ${status}`.trimEnd()),
+      fmtS,
+      fmtMiB,
+      verdict: (ok) => (ok ? 'PASS' : 'GAP'),
+    });
+    results.targets = targets;
+    writeFileSync(join(benchDir, 'results.json'), `${JSON.stringify(results, null, 2)}\n`);
+    process.stdout.write(`ragoss benchmark, re-ingest only (${system.date}, commit ${system.commit})\n${rows.join('\n')}\n\nwritten: bench/results.json\n`);
+    return;
+  }
   if (ONLY_SERVICE) {
     const { text, targets } = serviceReport(results);
     results.targets = targets;

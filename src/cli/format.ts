@@ -32,6 +32,7 @@ export function formatIngest(result: IngestResult): string {
     `ingested ${result.chunks} chunks from ${result.files} files into ${result.collection}`,
     `  model       ${result.embeddingModel} (${result.dimension} dims)`,
     `  chunker     ${result.chunker}${result.fullText ? ', with a BM25 full-text index' : ' (no full-text index on this server: dense search only)'}`,
+    `  embedded    ${result.embeddedChunks} ${result.embeddedChunks === 1 ? 'chunk' : 'chunks'}${result.reusedChunks > 0 ? `; ${result.reusedChunks} unchanged kept their vectors (--full embeds all)` : ''}`,
     `  milvus      ${result.milvus}`,
     `  time        ${result.seconds}s (embedding ${result.embedSeconds}s, storing ${result.insertSeconds}s)`,
     '',

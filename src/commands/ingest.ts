@@ -14,6 +14,7 @@ interface IngestFlags extends CommonFlags {
   refresh?: boolean;
   dryRun?: boolean;
   replace?: boolean;
+  full?: boolean;
 }
 
 export function registerIngest(program: Command, run: CommandRunner): void {
@@ -26,6 +27,7 @@ export function registerIngest(program: Command, run: CommandRunner): void {
     .option('--refresh', 'download again even if the file is cached')
     .option('--dry-run', 'report files and chunk counts without writing to Milvus (the markdown chunker loads the model\'s tokenizer)')
     .option('--replace', 'rebuild a collection that was made with another embedding model')
+    .option('--full', 'embed every chunk again (by default unchanged chunks keep their vectors from the current collection)')
     .action(async (flags: IngestFlags) => {
       await run(flags, async (runtime) => {
         const { env, signal, stdout, stderr } = runtime;
@@ -40,6 +42,7 @@ export function registerIngest(program: Command, run: CommandRunner): void {
           embeddingModel: config.embedding.explicitModel,
           refresh: flags.refresh === true,
           replace: flags.replace === true,
+          full: flags.full === true,
           dryRun: flags.dryRun === true,
         };
         // Ingest is long: its progress shows even with --json (stdout still gets one object).

@@ -1,6 +1,8 @@
 /** Turns text into vectors; documents and queries may be embedded differently (prefixes). */
 export interface Embedder {
   readonly modelName: string;
+  /** Which weights of the model compute the vectors (fp32, q8, ...): vectors differ between them. */
+  readonly dtype: string;
   readonly dimension: number;
   embedDocuments(texts: readonly string[]): Promise<Float32Array[]>;
   embedQuery(text: string): Promise<Float32Array>;

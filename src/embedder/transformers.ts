@@ -97,6 +97,7 @@ function downloadReporter(progress: Progress): (info: { status: string; file?: s
 export class TransformersEmbedder implements Embedder {
   private constructor(
     readonly modelName: string,
+    readonly dtype: string,
     readonly dimension: number,
     private readonly extractor: FeatureExtractor,
     private readonly profile: ModelProfile,
@@ -144,7 +145,7 @@ export class TransformersEmbedder implements Embedder {
       throw new RagossError(`cannot load embedding model ${options.modelName}: ${errorMessage(error).split('\n')[0]}`, 'check the model name, your network, or --model-dir', undefined, { cause: error });
     }
     const dimension = readDimension(extractor.model.config, options.modelName);
-    return new TransformersEmbedder(options.modelName, dimension, extractor, profileFor(options.modelName), options.batchSize);
+    return new TransformersEmbedder(options.modelName, options.dtype, dimension, extractor, profileFor(options.modelName), options.batchSize);
   }
 
   private async embedBatch(texts: string[]): Promise<Float32Array[]> {

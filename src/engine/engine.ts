@@ -77,6 +77,8 @@ export interface IngestRequest {
   chunker: ChunkerName;
   refresh: boolean;
   replace: boolean;
+  /** Embed every chunk instead of reusing the vectors of unchanged ones. */
+  full: boolean;
   dryRun: boolean;
 }
 
@@ -99,7 +101,11 @@ export type IngestResult =
       chunker: ChunkerName;
       /** Whether bm25 and hybrid search are available on it (Milvus 2.5+, Milvus Lite 3.2+). */
       fullText: boolean;
+      /** Chunks that went through the model; the rest were unchanged and kept their vectors. */
+      embeddedChunks: number;
+      reusedChunks: number;
       seconds: number;
+      /** Getting the vectors: embedding new chunks and reading unchanged ones from Milvus. */
       embedSeconds: number;
       insertSeconds: number;
     };

@@ -116,7 +116,7 @@ export class LocalEngine implements Engine {
     const chunks = await cut();
     // Two ingests into one collection would drop each other's new data: they take turns.
     const stats = await this.exclusive(`ingest:${request.collection}`, () =>
-      ingestChunks(chunks, { collection: request.collection, embedder, store, progress, replace: request.replace, chunker: request.chunker, batchSize: INSERT_BATCH, signal }).finally(() =>
+      ingestChunks(chunks, { collection: request.collection, embedder, store, progress, replace: request.replace, chunker: request.chunker, batchSize: INSERT_BATCH, full: request.full, signal }).finally(() =>
         this.described.delete(request.collection),
       ),
     );
@@ -131,6 +131,8 @@ export class LocalEngine implements Engine {
       dimension: embedder.dimension,
       chunker: request.chunker,
       fullText: (await this.describe(store, request.collection)).fullText,
+      embeddedChunks: stats.embedded,
+      reusedChunks: stats.reused,
       seconds: round2((performance.now() - started) / 1000),
       embedSeconds: round2(stats.embedSeconds),
       insertSeconds: round2(stats.insertSeconds),

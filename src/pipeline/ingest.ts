@@ -4,7 +4,7 @@ import type { SourceDocument } from '../corpus/source.js';
 import { chunkText, type ChunkerName, type TokenLimit } from '../corpus/chunk.js';
 import type { Embedder } from '../embedder/embedder.js';
 import type { Progress } from '../progress.js';
-import type { StoredChunk, VectorStore } from '../store/store.js';
+import type { CollectionMeta, StoredChunk, VectorStore } from '../store/store.js';
 
 export interface Chunk {
   id: string;
@@ -13,16 +13,26 @@ export interface Chunk {
   chunkIndex: number;
 }
 
-/** Same input, same id: re-ingesting identical docs stores identical rows. */
-export function chunkId(source: string, chunkIndex: number, text: string): string {
-  return createHash('sha256').update(`${source}\0${chunkIndex}\0${text}`).digest('hex').slice(0, 32);
+/**
+ * A chunk's id depends on its file and its text, not its position: an edit early in a file leaves
+ * the ids of every unchanged chunk after it alone, so a re-ingest can reuse their vectors. The same
+ * text twice in one file (a repeated heading, the empty pieces of `split("# ")`) is told apart by
+ * its occurrence count within the file.
+ */
+export function chunkId(source: string, text: string, occurrence: number): string {
+  return createHash('sha256').update(`${source}\0${occurrence}\0${text}`).digest('hex').slice(0, 32);
 }
 
 /** `limit` is the embedding model's reach; the markdown chunker keeps chunks within it. */
 export function chunkDocuments(documents: readonly SourceDocument[], chunker: ChunkerName = 'seed', limit?: TokenLimit): Chunk[] {
-  return documents.flatMap((document) =>
-    chunkText(chunker, document.text, document.path, limit).map((text, chunkIndex) => ({ id: chunkId(document.path, chunkIndex, text), text, source: document.path, chunkIndex })),
-  );
+  return documents.flatMap((document) => {
+    const seen = new Map<string, number>();
+    return chunkText(chunker, document.text, document.path, limit).map((text, chunkIndex) => {
+      const occurrence = seen.get(text) ?? 0;
+      seen.set(text, occurrence + 1);
+      return { id: chunkId(document.path, text, occurrence), text, source: document.path, chunkIndex };
+    });
+  });
 }
 
 export interface IngestOptions {
@@ -36,11 +46,17 @@ export interface IngestOptions {
   chunker: ChunkerName;
   /** Chunks embedded and inserted at a time: bounds memory whatever the corpus size. */
   batchSize: number;
+  /** Embed every chunk, even those whose vectors the current collection already holds. */
+  full: boolean;
   signal?: AbortSignal;
 }
 
 export interface IngestStats {
   chunks: number;
+  /** Chunks that went through the model. */
+  embedded: number;
+  /** Chunks whose vectors were copied from the collection being replaced. */
+  reused: number;
   embedSeconds: number;
   insertSeconds: number;
 }
@@ -58,11 +74,42 @@ export async function checkCompatible(store: VectorStore, collection: string, mo
   }
 }
 
-/** Embeds and stores chunks batch by batch into a fresh collection, then swaps it in. */
+/**
+ * The collection whose stored vectors this ingest may copy instead of embedding: only one made by
+ * the same model, weights and chunker (a chunk id says nothing about how its vector was computed).
+ */
+async function reusableCollection(store: VectorStore, options: IngestOptions, meta: CollectionMeta): Promise<string | undefined> {
+  if (options.full) return undefined;
+  const current = await store.describe(options.collection);
+  if (current === undefined || current.rowCount === 0) return undefined;
+  const same =
+    current.embeddingModel === meta.embeddingModel &&
+    current.embeddingDtype === meta.embeddingDtype &&
+    current.dimension === meta.dimension &&
+    current.chunker === meta.chunker;
+  return same ? current.physicalName : undefined;
+}
+
+/** Vectors for a batch: copied from the previous collection where it has the chunk, embedded otherwise. */
+async function vectorsFor(batch: readonly Chunk[], embedder: Embedder, store: VectorStore, previous: string | undefined): Promise<{ vectors: Float32Array[]; embedded: number }> {
+  const known = previous === undefined ? new Map<string, Float32Array>() : await store.vectorsByIds(previous, batch.map((chunk) => chunk.id));
+  const missing = batch.filter((chunk) => !known.has(chunk.id));
+  const fresh = missing.length === 0 ? [] : await embedder.embedDocuments(missing.map((chunk) => chunk.text));
+  missing.forEach((chunk, index) => known.set(chunk.id, fresh[index] as Float32Array));
+  return { vectors: batch.map((chunk) => known.get(chunk.id) as Float32Array), embedded: missing.length };
+}
+
+/**
+ * Embeds and stores chunks batch by batch into a fresh collection, then swaps it in. Chunks the
+ * current collection already holds (same id, model and chunker) keep their vectors unless `full`.
+ */
 export async function ingestChunks(chunks: readonly Chunk[], options: IngestOptions): Promise<IngestStats> {
   const { embedder, store, progress, signal } = options;
   await checkCompatible(store, options.collection, embedder.modelName, embedder.dimension, options.replace);
-  const writer = await store.beginReplace(options.collection, { embeddingModel: embedder.modelName, dimension: embedder.dimension, chunker: options.chunker });
+  const meta: CollectionMeta = { embeddingModel: embedder.modelName, embeddingDtype: embedder.dtype, dimension: embedder.dimension, chunker: options.chunker };
+  const previous = await reusableCollection(store, options, meta);
+  const writer = await store.beginReplace(options.collection, meta);
+  let embedded = 0;
   let embedSeconds = 0;
   let insertSeconds = 0;
   let probe: Float32Array | undefined;
@@ -81,7 +128,8 @@ export async function ingestChunks(chunks: readonly Chunk[], options: IngestOpti
       signal?.throwIfAborted();
       const batch = chunks.slice(start, start + options.batchSize);
       const embedStarted = performance.now();
-      const vectors = await embedder.embedDocuments(batch.map((chunk) => chunk.text));
+      const { vectors, embedded: embeddedNow } = await vectorsFor(batch, embedder, store, previous);
+      embedded += embeddedNow;
       embedSeconds += (performance.now() - embedStarted) / 1000;
       probe ??= vectors[0];
       const rows: StoredChunk[] = batch.map((chunk, index) => ({ ...chunk, vector: vectors[index] as Float32Array }));
@@ -104,5 +152,5 @@ export async function ingestChunks(chunks: readonly Chunk[], options: IngestOpti
     await writer.abort();
     throw error;
   }
-  return { chunks: chunks.length, embedSeconds, insertSeconds };
+  return { chunks: chunks.length, embedded, reused: chunks.length - embedded, embedSeconds, insertSeconds };
 }

@@ -93,6 +93,7 @@ export const parseRequest = {
       chunker: resolveChunker(optionalString(body, 'chunker'), env),
       refresh: body['refresh'] === true,
       replace: body['replace'] === true,
+      full: body['full'] === true,
       dryRun: body['dryRun'] === true,
     };
   },

@@ -16,6 +16,7 @@ import {
 const PROP_MODEL = 'ragoss.embedding_model';
 const PROP_DIMENSION = 'ragoss.dimension';
 const PROP_CHUNKER = 'ragoss.chunker';
+const PROP_DTYPE = 'ragoss.embedding_dtype';
 /** Filled by Milvus from `text` through a BM25 function; ragoss never writes it. */
 const SPARSE_FIELD = 'sparse';
 /** Reciprocal rank fusion's usual constant: ranks matter, raw scores of the two searches never mix. */
@@ -103,9 +104,11 @@ export class MilvusStore implements VectorStore {
       token: connection.token,
       timeout: connection.timeoutMs,
       logLevel: 'error',
-      // The SDK pings every 10 s even with no call in flight; Milvus (gRPC's default policy) answers
-      // "too many pings" during a long embedding pause, which grpc-js prints on our stderr.
-      channelOptions: { 'grpc.keepalive_permit_without_calls': 0 },
+      // The SDK pings every 10 s, even with no call in flight; gRPC servers (Milvus too) by default
+      // take pings less than 5 minutes apart with no data between them as abuse and close the
+      // connection ("excess pings", printed by grpc-js on our stderr) during a long embedding pause
+      // or a slow flush. Every call has its own deadline, so keepalive is not how we find a dead server.
+      channelOptions: { 'grpc.keepalive_permit_without_calls': 0, 'grpc.keepalive_time_ms': 300_000 },
     });
     // The constructor starts connecting at once; an unobserved rejection would kill the process.
     const connected = client.connectPromise.then(
@@ -182,6 +185,7 @@ export class MilvusStore implements VectorStore {
       name,
       physicalName,
       embeddingModel: properties.get(PROP_MODEL) ?? 'unknown',
+      ...(properties.has(PROP_DTYPE) ? { embeddingDtype: properties.get(PROP_DTYPE) } : {}),
       dimension,
       // Collections from before the chunker was recorded were all cut the seed way.
       chunker: properties.get(PROP_CHUNKER) ?? 'seed',
@@ -245,7 +249,12 @@ export class MilvusStore implements VectorStore {
           ? { functions: [{ name: 'text_bm25', type: FunctionType.BM25, input_field_names: ['text'], output_field_names: [SPARSE_FIELD], params: {} }] }
           : {}),
         consistency_level: 'Strong' as never,
-        properties: { [PROP_MODEL]: meta.embeddingModel, [PROP_DIMENSION]: String(meta.dimension), [PROP_CHUNKER]: meta.chunker },
+        properties: {
+          [PROP_MODEL]: meta.embeddingModel,
+          [PROP_DIMENSION]: String(meta.dimension),
+          [PROP_CHUNKER]: meta.chunker,
+          ...(meta.embeddingDtype === undefined ? {} : { [PROP_DTYPE]: meta.embeddingDtype }),
+        },
       }),
     );
     await this.call('createIndex', () =>
@@ -260,6 +269,23 @@ export class MilvusStore implements VectorStore {
     // chunks embed and insert (inserts into a loading collection are fine); commit waits for it.
     await this.call('loadCollectionAsync', () => this.client.loadCollectionAsync({ collection_name: physicalName }));
     return new MilvusWriter(this, this.client, name, physicalName, current?.physicalName);
+  }
+
+  async vectorsByIds(name: string, ids: readonly string[]): Promise<Map<string, Float32Array>> {
+    const found = new Map<string, Float32Array>();
+    if (ids.length === 0) return found;
+    // Ids are hex digests (chunkId), so they need no escaping inside the filter's string literals.
+    const result = await this.call('query vectors by id', () =>
+      this.client.query({
+        collection_name: name,
+        filter: `id in [${ids.map((id) => JSON.stringify(id)).join(', ')}]`,
+        output_fields: ['id', 'vector'],
+        limit: ids.length,
+        consistency_level: 'Strong' as never,
+      }),
+    );
+    for (const row of result.data) found.set(String(row['id']), Float32Array.from(row['vector'] as number[]));
+    return found;
   }
 
   private fullTextSupport: Promise<boolean> | undefined;

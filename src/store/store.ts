@@ -3,6 +3,8 @@ import { ExitCode, RagossError } from '../errors.js';
 /** What ragoss records with a collection so later commands embed questions the same way. */
 export interface CollectionMeta {
   embeddingModel: string;
+  /** The model weights' dtype; unknown on collections made before ragoss recorded it. */
+  embeddingDtype?: string;
   dimension: number;
   /** How the documents were cut into chunks (see corpus/chunk.ts). */
   chunker: string;
@@ -60,6 +62,8 @@ export interface VectorStore {
   listCollections(): Promise<CollectionInfo[]>;
   describe(name: string): Promise<CollectionInfo | undefined>;
   beginReplace(name: string, meta: CollectionMeta): Promise<CollectionWriter>;
+  /** The stored vectors of those chunk ids that the collection holds (the others are left out). */
+  vectorsByIds(name: string, ids: readonly string[]): Promise<Map<string, Float32Array>>;
   search(name: string, query: SearchQuery, topK: number, mode: RetrievalMode): Promise<SearchHit[]>;
   /** False once closed or once the server behind it is known to be gone: a long-lived owner reconnects. */
   usable(): boolean;

@@ -67,6 +67,7 @@ describe('ragoss ingest + search against a real Milvus', () => {
     expect(result.code).toBe(0);
     expect(result.stdout).toMatch(/ingested 72 chunks from 4 files into cli_faq_/);
     expect(result.stdout).toContain(`${tinyModel} (768 dims)`);
+    expect(result.stdout).toContain('\n  embedded    72 chunks\n');
     // Not a TTY: plain progress lines, no bar redraws.
     expect(result.stderr).not.toContain('\r');
     expect(result.stderr).toContain('ragoss: embedding and storing');
@@ -79,16 +80,19 @@ describe('ragoss ingest + search against a real Milvus', () => {
     expect(whereStored).toMatchObject({ source: 'en/faq/product_faq.md' });
   });
 
-  it('re-ingests from the download cache and stores identical rows', async () => {
+  it('re-ingests from the download cache and stores identical rows, reusing every vector; --full embeds all', async () => {
     const before = await storedRows(milvusUri, collection);
     const result = await runCli(['ingest', '--source', zip.url, '--json'], env);
     expect(result.code).toBe(0);
     expect(zip.hits()).toBe(1);
     const summary = JSON.parse(result.stdout) as Record<string, unknown>;
-    expect(summary).toMatchObject({ files: 4, chunks: 72, collection, embeddingModel: tinyModel, dimension: 768 });
+    expect(summary).toMatchObject({ files: 4, chunks: 72, collection, embeddingModel: tinyModel, dimension: 768, embeddedChunks: 0, reusedChunks: 72 });
     const after = await storedRows(milvusUri, collection);
     const key = (row: Record<string, unknown>) => `${row['id']}|${row['source']}|${row['chunk_index']}|${row['text']}`;
     expect(after.map(key).sort()).toEqual(before.map(key).sort());
+    const full = await runCli(['ingest', '--source', zip.url, '--full'], env);
+    expect(full.code, full.stderr).toBe(0);
+    expect(full.stdout).toContain('\n  embedded    72 chunks\n');
   });
 
   it('search --json prints exactly one JSON object with ranked hits', async () => {

@@ -1,0 +1,76 @@
+// Re-ingest at docs scale (run by bench/run.mjs): a first full-docs ingest, the same docs again
+// (nothing changed), one edited file, and a corpus twice the size, each a fresh `ragoss ingest`
+// process timed with its peak RSS.
+import { mkdirSync, readFileSync, rmSync, writeFileSync, readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import AdmZip from 'adm-zip';
+
+/** The page the "one edited file" case changes: a mid-sized page of the user guide. */
+const EDITED_FILE = 'en/userGuide/manage-collections.md';
+
+function extract(zip, into) {
+  rmSync(into, { recursive: true, force: true });
+  new AdmZip(zip).extractAllTo(into, true);
+}
+
+function copyTree(from, to) {
+  mkdirSync(to, { recursive: true });
+  for (const entry of readdirSync(from)) {
+    const source = join(from, entry);
+    if (statSync(source).isDirectory()) copyTree(source, join(to, entry));
+    else writeFileSync(join(to, entry), readFileSync(source));
+  }
+}
+
+/**
+ * @param tools {ragoss, childEnv, log}
+ * @param options {work, fullZip, milvusUri}
+ */
+export async function benchReingest({ ragoss, childEnv, log }, { work, fullZip, milvusUri }) {
+  const ingest = async (what, collection, source, extra = []) => {
+    log(`re-ingest: ${what}`);
+    const result = await ragoss(['ingest', '--source', source, '--glob', 'en/**/*.md', '--json', '--quiet', ...extra], childEnv({ MILVUS_URI: milvusUri, RAGOSS_COLLECTION: collection }));
+    if (result.code !== 0) throw new Error(`ragoss ingest (${what}) failed:\n${result.stderr.slice(-2000)}`);
+    const summary = JSON.parse(result.stdout.trim().split('\n').pop());
+    return { wallSeconds: result.seconds, peakRssBytes: result.peakRssBytes, chunks: summary.chunks, embedded: summary.embeddedChunks, reused: summary.reusedChunks, embedSeconds: summary.embedSeconds, insertSeconds: summary.insertSeconds };
+  };
+  const first = await ingest('first full-docs ingest', 'bench_reingest', fullZip, ['--full', '--replace']);
+  const unchanged = await ingest('the same docs again', 'bench_reingest', fullZip);
+
+  const edited = join(work, 'docs-edited');
+  extract(fullZip, edited);
+  const page = join(edited, EDITED_FILE);
+  const before = readFileSync(page, 'utf8');
+  // One new section near the top and one sentence changed further down, as a docs update would.
+  const firstHeading = before.indexOf('\n## ');
+  const withNew = `${before.slice(0, firstHeading)}\n## A section added by the bench\n\nIt says something new.\n${before.slice(firstHeading)}`;
+  writeFileSync(page, withNew.replace(/Milvus/, 'Milvus (edited)'));
+  const oneFile = await ingest(`one file edited (${EDITED_FILE})`, 'bench_reingest', edited);
+
+  const doubled = join(work, 'docs-doubled');
+  extract(fullZip, doubled);
+  copyTree(join(doubled, 'en'), join(doubled, 'en', 'copy'));
+  const twice = await ingest('twice the corpus (every file copied under en/copy/)', 'bench_reingest_double', doubled, ['--full', '--replace']);
+  rmSync(edited, { recursive: true, force: true });
+  rmSync(doubled, { recursive: true, force: true });
+  return { first, unchanged, oneFile, editedFile: EDITED_FILE, twice };
+}
+
+export function reingestRows(r, { row, section, fmtS, fmtMiB, verdict }) {
+  const GiB = 1024 ** 3;
+  section('Re-ingest at docs scale (full docs, seed chunker, ragoss ingest processes)');
+  const { first, unchanged, oneFile, twice } = r;
+  row('first ingest (--full)', `${fmtS(first.wallSeconds)}, ${first.chunks} chunks, peak RSS ${fmtMiB(first.peakRssBytes)}`);
+  const ratio = unchanged.wallSeconds / first.wallSeconds;
+  row('same docs again', `${fmtS(unchanged.wallSeconds)}, embedded ${unchanged.embedded}, reused ${unchanged.reused}`);
+  row('  unchanged / first', `${ratio.toFixed(3)}x`, '<= 0.10x', verdict(ratio <= 0.1));
+  row(`one file edited (${r.editedFile})`, `${fmtS(oneFile.wallSeconds)}, embedded ${oneFile.embedded} of ${oneFile.chunks}`);
+  row('peak RSS, full docs', fmtMiB(first.peakRssBytes), '<= 1024 MiB', verdict(first.peakRssBytes <= GiB));
+  const growth = twice.peakRssBytes / first.peakRssBytes;
+  row(`peak RSS, twice the corpus (${twice.chunks} chunks, ${fmtS(twice.wallSeconds)})`, `${fmtMiB(twice.peakRssBytes)} (${growth.toFixed(3)}x)`, '<= 1.05x', verdict(growth <= 1.05));
+  return {
+    reingestUnchangedRatio: { value: Number(ratio.toFixed(3)), target: 0.1, pass: ratio <= 0.1 },
+    fullIngestPeakRssMiB: { value: Math.round(first.peakRssBytes / 1024 / 1024), target: 1024, pass: first.peakRssBytes <= GiB },
+    doubleCorpusPeakRssRatio: { value: Number(growth.toFixed(3)), target: 1.05, pass: growth <= 1.05 },
+  };
+}
