@@ -1,7 +1,7 @@
 // Re-ingest at docs scale (run by bench/run.mjs): a first full-docs ingest, the same docs again
 // (nothing changed), one edited file, and a corpus twice the size, each a fresh `ragoss ingest`
 // process timed with its peak RSS.
-import { mkdirSync, readFileSync, rmSync, writeFileSync, readdirSync, statSync } from 'node:fs';
+import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import AdmZip from 'adm-zip';
 
@@ -13,14 +13,6 @@ function extract(zip, into) {
   new AdmZip(zip).extractAllTo(into, true);
 }
 
-function copyTree(from, to) {
-  mkdirSync(to, { recursive: true });
-  for (const entry of readdirSync(from)) {
-    const source = join(from, entry);
-    if (statSync(source).isDirectory()) copyTree(source, join(to, entry));
-    else writeFileSync(join(to, entry), readFileSync(source));
-  }
-}
 
 /**
  * @param tools {ragoss, childEnv, log}
@@ -32,6 +24,7 @@ export async function benchReingest({ ragoss, childEnv, log }, { work, fullZip, 
     const result = await ragoss(['ingest', '--source', source, '--glob', 'en/**/*.md', '--json', '--quiet', ...extra], childEnv({ MILVUS_URI: milvusUri, RAGOSS_COLLECTION: collection }));
     if (result.code !== 0) throw new Error(`ragoss ingest (${what}) failed:\n${result.stderr.slice(-2000)}`);
     const summary = JSON.parse(result.stdout.trim().split('\n').pop());
+    log(`re-ingest: ${what}: ${result.seconds.toFixed(1)} s, peak RSS ${Math.round(result.peakRssBytes / 2 ** 20)} MiB, embedded ${summary.embeddedChunks} of ${summary.chunks}`);
     return { wallSeconds: result.seconds, peakRssBytes: result.peakRssBytes, chunks: summary.chunks, embedded: summary.embeddedChunks, reused: summary.reusedChunks, embedSeconds: summary.embedSeconds, insertSeconds: summary.insertSeconds };
   };
   const first = await ingest('first full-docs ingest', 'bench_reingest', fullZip, ['--full', '--replace']);
@@ -49,7 +42,9 @@ export async function benchReingest({ ragoss, childEnv, log }, { work, fullZip, 
 
   const doubled = join(work, 'docs-doubled');
   extract(fullZip, doubled);
-  copyTree(join(doubled, 'en'), join(doubled, 'en', 'copy'));
+  extract(fullZip, `${doubled}.second`);
+  renameSync(join(`${doubled}.second`, 'en'), join(doubled, 'en', 'copy'));
+  rmSync(`${doubled}.second`, { recursive: true, force: true });
   const twice = await ingest('twice the corpus (every file copied under en/copy/)', 'bench_reingest_double', doubled, ['--full', '--replace']);
   rmSync(edited, { recursive: true, force: true });
   rmSync(doubled, { recursive: true, force: true });
