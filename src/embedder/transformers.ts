@@ -1,8 +1,9 @@
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { RagossError, errorMessage } from '../errors.js';
 import type { Progress, ProgressTask } from '../progress.js';
 import { profileFor, type Embedder, type ModelProfile } from './embedder.js';
+import { ModelFileCache } from './model-files.js';
 
 export interface TransformersEmbedderOptions {
   modelName: string;
@@ -68,6 +69,15 @@ export function modelIsLocal(options: Pick<TransformersEmbedderOptions, 'modelNa
   return existsSync(join(root, options.modelName, 'config.json')) && existsSync(join(root, options.modelName, 'onnx'));
 }
 
+/** Reads the model from root/NAME only, never from the network. */
+function readLocally(env: { localModelPath: string; allowLocalModels: boolean; allowRemoteModels: boolean; customCache: unknown }, root: string, modelName: string): void {
+  const absoluteRoot = resolve(root);
+  env.localModelPath = `${absoluteRoot}/`;
+  env.allowLocalModels = true;
+  env.allowRemoteModels = false;
+  env.customCache = new ModelFileCache(absoluteRoot, modelName);
+}
+
 function readDimension(config: Record<string, unknown>, modelName: string): number {
   const dimension = config['hidden_size'] ?? config['d_model'] ?? config['n_embd'];
   if (typeof dimension !== 'number' || !Number.isInteger(dimension) || dimension < 1) {
@@ -109,28 +119,29 @@ export class TransformersEmbedder implements Embedder {
     const transformers = await import('@huggingface/transformers');
     const { env } = transformers;
     env.cacheDir = options.cacheDir;
+    env.useCustomCache = true;
     if (options.modelDir !== undefined) {
-      env.localModelPath = options.modelDir.endsWith('/') ? options.modelDir : `${options.modelDir}/`;
-      env.allowLocalModels = true;
-      env.allowRemoteModels = false;
       if (!existsSync(join(options.modelDir, options.modelName, 'config.json'))) {
         throw new RagossError(
           `embedding model ${options.modelName} is not in ${options.modelDir}`,
           `put it at ${join(options.modelDir, options.modelName)} (config.json, tokenizer.json, onnx/) or drop --model-dir to download it`,
         );
       }
+      readLocally(env, options.modelDir, options.modelName);
     } else if (options.offline) {
       if (!modelIsLocal(options)) {
         throw new RagossError(`embedding model ${options.modelName} is not cached in ${options.cacheDir} and --offline forbids downloading it`, 'run once without --offline, or point --model-dir at a local copy');
       }
       // The download cache has the local-model layout (cacheDir/NAME/file): read it as one.
-      env.localModelPath = `${options.cacheDir}/`;
-      env.allowLocalModels = true;
-      env.allowRemoteModels = false;
+      readLocally(env, options.cacheDir, options.modelName);
     } else {
       env.allowLocalModels = false;
       env.allowRemoteModels = true;
       if (options.hubEndpoint !== undefined) env.remoteHost = options.hubEndpoint.endsWith('/') ? options.hubEndpoint : `${options.hubEndpoint}/`;
+      // The URL prefix transformers.js builds for this model's files (its pathJoin of host and template).
+      const template = env.remotePathTemplate.replaceAll('{model}', options.modelName).replaceAll('{revision}', 'main');
+      const remotePrefix = `${env.remoteHost.replace(/\/$/, '')}/${template.replace(/^\//, '').replace(/\/$/, '')}/`;
+      env.customCache = new ModelFileCache(resolve(options.cacheDir), options.modelName, remotePrefix);
     }
     options.progress.step(`loading embedding model ${options.modelName}`);
     let extractor: FeatureExtractor;

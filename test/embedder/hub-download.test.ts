@@ -1,4 +1,4 @@
-import { createReadStream, existsSync, statSync } from 'node:fs';
+import { createReadStream, existsSync, readdirSync, statSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join, normalize } from 'node:path';
@@ -43,7 +43,7 @@ describe('first use downloads the embedding model into the ragoss home, later ru
     await hub.close();
   });
 
-  it('downloads with progress on first use, then works with the hub gone and --offline', async () => {
+  it('downloads with progress on first use, then works with the hub gone, with and without --offline', async () => {
     const env = baseEnv({ ...common, MILVUS_URI: inject('milvusUri'), HF_ENDPOINT: hub.url });
     const first = await runCli(['ingest', '--source', faqZip], env);
     expect(first.stderr).not.toMatch(/error/);
@@ -52,10 +52,18 @@ describe('first use downloads the embedding model into the ragoss home, later ru
     expect(hub.requested).toContain(`/${tinyModel}/resolve/main/onnx/model.onnx`);
     expect(existsSync(join(home, 'models', tinyModel, 'onnx', 'model.onnx'))).toBe(true);
 
+    const requestsAfterDownload = hub.requested.length;
     await hub.close();
-    const offline = await runCli(['search', 'How is data stored in milvus?', '--json', '--offline'], { ...env, HF_ENDPOINT: 'http://127.0.0.1:9' });
+    // The hub is gone: a cached model is read from the cache, with or without --offline.
+    const gone = { ...env, HF_ENDPOINT: 'http://127.0.0.1:9' };
+    const online = await runCli(['search', 'How is data stored in milvus?', '--json'], gone);
+    expect(online.code, online.stderr).toBe(0);
+    expect(online.stderr).toBe('');
+    const offline = await runCli(['search', 'How is data stored in milvus?', '--json', '--offline'], gone);
     expect(offline.code, offline.stderr).toBe(0);
     expect(offline.stderr).toBe('');
+    expect(hub.requested.length).toBe(requestsAfterDownload);
+    expect(readdirSync(join(home, 'models'), { recursive: true }).map(String).filter((name) => name.endsWith('.partial'))).toEqual([]);
   });
 
   it('--offline without a cached model says how to get it', async () => {
