@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { endpointNeedsKey, type ChatEndpoint } from '../answerer/chat.js';
 import { DEFAULT_EMBEDDING_MODEL, describeLocation, type EngineSettings } from '../config.js';
 import { modelIsLocal } from '../embedder/transformers.js';
-import { RagossError, errorMessage } from '../errors.js';
+import { RagossError, errorMessage, redact } from '../errors.js';
 import { findMilvusLite } from '../store/embedded.js';
 import { serverFeatures, type CollectionInfo, type VectorStore } from '../store/store.js';
 import type { ChatSettings, Check, DoctorReport, DoctorRequest } from './engine.js';
@@ -105,6 +105,10 @@ export async function runDoctor(request: DoctorRequest, parts: DoctorParts): Pro
   const milvus = await checkMilvus(request, parts);
   const embedding = checkEmbedding(request, parts.settings, milvus.report.collections.find((info) => info.name === request.collection));
   const chat = await checkChat(request.chat, parts);
-  const checks = [...milvus.checks, embedding.check, chat.check];
+  // An endpoint may quote a key back in its error (some echo the Authorization header): the report
+  // is printed and sent over the API, so no check carries one.
+  const secrets = [request.chat.apiKey, parts.settings.location.kind === 'server' ? parts.settings.location.token : undefined].filter((secret): secret is string => secret !== undefined && secret !== '');
+  const hide = (check: Check): Check => ({ ...check, detail: redact(check.detail, secrets), fix: check.fix === undefined ? undefined : redact(check.fix, secrets) });
+  const checks = [...milvus.checks, embedding.check, chat.check].map(hide);
   return { ok: checks.every((check) => check.status !== 'fail'), milvus: milvus.report, embedding: embedding.report, chat: chat.report, checks };
 }

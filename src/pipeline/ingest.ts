@@ -5,6 +5,7 @@ import { chunkText, type ChunkerName, type TokenLimit } from '../corpus/chunk.js
 import type { Embedder } from '../embedder/embedder.js';
 import type { Progress } from '../progress.js';
 import type { CollectionMeta, StoredChunk, VectorStore } from '../store/store.js';
+import { collectGarbage } from './memory.js';
 
 export interface Chunk {
   id: string;
@@ -135,6 +136,8 @@ export async function ingestChunks(chunks: readonly Chunk[], options: IngestOpti
       const rows: StoredChunk[] = batch.map((chunk, index) => ({ ...chunk, vector: vectors[index] as Float32Array }));
       await pending;
       signal?.throwIfAborted();
+      // The previous batch's rows are garbage now: collect them before they pile up (see memory.ts).
+      collectGarbage();
       pending = insert(rows, start + batch.length, task);
       // Observed by the next `await pending`; this only keeps it from counting as unhandled meanwhile.
       pending.catch(() => undefined);

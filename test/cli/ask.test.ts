@@ -119,11 +119,14 @@ describe('ragoss ask end to end: real Milvus, local OpenRouter-style chat server
     use({ kind: 'ok' });
     // A collection that does not exist: were the key check skipped, retrieval would stop with
     // exit 3 before anything could be sent to openrouter.ai.
-    const result = await runCli(['ask', QUESTION, '--milvus-uri', milvusUri, '--collection', uniqueCollection('absent')], env);
-    const line = expectCleanError(result, 2);
+    const absent = ['ask', QUESTION, '--milvus-uri', milvusUri, '--collection', uniqueCollection('absent')];
+    const line = expectCleanError(await runCli(absent, env), 2);
     expect(line).toContain('https://openrouter.ai/api/v1 needs an API key');
     expect(line).toContain('OPENROUTER_API_KEY');
-    expect(server.requests).toHaveLength(0);
+    // With a key the same command goes on to retrieval and stops there: the exit 2 above came
+    // from the key check, before Milvus was asked anything.
+    const keyed = await runCli(absent, { ...env, OPENROUTER_API_KEY: 'sk-or-test-key' });
+    expect(expectCleanError(keyed, 3)).toMatch(/collection absent_\w+ not found/);
   });
 
   it('exits 1 with one error line on a 401', async () => {

@@ -48,6 +48,24 @@ describe('ragoss doctor', () => {
     expect(human.stdout).toMatch(/^ok {4}collection {1}doctor_\w+: 72 rows/m);
   });
 
+  it('never prints the chat key, even when the endpoint quotes it back in its error (exit 1)', async () => {
+    const key = 'sk-test-SECRET-doctor-key';
+    chat.setScenario({ kind: 'status', status: 500, echoAuthorization: true });
+    try {
+      for (const args of [['doctor'], ['doctor', '--json'], ['doctor', '--verbose']]) {
+        const result = await runCli(args, { ...env, OPENAI_API_KEY: key });
+        expect(result.code).toBe(1);
+        expect(chat.requests.at(-1)?.headers['authorization']).toBe(`Bearer ${key}`);
+        expect(result.stdout + result.stderr).not.toContain('SECRET');
+        // The error quotes the header back and reaches the output: redaction is what hides the key.
+        expect(result.stdout).toContain('Bearer ***');
+        if (args.length === 1) expect(result.stdout).toMatch(/^FAIL {2}chat .*HTTP 500/m);
+      }
+    } finally {
+      chat.setScenario({ kind: 'ok' });
+    }
+  });
+
   it('exits 1 and says what to do when the chat endpoint needs a key that is not set', async () => {
     const result = await runCli(['doctor', '--base-url', 'https://openrouter.ai/api/v1'], env);
     expect(result.code).toBe(1);

@@ -91,6 +91,8 @@ describe('ragoss ingest with bad input', () => {
     const result = await ingest('--source', file('evil.zip', zip));
     expectOneErrorLine(result, 1, /evil\.zip: entry "\.\.\/evil\.txt" would be written outside the target directory/);
     expectNoLeftovers();
+    // The entry would land beside the extraction directory (under sources/) or above the home.
+    expect(readdirSync(home, { recursive: true }).map(String).filter((path) => path.endsWith('evil.txt'))).toEqual([]);
     expect(readdirSync(join(home, '..'))).not.toContain('evil.txt');
   });
 

@@ -27,9 +27,16 @@ describe('ingest refuses to mix embedding models in one collection', () => {
     expect(refused.stderr).not.toContain('embedding and storing');
     const replaced = await runCli(['ingest', '--source', faqZip, '--embedding-model', 'other/tiny-copy', '--replace', '--json'], env);
     expect(replaced.code).toBe(0);
-    expect(JSON.parse(replaced.stdout)).toMatchObject({ chunks: 72, embeddingModel: 'other/tiny-copy' });
+    // Same vectors under another name: none may be reused, every chunk goes through the new model.
+    expect(JSON.parse(replaced.stdout)).toMatchObject({ chunks: 72, embeddingModel: 'other/tiny-copy', embeddedChunks: 72, reusedChunks: 0 });
+    // The collection now answers with the new model, and only with it.
     const search = await runCli(['search', 'How is data stored in milvus?', '--json'], env);
-    expect(search.code).toBe(0);
+    expect(search.code, search.stderr).toBe(0);
+    const doctor = JSON.parse((await runCli(['doctor', '--json'], env)).stdout) as { milvus: { collections: Array<{ name: string; embeddingModel: string; rowCount: number }> } };
+    expect(doctor.milvus.collections.find((info) => info.name === env['RAGOSS_COLLECTION'])).toMatchObject({ embeddingModel: 'other/tiny-copy', rowCount: 72 });
+    const oldModel = await runCli(['search', 'How is data stored in milvus?', '--embedding-model', tinyModel], env);
+    expect(oldModel.code).toBe(2);
+    expect(oldModel.stderr).toMatch(/other\/tiny-copy/);
   });
 });
 

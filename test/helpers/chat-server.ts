@@ -260,6 +260,8 @@ export async function startChatServer(initial: Scenario = { kind: 'ok' }): Promi
     const received: ReceivedRequest = { method: request.method ?? '', path, headers: request.headers, body };
     requests.push(received);
     if (request.method === 'GET' && path === '/v1/models') {
+      // A failing endpoint fails for every route, as a refused key or an outage does on OpenRouter.
+      if (scenario.kind === 'status') return sendError(response, scenario.status, statusMessage(scenario, received));
       return sendJson(response, 200, { object: 'list', data: SERVED_MODELS.map((id) => ({ id, object: 'model', created: 1754352000, owned_by: 'openai' })) });
     }
     if (request.method === 'POST' && path === '/v1/chat/completions' && body !== undefined) {

@@ -1,12 +1,23 @@
 import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { silentProgress } from '../../src/progress.js';
 import { startEmbeddedMilvus } from '../../src/store/embedded.js';
 import { MilvusStore } from '../../src/store/milvus.js';
 import { milvusLiteExecutable } from '../helpers/paths.js';
 import { ragossRejection } from '../helpers/errors.js';
+
+/** Whether a process exists: signal 0 checks without sending anything (ESRCH when it is gone). */
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ESRCH') return false;
+    throw error;
+  }
+}
 
 function freshDirs(): { home: string; dataDir: string } {
   const home = mkdtempSync(join(tmpdir(), 'ragoss-embedded-'));
@@ -21,8 +32,11 @@ describe('embedded Milvus Lite', () => {
     const store = await MilvusStore.connect({ address: server.address, ssl: false, displayUri: dataDir, timeoutMs: 10_000 });
     expect(await store.serverVersion()).toMatch(/milvus_lite/);
     await store.close();
+    const pid = server.pid;
+    expect(pid).toBeGreaterThan(0);
+    expect(isAlive(pid as number)).toBe(true);
     await server.stop();
-    expect(() => process.kill(server.pid as number, 0)).toThrow();
+    expect(isAlive(pid as number)).toBe(false);
     // The lock is free again: a new server on the same data starts.
     const again = await startEmbeddedMilvus({ dataDir, home, progress: silentProgress, executable: milvusLiteExecutable() });
     await again.stop();
@@ -43,8 +57,10 @@ describe('embedded Milvus Lite', () => {
     const { home, dataDir } = freshDirs();
     const server = await startEmbeddedMilvus({ dataDir, home, progress: silentProgress, executable: milvusLiteExecutable() });
     const store = await MilvusStore.connect({ address: server.address, ssl: false, displayUri: dataDir, timeoutMs: 5_000, explainFailure: server.deathNotice, onClose: server.stop });
-    process.kill(server.pid as number, 'SIGKILL');
-    await new Promise((resolveWait) => setTimeout(resolveWait, 300));
+    const pid = server.pid;
+    expect(pid).toBeGreaterThan(0);
+    process.kill(pid as number, 'SIGKILL');
+    await vi.waitFor(() => expect(server.deathNotice()).toBeDefined(), { timeout: 10_000, interval: 20 });
     const error = await ragossRejection(store.serverVersion());
     expect(error.message).toMatch(/embedded Milvus Lite server died \(SIGKILL\)/);
     await store.close();
