@@ -58,9 +58,10 @@ describe('Ctrl-C during the download', () => {
     let interruptedAt = 0;
     child.stderr.on('data', (data: Buffer) => {
       stderr += data.toString();
+      // The "downloading" line appears once the response has started: the body is in flight.
       if (interruptedAt === 0 && stderr.includes('downloading')) {
         interruptedAt = Date.now();
-        setTimeout(() => child.kill('SIGINT'), 200);
+        child.kill('SIGINT');
       }
     });
     const code = await new Promise<number | null>((resolveExit) => child.on('close', resolveExit));

@@ -1,7 +1,8 @@
 import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
 import { baseEnv, runCli, tempHome } from '../helpers/cli.js';
 import { binPath, projectRoot, tinyModel } from '../helpers/paths.js';
@@ -28,19 +29,26 @@ describe('stdout reaches the reader whole', () => {
   });
 
   it('a --json object over 64 KiB, read slowly through a pipe, arrives complete', async () => {
-    const child = spawn(process.execPath, [binPath, 'search', 'How does Milvus store data?', '--json', '--top-k', '10'], { cwd: projectRoot, env, stdio: ['ignore', 'pipe', 'pipe'] });
-    // Read nothing until the process has tried to exit: the pipe fills and the rest waits in the process.
-    child.stdout.pause();
-    let stderr = '';
-    child.stderr.on('data', (data: Buffer) => (stderr += data.toString()));
-    const closed = new Promise<number | null>((resolveExit) => child.on('close', resolveExit));
-    await new Promise((resolveWait) => setTimeout(resolveWait, 1500));
+    // A shell pipeline, as in `ragoss ... | jq`: an OS pipe holds 64 KiB (Node's own child pipes are
+    // socket pairs that hold more), and its reader reads nothing until told to, so the rest of the
+    // output must wait in ragoss, which must not exit before it is out.
+    const work = tempHome();
+    const readNow = join(work, 'read-now');
+    const exitFile = join(work, 'exit-code');
+    const announce = pathToFileURL(join(projectRoot, 'test', 'helpers', 'announce-stdout.mjs')).href;
+    const script = '{ "$NODE" --import "$ANNOUNCE" "$BIN" search "How does Milvus store data?" --json --top-k 10; echo $? > "$EXIT_FILE"; } | { while [ ! -e "$READ_NOW" ]; do sleep 0.05; done; exec cat; }';
+    const shell = spawn('sh', ['-c', script], { cwd: projectRoot, env: { ...env, NODE: process.execPath, ANNOUNCE: announce, BIN: binPath, EXIT_FILE: exitFile, READ_NOW: readNow }, stdio: ['ignore', 'pipe', 'pipe'] });
     const chunks: Buffer[] = [];
-    child.stdout.on('data', (data: Buffer) => chunks.push(data));
-    child.stdout.resume();
-    const code = await closed;
+    shell.stdout.on('data', (data: Buffer) => chunks.push(data));
+    let stderr = '';
+    // Let the reader go once ragoss has handed its whole output to stdout (the helper announces it).
+    shell.stderr.on('data', (data: Buffer) => {
+      stderr += data.toString();
+      if (/\[stdout queued \d{6,}\]/.test(stderr) && !existsSync(readNow)) writeFileSync(readNow, '');
+    });
+    await new Promise<void>((resolveClose) => shell.on('close', () => resolveClose()));
     const stdout = Buffer.concat(chunks).toString('utf8');
-    expect(code, stderr).toBe(0);
+    expect(readFileSync(exitFile, 'utf8').trim(), stderr).toBe('0');
     expect(stdout.length, `stderr: ${stderr}`).toBeGreaterThan(128 * 1024);
     const parsed = JSON.parse(stdout) as { hits: unknown[] };
     expect(parsed.hits).toHaveLength(10);

@@ -176,9 +176,12 @@ function jsonOk(response: ServerResponse, model: string, reply: Reply): void {
   });
 }
 
-/** Lets the client read what was sent before the next, possibly fatal, step. */
-function afterFlush(response: ServerResponse, then: () => void): void {
-  response.write('', () => setTimeout(then, 30));
+/**
+ * Cuts the connection mid-body the way a crashed upstream does, but with a FIN after everything
+ * written, not a reset: the client reads every byte sent so far, then finds the body unfinished.
+ */
+function dropAfterFlush(response: ServerResponse): void {
+  response.write('', () => response.socket?.end());
 }
 
 function statusMessage(scenario: Extract<Scenario, { kind: 'status' }>, request: ReceivedRequest): string {
@@ -218,7 +221,7 @@ function serveChat(response: ServerResponse, request: ReceivedRequest, body: Rec
       const sse = new SseWriter(response, model);
       sse.open();
       sse.content('Milvus stores');
-      afterFlush(response, () => response.socket?.destroy());
+      dropAfterFlush(response);
       return;
     }
     case 'stall': {

@@ -38,11 +38,19 @@ export function runCli(args: string[], env: Record<string, string>, options: { t
     child.stdout.on('data', (data: Buffer) => (stdout += data.toString()));
     child.stderr.on('data', (data: Buffer) => (stderr += data.toString()));
     child.stdin.end(options.stdin ?? '');
-    const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 120_000);
+    // Well inside vitest's 120 s test timeout, so a hung CLI fails its own test, with its output.
+    // SIGTERM first: the CLI stops its embedded Milvus on it; SIGKILL would leave that orphaned.
+    let killTimer: NodeJS.Timeout | undefined;
+    const timer = setTimeout(() => {
+      stderr += `\n[runCli: no exit within ${(options.timeoutMs ?? 100_000) / 1000} s; sent SIGTERM]\n`;
+      child.kill('SIGTERM');
+      killTimer = setTimeout(() => child.kill('SIGKILL'), 5_000);
+    }, options.timeoutMs ?? 100_000);
     child.on('error', rejectRun);
     if (child.pid !== undefined) options.onSpawn?.(child.pid);
     child.on('close', (code, signal) => {
       clearTimeout(timer);
+      clearTimeout(killTimer);
       resolveRun({ code, signal, stdout, stderr });
     });
   });
