@@ -32,6 +32,11 @@ export function resolveHome(env: Env): string {
   return resolve(expandHome(pick(undefined, env, 'RAGOSS_HOME') ?? join(homedir(), '.ragoss')));
 }
 
+/** Which setting a value came from, for error messages: the flag when given, else the env var. */
+export function settingName(flag: string | undefined, flagName: string, envName: string): string {
+  return flag !== undefined ? flagName : envName;
+}
+
 export function parsePositiveInt(value: string | undefined, what: string, fallback: number): number {
   if (value === undefined) return fallback;
   const parsed = Number(value);
@@ -213,7 +218,7 @@ export function resolveChatConfig(flags: ChatFlags, env: Env): ChatConfig {
   try {
     host = new URL(baseUrl).hostname;
   } catch {
-    throw new UsageError(`invalid --base-url "${baseUrl}"`, 'use a URL such as http://localhost:11434/v1');
+    throw new UsageError(`invalid ${settingName(flags.baseUrl, '--base-url', 'RAGOSS_BASE_URL')} "${baseUrl}"`, 'use a URL such as http://localhost:11434/v1');
   }
   // Each provider's own key first, so an OpenRouter key is not sent to other hosts by preference.
   const apiKey = /openrouter\.ai$/i.test(host)
@@ -222,21 +227,21 @@ export function resolveChatConfig(flags: ChatFlags, env: Env): ChatConfig {
   const maxTokens = pick(flags.maxTokens, env, 'RAGOSS_MAX_TOKENS');
   const effort = pick(flags.reasoningEffort, env, 'RAGOSS_REASONING_EFFORT');
   if (effort !== undefined && !['low', 'medium', 'high'].includes(effort)) {
-    throw new UsageError(`--reasoning-effort must be low, medium or high, got "${effort}"`);
+    throw new UsageError(`${settingName(flags.reasoningEffort, '--reasoning-effort', 'RAGOSS_REASONING_EFFORT')} must be low, medium or high, got "${effort}"`);
   }
   return {
     baseUrl,
     model: pick(flags.model, env, 'RAGOSS_MODEL') ?? DEFAULT_CHAT_MODEL,
     apiKey,
-    maxTokens: maxTokens === undefined ? undefined : parsePositiveInt(maxTokens, '--max-tokens', 0),
+    maxTokens: maxTokens === undefined ? undefined : parsePositiveInt(maxTokens, settingName(flags.maxTokens, '--max-tokens', 'RAGOSS_MAX_TOKENS'), 0),
     reasoningEffort: effort as ChatConfig['reasoningEffort'],
-    timeoutMs: parsePositiveInt(pick(flags.timeout, env, 'RAGOSS_TIMEOUT'), '--timeout', 120) * 1000,
+    timeoutMs: parsePositiveInt(pick(flags.timeout, env, 'RAGOSS_TIMEOUT'), settingName(flags.timeout, '--timeout', 'RAGOSS_TIMEOUT'), 120) * 1000,
     maxRetries: 3,
   };
 }
 
 export function resolveTopK(flag: string | undefined, env: Env): number {
-  return parsePositiveInt(pick(flag, env, 'RAGOSS_TOP_K'), '--top-k', DEFAULT_TOP_K);
+  return parsePositiveInt(pick(flag, env, 'RAGOSS_TOP_K'), settingName(flag, '--top-k', 'RAGOSS_TOP_K'), DEFAULT_TOP_K);
 }
 
 /**
