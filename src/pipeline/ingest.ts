@@ -65,7 +65,8 @@ export interface IngestStats {
 /** Refuses, before any embedding work, to mix vectors of two models in one collection. */
 export async function checkCompatible(store: VectorStore, collection: string, modelName: string, dimension: number, replace: boolean): Promise<void> {
   const existing = await store.describe(collection);
-  if (existing === undefined || replace) return;
+  // A collection ragoss did not make (no alias) is refused by the store, with its own message.
+  if (existing === undefined || replace || existing.physicalName === collection) return;
   if (existing.dimension !== dimension || existing.embeddingModel !== modelName) {
     throw new RagossError(
       `collection ${collection} was built with ${existing.embeddingModel} (${existing.dimension} dims), not ${modelName} (${dimension} dims)`,
