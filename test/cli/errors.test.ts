@@ -23,6 +23,10 @@ function errorLine(result: CliResult, exitCode: number): string {
   return lines[0] as string;
 }
 
+function without(env: Record<string, string>, ...names: string[]): Record<string, string> {
+  return Object.fromEntries(Object.entries(env).filter(([name]) => !names.includes(name)));
+}
+
 /** A stand-in for milvus-lite: a shell script that does what `body` says instead of serving. */
 function fakeMilvusLite(body: string): string {
   const path = join(mkdtempSync(join(tmpdir(), 'ragoss-fake-lite-')), 'milvus-lite');
@@ -72,7 +76,7 @@ describe('errors a user meets, through the CLI', () => {
   });
 
   it('names the model and the file when the hub has no such model (404)', async () => {
-    const online = { ...env, RAGOSS_MODEL_DIR: undefined, RAGOSS_OFFLINE: undefined, RAGOSS_HOME: tempHome(), HF_ENDPOINT: hub.url('/') } as Record<string, string>;
+    const online = { ...without(env, 'RAGOSS_MODEL_DIR', 'RAGOSS_OFFLINE'), RAGOSS_HOME: tempHome(), HF_ENDPOINT: hub.url('/') };
     const line = errorLine(await runCli(['ingest', '--source', faqZip, '--embedding-model', 'nobody/no-such-model'], online), 1);
     expect(line).toMatch(/^ragoss: error: cannot load embedding model nobody\/no-such-model: .*nobody\/no-such-model\/resolve\/main\/\S+.* — check the model name, your network, or --model-dir$/);
   });
@@ -98,7 +102,7 @@ describe('errors a user meets, through the CLI', () => {
 
   it('reports an embedded Milvus Lite that exits while starting, with its last words', async () => {
     const dying = fakeMilvusLite('echo "loading data" >&2; echo "fatal: cannot open the data directory" >&2; exit 3');
-    const embedded = { ...env, MILVUS_URI: undefined, RAGOSS_HOME: tempHome(), RAGOSS_MILVUS_LITE: dying } as Record<string, string>;
+    const embedded = { ...without(env, 'MILVUS_URI'), RAGOSS_HOME: tempHome(), RAGOSS_MILVUS_LITE: dying };
     const line = errorLine(await runCli(['search', QUESTION], embedded), 1);
     expect(line).toMatch(/^ragoss: error: embedded Milvus Lite exited while starting \(exit 3\): fatal: cannot open the data directory — data directory: .*\/milvus$/);
   });
@@ -107,7 +111,7 @@ describe('errors a user meets, through the CLI', () => {
     // A ragoss home that is a file: no command can create its directories there.
     const home = join(mkdtempSync(join(tmpdir(), 'ragoss-file-home-')), 'home');
     writeFileSync(home, 'not a directory');
-    const broken = { ...env, MILVUS_URI: undefined, RAGOSS_HOME: home } as Record<string, string>;
+    const broken = { ...without(env, 'MILVUS_URI'), RAGOSS_HOME: home };
     const plain = await runCli(['search', QUESTION], broken);
     expect(plain.code).toBe(1);
     expect(plain.stderr).toMatch(/^ragoss: unexpected error: EEXIST: file already exists, mkdir '.*\/home' \(run with --verbose for details\)\n$/m);
