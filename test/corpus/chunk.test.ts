@@ -2,7 +2,7 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import AdmZip from 'adm-zip';
-import { chunkHeading, chunkMarkdown, chunkText, splitSeed as splitMarkdown, type TokenLimit } from '../../src/corpus/chunk.js';
+import { DEFAULT_CHUNKER, chunkHeading, chunkMarkdown, chunkText, splitSeed as splitMarkdown, type TokenLimit } from '../../src/corpus/chunk.js';
 import { faqDir, fullZip } from '../helpers/paths.js';
 
 describe('splitMarkdown', () => {
@@ -105,5 +105,60 @@ describe('chunkText', () => {
   it('is the seed split by default and the markdown chunker on request', () => {
     expect(chunkText('seed', '# A\nx', 'a.md', undefined)).toEqual(['', 'A\nx']);
     expect(chunkText('markdown', '# A\nx', 'a.md', words)).toEqual(['A\n\nx']);
+  });
+});
+
+describe('chunkMarkdown details', () => {
+  const md = (text: string, path = 'en/page.md', limit: TokenLimit = words) => chunkMarkdown(text, path, limit);
+
+  it('takes a quoted front-matter title, ignores other keys, and drops the front matter from the text', () => {
+    expect(md('---\nid: x.md\ntitle: "Quoted Title"\n---\n\nBody text.\n')).toEqual(['Quoted Title\n\nBody text.']);
+    expect(md("---\ntitle: 'Single'\n---\nBody.\n")).toEqual(['Single\n\nBody.']);
+    expect(md('\uFEFF---\r\nid: x\r\n---\r\n# From H1\r\nBody.\r\n')).toEqual(['From H1\n\nBody.']);
+  });
+
+  it('falls back to the file name without .md, with _ and - as spaces', () => {
+    expect(md('Just text.\n', 'en/user_guide/manage-collections.MD')).toEqual(['manage collections\n\nJust text.']);
+  });
+
+  it('reads ATX headings with closing #s, needs a space after the #s, and does not repeat the title', () => {
+    expect(md('# Page\n\nIntro.\n\n## Install ##\n\nSteps.\n\n#hashtag is text\n')).toEqual(['Page\n\nIntro.', 'Page › Install\n\nSteps.\n\n#hashtag is text']);
+  });
+
+  it('treats ~~~ and longer fences as code until the same fence closes them', () => {
+    const text = ['# P', '', '~~~', '# not a heading', '```', '~~~', '', '````python', '```', '## still code', '````  ', '', '## Real', '', 'text'].join('\n');
+    expect(md(text)).toEqual(['P\n\n~~~\n# not a heading\n```\n~~~\n\n````python\n```\n## still code\n````', 'P › Real\n\ntext']);
+  });
+
+  it('folds a heading with nothing under it into the child it opens, and keeps one with no child', () => {
+    expect(md('# P\n\n## Install\n\n### On Linux\n\napt install\n\n## Notes\n\n## Next\n\nmore\n')).toEqual(['P › Install › On Linux\n\napt install', 'P › Notes', 'P › Next\n\nmore']);
+  });
+
+  it('packs paragraphs up to the budget exactly, then starts a new chunk with the path again', () => {
+    // Budget: 40 - 2 special tokens - 1 for the header "P" = 37 words of content.
+    const para = (count: number, word: string) => Array.from({ length: count }, () => word).join(' ');
+    const fits = md(`# P\n\n${para(20, 'a')}\n\n${para(17, 'b')}\n`);
+    expect(fits).toEqual([`P\n\n${para(20, 'a')}\n\n${para(17, 'b')}`]);
+    const over = md(`# P\n\n${para(20, 'a')}\n\n${para(18, 'b')}\n`);
+    expect(over).toEqual([`P\n\n${para(20, 'a')}`, `P\n\n${para(18, 'b')}`]);
+  });
+
+  it('cuts a block too long for the budget at its lines, never leaving an empty chunk', () => {
+    const line = (word: string) => Array.from({ length: 15 }, () => word).join(' ');
+    const block = ['```', line('a'), line('b'), line('c'), '```'].join('\n');
+    const chunks = md(`# P\n\n${block}\n`);
+    expect(chunks).toEqual([`P\n\n\`\`\`\n${line('a')}\n${line('b')}`, `P\n\n${line('c')}\n\`\`\``]);
+  });
+
+  it('finds the heading a chunk answers to, for either chunker', () => {
+    expect(chunkHeading('Page › Section › Sub\n\nbody')).toBe('Sub');
+    expect(chunkHeading('\n\nWhere does Milvus store data?\n\nbody')).toBe('Where does Milvus store data?');
+    expect(chunkHeading('## Heading ##\nbody')).toBe('Heading ##');
+    expect(chunkHeading('')).toBe('');
+  });
+
+  it('needs the model\'s token limit, and seed is the default chunker', () => {
+    expect(() => chunkText('markdown', '# a', 'a.md', undefined)).toThrow("the markdown chunker needs the embedding model's token limit");
+    expect(DEFAULT_CHUNKER).toBe('seed');
   });
 });

@@ -90,3 +90,49 @@ describe('evaluate', () => {
     await expect(readEvalQuestions(join(dir, 'missing.jsonl'))).rejects.toBeInstanceOf(UsageError);
   });
 });
+
+describe('readEvalQuestions validation', () => {
+  const write = (content: string) => {
+    const file = join(tempHome(), 'q.jsonl');
+    writeFileSync(file, content);
+    return file;
+  };
+  const refusal = async (content: string) => {
+    const error = await readEvalQuestions(write(content)).catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(UsageError);
+    return error as UsageError;
+  };
+
+  it('names the line of a malformed question and says which formats work', async () => {
+    for (const line of ['{"question": "q"}', '{"question": "q", "expected": "h"}', '{"question": "q", "expected": [1]}', '{"expected": ["h"]}', '[1, 2]', '"text"', 'null', '{"question": "q", "gold": "en/a.md"}', '{"question": "q", "gold": [null]}', '{"question": "q", "gold": [{"source": "a.md"}]}', '{"question": "q", "gold": [{"source": 1, "heading": "H"}]}']) {
+      const error = await refusal(`${line}\n`);
+      expect(error.message, line).toMatch(/q\.jsonl:1 needs "question"/);
+    }
+    const empty = await refusal('\n  \n');
+    expect(empty.message).toMatch(/q\.jsonl has no questions$/);
+    expect(empty.hint).toBe('put one {"question", "expected": [headings]} or {"question", "gold": [{"source", "heading"}]} object a line');
+    const broken = await refusal('{"question": "q", "expected": ["h"]}\n{oops\n');
+    expect(broken.message).toMatch(/q\.jsonl:2 is not valid JSON$/);
+    const unreadable = (await readEvalQuestions(join(tempHome(), 'absent.jsonl')).catch((caught: unknown) => caught)) as UsageError;
+    expect(unreadable.message).toMatch(/^cannot read .*absent\.jsonl$/);
+    expect(unreadable.hint).toMatch(/^pass a JSONL file with one \{"question"/);
+  });
+
+  it('keeps gold and expected together when a question has both', async () => {
+    const file = write('{"question": " q ", "expected": ["h"], "gold": [{"source": "a.md", "heading": "H"}]}\n');
+    expect(await readEvalQuestions(file)).toEqual([{ question: ' q ', expected: ['h'], gold: [{ source: 'a.md', heading: 'H' }] }]);
+  });
+
+  it('refuses to evaluate no questions', async () => {
+    await expect(evaluate([], 3, async () => [])).rejects.toThrow('no questions to evaluate');
+  });
+
+  it('needs the gold source and heading in the same hit, and a page hit only the source', async () => {
+    const gold = [{ source: 'a.md', heading: 'H' }, { source: 'b.md', heading: 'K' }];
+    const at = (source: string, text: string): RankedHit => ({ rank: 1, score: 1, text, source, chunkIndex: 0 });
+    const report = await evaluate([{ question: 'q', expected: [], gold }], 3, async () => [at('a.md', 'K body'), at('c.md', 'H body'), at('b.md', 'K body')]);
+    expect(report.recallAtK).toBe(1);
+    expect(report.mrr).toBeCloseTo(1 / 3, 10);
+    expect(report.page).toEqual({ recallAtK: 1, mrr: 1 });
+  });
+});

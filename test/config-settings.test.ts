@@ -1,0 +1,294 @@
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import {
+  DEFAULT_CHAT_MODEL,
+  DEFAULT_EMBEDDING_MODEL,
+  DEFAULT_GLOB,
+  DEFAULT_MODE_HELP,
+  DEFAULT_SOURCE_URL,
+  defaultMode,
+  describeLocation,
+  engineSettings,
+  expandHome,
+  parseBoolean,
+  parseDuration,
+  parseMilvusUri,
+  parsePositiveInt,
+  pick,
+  resolveChatConfig,
+  resolveChunker,
+  resolveCommonConfig,
+  resolveDaemonUse,
+  resolveEvalModes,
+  resolveHome,
+  resolveMode,
+  resolveTopK,
+  settingName,
+  validateQuestion,
+} from '../src/config.js';
+import { UsageError } from '../src/errors.js';
+
+/** The usage error `run` throws, with its message and hint. */
+function usageError(run: () => unknown): UsageError {
+  try {
+    run();
+  } catch (error) {
+    expect(error).toBeInstanceOf(UsageError);
+    return error as UsageError;
+  }
+  throw new Error('expected a usage error');
+}
+
+const EMBEDDED = { kind: 'embedded', dataDir: '/h/milvus' } as const;
+const SERVER = { kind: 'server', address: 'localhost:19530', ssl: false } as const;
+
+describe('defaults the README documents', () => {
+  it('the tutorial source, glob and models', () => {
+    expect(DEFAULT_SOURCE_URL).toBe('https://github.com/milvus-io/milvus-docs/releases/download/v2.4.6-preview/milvus_docs_2.4.x_en.zip');
+    expect(DEFAULT_GLOB).toBe('en/faq/*.md');
+    expect(DEFAULT_EMBEDDING_MODEL).toBe('Xenova/all-mpnet-base-v2');
+    expect(DEFAULT_CHAT_MODEL).toBe('openai/gpt-oss-20b');
+    expect(DEFAULT_MODE_HELP).toBe('hybrid for markdown collections with full text, else dense');
+  });
+});
+
+describe('pick, expandHome, resolveHome', () => {
+  it('takes a flag over the env var, and treats empty strings as unset', () => {
+    expect(pick('flag', { X: 'env' }, 'X')).toBe('flag');
+    expect(pick('', { X: 'env' }, 'X')).toBe('env');
+    expect(pick(undefined, { X: 'env' }, 'X')).toBe('env');
+    expect(pick(undefined, { X: '' }, 'X')).toBeUndefined();
+    expect(pick(undefined, {}, 'X')).toBeUndefined();
+  });
+
+  it('expands ~ and ~/ only', () => {
+    expect(expandHome('~')).toBe(homedir());
+    expect(expandHome('~/x/y')).toBe(join(homedir(), 'x/y'));
+    expect(expandHome('/a/~/b')).toBe('/a/~/b');
+    expect(expandHome('~user')).toBe('~user');
+  });
+
+  it('puts the ragoss home in ~/.ragoss unless RAGOSS_HOME says otherwise', () => {
+    expect(resolveHome({})).toBe(join(homedir(), '.ragoss'));
+    expect(resolveHome({ RAGOSS_HOME: '~/rh' })).toBe(join(homedir(), 'rh'));
+    expect(resolveHome({ RAGOSS_HOME: '' })).toBe(join(homedir(), '.ragoss'));
+  });
+
+  it('names the flag when a flag gave the value, else the env var', () => {
+    expect(settingName('3', '--top-k', 'RAGOSS_TOP_K')).toBe('--top-k');
+    expect(settingName(undefined, '--top-k', 'RAGOSS_TOP_K')).toBe('RAGOSS_TOP_K');
+  });
+});
+
+describe('numbers, booleans and durations', () => {
+  it('accepts whole numbers of 1 or more and says what was wrong otherwise', () => {
+    expect(parsePositiveInt(undefined, 'X', 7)).toBe(7);
+    expect(parsePositiveInt('1', 'X', 7)).toBe(1);
+    expect(parsePositiveInt('42', 'X', 7)).toBe(42);
+    for (const bad of ['0', '-1', '1.5', 'abc', ' ']) {
+      expect(usageError(() => parsePositiveInt(bad, 'RAGOSS_X', 7)).message).toBe(`RAGOSS_X must be a whole number of 1 or more, got "${bad}"`);
+    }
+  });
+
+  it('reads 1/true/yes/on (any case) as true, everything else as false', () => {
+    for (const yes of ['1', 'true', 'TRUE', 'yes', 'Yes', 'on', 'ON', true]) expect(parseBoolean(yes)).toBe(true);
+    for (const no of ['0', 'false', 'no', 'off', '', 'maybe', undefined, false]) expect(parseBoolean(no)).toBe(false);
+  });
+
+  it('parses durations in ms, s (the default unit), m and h', () => {
+    expect(parseDuration(undefined, '--idle-timeout', 123)).toBe(123);
+    expect(parseDuration('600', '--idle-timeout', 0)).toBe(600_000);
+    expect(parseDuration('90s', '--idle-timeout', 0)).toBe(90_000);
+    expect(parseDuration('250ms', '--idle-timeout', 0)).toBe(250);
+    expect(parseDuration('10m', '--idle-timeout', 0)).toBe(600_000);
+    expect(parseDuration('1h', '--idle-timeout', 0)).toBe(3_600_000);
+    expect(parseDuration('1.5m', '--idle-timeout', 0)).toBe(90_000);
+    expect(parseDuration(' 0 ', '--idle-timeout', 5)).toBe(0);
+    for (const bad of ['10 minutes', '-5', 'm', '1d', '1.s']) {
+      expect(usageError(() => parseDuration(bad, '--idle-timeout', 0)).message).toBe(`--idle-timeout must be a duration such as 600, 90s, 10m or 1h (0 for never), got "${bad}"`);
+    }
+  });
+});
+
+describe('Milvus locations', () => {
+  it('reads http, https, tcp and grpc URLs and host:port as servers, with default ports', () => {
+    expect(parseMilvusUri('tcp://db:1234', '/h', undefined)).toEqual({ kind: 'server', address: 'db:1234', ssl: false, token: undefined });
+    expect(parseMilvusUri('GRPC://db', '/h', 't')).toEqual({ kind: 'server', address: 'db:19530', ssl: false, token: 't' });
+    expect(parseMilvusUri('http://db', '/h', undefined)).toMatchObject({ address: 'db:19530', ssl: false });
+    expect(parseMilvusUri('https://db', '/h', undefined)).toMatchObject({ address: 'db:443', ssl: true });
+    expect(parseMilvusUri('db.example:19530', '/h', undefined)).toEqual({ kind: 'server', address: 'db.example:19530', ssl: false, token: undefined });
+  });
+
+  it('refuses other schemes, saying which forms work', () => {
+    const error = usageError(() => parseMilvusUri('unix:///tmp/milvus.sock', '/h', undefined));
+    expect(error.message).toBe('unsupported MILVUS_URI scheme in "unix:///tmp/milvus.sock"');
+    expect(error.hint).toMatch(/^use http:\/\/host:port, https:\/\/host:port or /);
+  });
+
+  it('reads anything else as a path to embedded data', () => {
+    expect(parseMilvusUri('data/milvus', '/h', undefined)).toMatchObject({ kind: 'embedded' });
+    expect(parseMilvusUri('host:port', '/h', undefined)).toMatchObject({ kind: 'embedded' });
+  });
+
+  it('describes a location the way the CLI prints it', () => {
+    expect(describeLocation({ kind: 'server', address: 'db:19530', ssl: false })).toBe('http://db:19530');
+    expect(describeLocation({ kind: 'server', address: 'db:443', ssl: true })).toBe('https://db:443');
+    expect(describeLocation({ kind: 'embedded', dataDir: '/h/milvus' })).toBe('/h/milvus');
+  });
+});
+
+describe('resolveCommonConfig: every shared setting from flags, env or defaults', () => {
+  it('uses the defaults when nothing is set', () => {
+    const config = resolveCommonConfig({}, { RAGOSS_HOME: '/rh' });
+    expect(config).toMatchObject({ home: '/rh', location: { kind: 'embedded', dataDir: '/rh/milvus' }, milvusTimeoutMs: 10_000, lockTimeoutMs: 120_000, quiet: false, verbose: false, json: false, milvusLiteExecutable: undefined, secrets: [] });
+    expect(config.embedding).toEqual({ explicitModel: undefined, modelDir: undefined, cacheDir: '/rh/models', offline: false, dtype: 'fp32', batchSize: 16, hubEndpoint: undefined });
+  });
+
+  it('reads each variable', () => {
+    const config = resolveCommonConfig(
+      {},
+      {
+        RAGOSS_HOME: '/rh',
+        RAGOSS_MODEL_DIR: '~/models',
+        RAGOSS_OFFLINE: 'yes',
+        RAGOSS_EMBEDDING_DTYPE: 'int8',
+        RAGOSS_EMBEDDING_BATCH: '4',
+        HF_ENDPOINT: 'http://mirror',
+        RAGOSS_MILVUS_TIMEOUT: '3',
+        RAGOSS_MILVUS_LITE: '/opt/milvus-lite',
+        RAGOSS_LOCK_TIMEOUT: '5',
+      },
+    );
+    expect(config.embedding).toMatchObject({ modelDir: join(homedir(), 'models'), offline: true, dtype: 'int8', batchSize: 4, hubEndpoint: 'http://mirror' });
+    expect(config).toMatchObject({ milvusTimeoutMs: 3000, milvusLiteExecutable: '/opt/milvus-lite', lockTimeoutMs: 5000 });
+  });
+
+  it('lets flags win: --model-dir, --offline, -q, --verbose, --json', () => {
+    const config = resolveCommonConfig({ modelDir: '/flag/models', offline: true, quiet: true, verbose: true, json: true }, { RAGOSS_HOME: '/rh', RAGOSS_MODEL_DIR: '/env/models', RAGOSS_OFFLINE: '0' });
+    expect(config.embedding).toMatchObject({ modelDir: '/flag/models', offline: true });
+    expect(config).toMatchObject({ quiet: true, verbose: true, json: true });
+    expect(resolveCommonConfig({ offline: false }, { RAGOSS_OFFLINE: 'true' }).embedding.offline).toBe(true);
+  });
+
+  it('refuses unknown weights and bad numbers, naming the variable', () => {
+    expect(usageError(() => resolveCommonConfig({}, { RAGOSS_EMBEDDING_DTYPE: 'fp64' })).message).toBe('RAGOSS_EMBEDDING_DTYPE must be one of fp32, fp16, q8, int8, uint8, q4, got "fp64"');
+    for (const dtype of ['fp32', 'fp16', 'q8', 'int8', 'uint8', 'q4']) expect(resolveCommonConfig({}, { RAGOSS_EMBEDDING_DTYPE: dtype }).embedding.dtype).toBe(dtype);
+    expect(usageError(() => resolveCommonConfig({}, { RAGOSS_EMBEDDING_BATCH: '0' })).message).toMatch(/^RAGOSS_EMBEDDING_BATCH must/);
+    expect(usageError(() => resolveCommonConfig({}, { RAGOSS_MILVUS_TIMEOUT: 'x' })).message).toMatch(/^RAGOSS_MILVUS_TIMEOUT must/);
+    expect(usageError(() => resolveCommonConfig({}, { RAGOSS_LOCK_TIMEOUT: '-2' })).message).toMatch(/^RAGOSS_LOCK_TIMEOUT must/);
+  });
+
+  it('explains a bad collection name', () => {
+    const error = usageError(() => resolveCommonConfig({ collection: '9lives' }, {}));
+    expect(error.message).toBe('invalid collection name "9lives"');
+    expect(error.hint).toBe('use letters, digits and single underscores, starting with a letter or _');
+    expect(resolveCommonConfig({ collection: '_ok_9' }, {}).collection).toBe('_ok_9');
+  });
+
+  it('collects every secret of 4 characters or more: the Milvus token, chat keys, the service token', () => {
+    const config = resolveCommonConfig({}, { MILVUS_TOKEN: 'root:pw', OPENROUTER_API_KEY: 'sk-or', OPENAI_API_KEY: 'sk-oa', RAGOSS_SERVE_TOKEN: 'serve-tok', OTHER: 'x' });
+    expect(config.secrets).toEqual(['root:pw', 'sk-or', 'sk-oa', 'serve-tok']);
+    expect(resolveCommonConfig({}, { OPENAI_API_KEY: 'abc' }).secrets).toEqual([]);
+    expect(resolveCommonConfig({}, { OPENAI_API_KEY: 'abcd' }).secrets).toEqual(['abcd']);
+  });
+
+  it('hands the engine everything but the per-request model', () => {
+    const config = resolveCommonConfig({ embeddingModel: 'a/b' }, { RAGOSS_HOME: '/rh', RAGOSS_LOCK_TIMEOUT: '7', RAGOSS_MILVUS_LITE: '/x' });
+    const settings = engineSettings(config);
+    expect(settings).toEqual({ home: '/rh', location: config.location, embedding: { modelDir: undefined, cacheDir: '/rh/models', offline: false, dtype: 'fp32', batchSize: 16, hubEndpoint: undefined }, milvusTimeoutMs: 10_000, milvusLiteExecutable: '/x', lockTimeoutMs: 7000 });
+  });
+});
+
+describe('resolveChatConfig', () => {
+  it('reads the model, budget, effort and timeout from env, flags winning', () => {
+    const env = { RAGOSS_BASE_URL: 'http://localhost:1/v1', RAGOSS_MODEL: 'env-model', RAGOSS_MAX_TOKENS: '100', RAGOSS_REASONING_EFFORT: 'medium', RAGOSS_TIMEOUT: '30' };
+    expect(resolveChatConfig({}, env)).toEqual({ baseUrl: 'http://localhost:1/v1', model: 'env-model', apiKey: undefined, maxTokens: 100, reasoningEffort: 'medium', timeoutMs: 30_000, maxRetries: 3 });
+    expect(resolveChatConfig({ baseUrl: 'http://localhost:2/v1', model: 'flag-model', maxTokens: '5', reasoningEffort: 'high', timeout: '2' }, env)).toMatchObject({ baseUrl: 'http://localhost:2/v1', model: 'flag-model', maxTokens: 5, reasoningEffort: 'high', timeoutMs: 2000 });
+    expect(resolveChatConfig({}, {})).toMatchObject({ maxTokens: undefined, reasoningEffort: undefined, timeoutMs: 120_000 });
+  });
+
+  it('sends the OpenRouter key to OpenRouter first, and the OpenAI key elsewhere first', () => {
+    expect(resolveChatConfig({}, { OPENAI_API_KEY: 'oa' }).apiKey).toBe('oa');
+    expect(resolveChatConfig({ baseUrl: 'https://api.openrouter.ai/v1' }, { OPENROUTER_API_KEY: 'or', OPENAI_API_KEY: 'oa' }).apiKey).toBe('or');
+    expect(resolveChatConfig({ baseUrl: 'https://openrouter.ai.example/v1' }, { OPENROUTER_API_KEY: 'or', OPENAI_API_KEY: 'oa' }).apiKey).toBe('oa');
+    expect(resolveChatConfig({ baseUrl: 'http://localhost:1/v1' }, { OPENROUTER_API_KEY: 'or' }).apiKey).toBe('or');
+  });
+
+  it('names the setting a bad value came from', () => {
+    const bad = (flags: Parameters<typeof resolveChatConfig>[0], env: Record<string, string>) => usageError(() => resolveChatConfig(flags, env));
+    expect(bad({ baseUrl: 'nope' }, {}).message).toBe('invalid --base-url "nope"');
+    expect(bad({}, { RAGOSS_BASE_URL: 'nope' }).message).toBe('invalid RAGOSS_BASE_URL "nope"');
+    expect(bad({}, { RAGOSS_BASE_URL: 'nope' }).hint).toBe('use a URL such as http://localhost:11434/v1');
+    expect(bad({ reasoningEffort: 'max' }, {}).message).toBe('--reasoning-effort must be low, medium or high, got "max"');
+    expect(bad({}, { RAGOSS_REASONING_EFFORT: 'max' }).message).toBe('RAGOSS_REASONING_EFFORT must be low, medium or high, got "max"');
+    for (const effort of ['low', 'medium', 'high']) expect(resolveChatConfig({ reasoningEffort: effort }, {}).reasoningEffort).toBe(effort);
+    expect(bad({ maxTokens: '0' }, {}).message).toMatch(/^--max-tokens must/);
+    expect(bad({}, { RAGOSS_MAX_TOKENS: '0' }).message).toMatch(/^RAGOSS_MAX_TOKENS must/);
+    expect(bad({ timeout: '0' }, {}).message).toMatch(/^--timeout must/);
+    expect(bad({}, { RAGOSS_TIMEOUT: '0' }).message).toMatch(/^RAGOSS_TIMEOUT must/);
+  });
+});
+
+describe('per-command settings', () => {
+  it('top-k: 3 by default, env, then flag', () => {
+    expect(resolveTopK(undefined, {})).toBe(3);
+    expect(resolveTopK(undefined, { RAGOSS_TOP_K: '5' })).toBe(5);
+    expect(resolveTopK('2', { RAGOSS_TOP_K: '5' })).toBe(2);
+    expect(usageError(() => resolveTopK('0', {})).message).toBe('--top-k must be a whole number of 1 or more, got "0"');
+    expect(usageError(() => resolveTopK(undefined, { RAGOSS_TOP_K: 'x' })).message).toBe('RAGOSS_TOP_K must be a whole number of 1 or more, got "x"');
+  });
+
+  it('mode: the collection decides unless one is chosen; hybrid only for markdown with full text', () => {
+    expect(defaultMode({ chunker: 'markdown', fullText: true })).toBe('hybrid');
+    expect(defaultMode({ chunker: 'markdown', fullText: false })).toBe('dense');
+    expect(defaultMode({ chunker: 'seed', fullText: true })).toBe('dense');
+    expect(resolveMode(undefined, {})).toBeUndefined();
+    expect(resolveMode(undefined, { RAGOSS_MODE: 'bm25' })).toBe('bm25');
+    expect(resolveMode('dense', { RAGOSS_MODE: 'bm25' })).toBe('dense');
+    expect(usageError(() => resolveMode('fuzzy', {})).message).toBe('--mode must be one of dense, bm25, hybrid, got "fuzzy"');
+    expect(usageError(() => resolveMode(undefined, { RAGOSS_MODE: 'fuzzy' })).message).toBe('RAGOSS_MODE must be one of dense, bm25, hybrid, got "fuzzy"');
+  });
+
+  it('eval modes: one, a list without repeats, or all', () => {
+    expect(resolveEvalModes(undefined, {})).toEqual([undefined]);
+    expect(resolveEvalModes('all', {})).toEqual(['dense', 'bm25', 'hybrid']);
+    expect(resolveEvalModes('hybrid, dense,hybrid', {})).toEqual(['hybrid', 'dense']);
+    expect(resolveEvalModes(undefined, { RAGOSS_MODE: 'bm25' })).toEqual(['bm25']);
+    expect(usageError(() => resolveEvalModes('dense,nope', {})).message).toBe('--mode must be one of dense, bm25, hybrid, got "nope"');
+    expect(usageError(() => resolveEvalModes(undefined, { RAGOSS_MODE: 'nope' })).message).toMatch(/^RAGOSS_MODE must/);
+  });
+
+  it('chunker: seed by default, env, then flag', () => {
+    expect(resolveChunker(undefined, {})).toBe('seed');
+    expect(resolveChunker(undefined, { RAGOSS_CHUNKER: 'markdown' })).toBe('markdown');
+    expect(resolveChunker('seed', { RAGOSS_CHUNKER: 'markdown' })).toBe('seed');
+    expect(usageError(() => resolveChunker('words', {})).message).toBe('--chunker must be one of seed, markdown, got "words"');
+    expect(usageError(() => resolveChunker(undefined, { RAGOSS_CHUNKER: 'words' })).message).toBe('RAGOSS_CHUNKER must be one of seed, markdown, got "words"');
+  });
+
+  it('questions: trimmed, and never empty', () => {
+    expect(validateQuestion('  what?  ')).toBe('what?');
+    const error = usageError(() => validateQuestion(' \n '));
+    expect(error.message).toBe('the question is empty');
+    expect(error.hint).toBe('pass it as an argument, e.g. ragoss search "How is data stored in milvus?"');
+  });
+});
+
+describe('resolveDaemonUse: when a command uses or starts the service', () => {
+  it('starts one for embedded Milvus, uses one for a server, and stays in-process when told', () => {
+    expect(resolveDaemonUse(undefined, {}, EMBEDDED)).toBe('use-or-start');
+    expect(resolveDaemonUse(undefined, {}, SERVER)).toBe('use');
+    expect(resolveDaemonUse(false, {}, EMBEDDED)).toBe('off');
+    expect(resolveDaemonUse(undefined, { RAGOSS_DAEMON: '0' }, EMBEDDED)).toBe('off');
+    expect(resolveDaemonUse(undefined, { RAGOSS_DAEMON: 'off' }, SERVER)).toBe('off');
+  });
+
+  it('under CI starts none unless RAGOSS_DAEMON asks; CI=0 or false is not CI', () => {
+    expect(resolveDaemonUse(undefined, { CI: 'true' }, EMBEDDED)).toBe('use');
+    expect(resolveDaemonUse(undefined, { CI: '1' }, EMBEDDED)).toBe('use');
+    expect(resolveDaemonUse(undefined, { CI: 'true', RAGOSS_DAEMON: '1' }, EMBEDDED)).toBe('use-or-start');
+    expect(resolveDaemonUse(undefined, { CI: 'true', RAGOSS_DAEMON: '1' }, SERVER)).toBe('use');
+    for (const notCi of ['0', 'false', 'FALSE', 'no', 'off', '']) expect(resolveDaemonUse(undefined, { CI: notCi }, EMBEDDED)).toBe('use-or-start');
+  });
+});
