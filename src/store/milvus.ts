@@ -54,6 +54,13 @@ function isMissingCollection(status: ResStatus): boolean {
   return status.error_code === 'CollectionNotExists' || status.code === 100 || /not.?(found|exist)/i.test(status.reason ?? '');
 }
 
+/** The collection an alias pointed at was dropped while we read it: the alias moved on. */
+class CollectionVanished extends Error {
+  constructor(readonly reason: unknown) {
+    super('collection vanished while being described');
+  }
+}
+
 export function truncateUtf8(text: string, maxBytes: number): string {
   if (Buffer.byteLength(text) <= maxBytes) return text;
   const cut = Buffer.from(text).subarray(0, maxBytes).toString('utf8');
@@ -160,7 +167,22 @@ export class MilvusStore implements VectorStore {
     return result.data.map((collection) => collection.name);
   }
 
+  /**
+   * What `name` is now. Another process may swap the alias and drop the collection it pointed at
+   * between our calls (an ingest finishing while doctor or a search describes): then the alias is
+   * described again, up to three times.
+   */
   async describe(name: string): Promise<CollectionInfo | undefined> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.describeOnce(name);
+      } catch (error) {
+        if (!(error instanceof CollectionVanished) || attempt === 3) throw error instanceof CollectionVanished ? error.reason : error;
+      }
+    }
+  }
+
+  private async describeOnce(name: string): Promise<CollectionInfo | undefined> {
     let described;
     try {
       described = await this.client.describeCollection({ collection_name: name });
@@ -174,13 +196,19 @@ export class MilvusStore implements VectorStore {
     // Milvus 2.3 echoes an alias back as collection_name; schema.name is the real collection on
     // every version (Milvus Lite fills both with it).
     const physicalName = described.schema?.name || described.collection_name;
-    await this.ensureLoaded(physicalName);
     const properties = new Map(described.properties.map(({ key, value }) => [key, String(value)]));
     const vectorField = described.schema.fields.find((field) => field.name === 'vector');
     const dimension = Number(properties.get(PROP_DIMENSION) ?? vectorField?.dim ?? 0);
-    const count = await this.call('query count(*)', () =>
-      this.client.query({ collection_name: physicalName, filter: '', output_fields: ['count(*)'], consistency_level: 'Strong' as never }),
-    );
+    let count;
+    try {
+      await this.ensureLoaded(physicalName);
+      count = await this.call('query count(*)', () =>
+        this.client.query({ collection_name: physicalName, filter: '', output_fields: ['count(*)'], consistency_level: 'Strong' as never }),
+      );
+    } catch (error) {
+      if (physicalName !== name && !(await this.exists(physicalName))) throw new CollectionVanished(error);
+      throw error;
+    }
     return {
       name,
       physicalName,
@@ -192,6 +220,11 @@ export class MilvusStore implements VectorStore {
       rowCount: Number(count.data[0]?.['count(*)'] ?? 0),
       fullText: described.schema.fields.some((field) => field.name === SPARSE_FIELD),
     };
+  }
+
+  private async exists(physicalName: string): Promise<boolean> {
+    const result = await this.call('hasCollection', () => this.client.hasCollection({ collection_name: physicalName }));
+    return Boolean(result.value);
   }
 
   /** Milvus Lite (and a restarted Milvus) keeps collections released; queries need them loaded. */

@@ -124,6 +124,39 @@ describe(`MilvusStore on a real Milvus (${inject('milvusBackend')})`, () => {
     expect(hybrid[2]?.source).toBe('en/a.md');
   });
 
+  it('describes an alias swapped and its old collection dropped mid-describe as what it is now', async () => {
+    const name = uniqueName('store_race');
+    const first = await store.beginReplace(name, { embeddingModel: 'test/model', dimension: DIM, chunker: 'seed' });
+    await first.insert(chunks(2, 'old'));
+    await first.commit(2, unit(0));
+    const oldPhysical = (await store.describe(name))?.physicalName;
+    // Another process finishes a re-ingest just after this one resolved the alias: the swap and
+    // the drop of the old collection land between describing the alias and counting its rows.
+    const other = await openStore({ location: parseMilvusUri(inject('milvusUri'), '/nonexistent', undefined), home: '/nonexistent', progress: silentProgress, timeoutMs: 10_000 });
+    const client = (store as unknown as { client: MilvusClient }).client;
+    const getLoadState = client.getLoadState.bind(client);
+    let raced = false;
+    client.getLoadState = (async (request: Parameters<MilvusClient['getLoadState']>[0]) => {
+      if (!raced && request.collection_name === oldPhysical) {
+        raced = true;
+        const second = await other.beginReplace(name, { embeddingModel: 'test/model', dimension: DIM, chunker: 'seed' });
+        await second.insert(chunks(3, 'new'));
+        await second.commit(3, unit(0));
+      }
+      return getLoadState(request);
+    }) as MilvusClient['getLoadState'];
+    try {
+      const info = await store.describe(name);
+      expect(raced).toBe(true);
+      expect(await physicalCollections()).not.toContain(oldPhysical);
+      expect(info).toMatchObject({ name, rowCount: 3 });
+      expect(info?.physicalName).not.toBe(oldPhysical);
+    } finally {
+      client.getLoadState = getLoadState;
+      await other.close();
+    }
+  });
+
   it('search on a missing collection is exit code 3 with the fix', async () => {
     const error = await ragossRejection(store.search(uniqueName('missing'), { text: '', vector: unit(0) }, 3, 'dense'));
     expect(error.exitCode).toBe(3);
