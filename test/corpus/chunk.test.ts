@@ -150,6 +150,20 @@ describe('chunkMarkdown details', () => {
     expect(chunks).toEqual([`P\n\n\`\`\`\n${line('a')}\n${line('b')}`, `P\n\n${line('c')}\n\`\`\``]);
   });
 
+  it('keeps a code block with blank lines in it as one block when packing', () => {
+    const para = (count: number, word: string) => Array.from({ length: count }, () => word).join(' ');
+    // 28 words, then a 12-token block: together 40, over the 37 budget, so the block moves on whole.
+    const code = ['```', para(5, 'x'), '', para(5, 'y'), '```'].join('\n');
+    expect(md(`# P\n\n${para(28, 'a')}\n\n${code}\n\n${para(20, 'b')}\n`)).toEqual([`P\n\n${para(28, 'a')}`, `P\n\n${code}\n\n${para(20, 'b')}`]);
+  });
+
+  it('cutting a long block at lines, fills a chunk up to the budget exactly', () => {
+    const line = (count: number, word: string) => Array.from({ length: count }, () => word).join(' ');
+    // 1 + 21 + 15 = 37 tokens: exactly the budget; the closing fence starts the next chunk.
+    const block = ['```', line(21, 'a'), line(15, 'b'), '```'].join('\n');
+    expect(md(`# P\n\n${block}\n`)).toEqual([`P\n\n\`\`\`\n${line(21, 'a')}\n${line(15, 'b')}`, 'P\n\n```']);
+  });
+
   it('finds the heading a chunk answers to, for either chunker', () => {
     expect(chunkHeading('Page › Section › Sub\n\nbody')).toBe('Sub');
     expect(chunkHeading('\n\nWhere does Milvus store data?\n\nbody')).toBe('Where does Milvus store data?');
