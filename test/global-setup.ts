@@ -1,5 +1,7 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { lineProgress } from '../src/progress.js';
 import { installMilvusLite } from '../src/store/embedded.js';
 import type { TestProject } from 'vitest/node';
@@ -15,9 +17,16 @@ declare module 'vitest' {
 }
 
 let milvus: TestMilvus | undefined;
+/**
+ * Every temporary directory the run makes (homes, venvs, models, data) goes under this one: test
+ * workers inherit TMPDIR, and teardown removes the lot, after checking nothing still runs in it.
+ */
+let runTmp: string | undefined;
 
 /** One Milvus Lite server for the whole run; each test file uses its own collection names. */
 export async function setup(project: TestProject): Promise<void> {
+  runTmp = mkdtempSync(join(tmpdir(), 'ragoss-test-run-'));
+  process.env['TMPDIR'] = runTmp;
   // A fresh clone has no venv: `npm install && npm test` provisions it with ragoss's own installer.
   if (!existsSync(milvusLiteExecutable())) {
     await installMilvusLite(projectRoot, lineProgress((line) => process.stderr.write(`${line}\n`)), undefined, testVenv);
@@ -45,6 +54,16 @@ function homeOf(pid: number): string {
   }
 }
 
+/** Processes other than this one whose command line names a path under the run's temp root. */
+function processesUnder(root: string): Array<{ pid: number; command: string }> {
+  const listing = execFileSync('ps', ['-eo', 'pid=,args='], { encoding: 'utf8' });
+  return listing
+    .split('\n')
+    .map((line) => /^\s*(\d+)\s+(.*)$/.exec(line))
+    .filter((match): match is RegExpExecArray => match !== null && Number(match[1]) !== process.pid && match[2]!.includes(root) && !match[2]!.startsWith('ps '))
+    .map((match) => ({ pid: Number(match[1]), command: match[2] as string }));
+}
+
 export async function teardown(): Promise<void> {
   await milvus?.stop();
   // Every test stops what it starts; one that did not fails the run (after cleaning up for it).
@@ -53,5 +72,10 @@ export async function teardown(): Promise<void> {
   const deadline = Date.now() + 10_000;
   while (leftoverServices().length > 0 && Date.now() < deadline) await new Promise((resolveWait) => setTimeout(resolveWait, 100));
   for (const { pid } of leftoverServices()) process.kill(pid, 'SIGKILL');
-  if (left.length > 0) throw new Error(`tests left ragoss services running: ${left.map((service) => `${service.pid} ${service.command}`).join('; ')}`);
+  // An embedded Milvus Lite a CLI run left behind (its data dir is in a test home) fails it too.
+  const orphans = runTmp === undefined ? [] : processesUnder(runTmp);
+  for (const { pid } of orphans) process.kill(pid, 'SIGKILL');
+  if (runTmp !== undefined) rmSync(runTmp, { recursive: true, force: true });
+  const problems = [...left.map((service) => `service ${service.pid} ${service.command}`), ...orphans.map((orphan) => `process ${orphan.pid} ${orphan.command}`)];
+  if (problems.length > 0) throw new Error(`tests left processes running: ${problems.join('; ')}`);
 }
