@@ -157,6 +157,13 @@ describe('chunkMarkdown details', () => {
     expect(md(`# P\n\n${para(28, 'a')}\n\n${code}\n\n${para(20, 'b')}\n`)).toEqual([`P\n\n${para(28, 'a')}`, `P\n\n${code}\n\n${para(20, 'b')}`]);
   });
 
+  it('inside a ~~~ block, a ``` line is code, not a closing fence, even before a blank line', () => {
+    const para = (count: number, word: string) => Array.from({ length: count }, () => word).join(' ');
+    // 28 + 13 tokens is over the 37 budget: the whole block moves to the next chunk, unsplit.
+    const code = ['~~~', '```', '', para(10, 'x'), '~~~'].join('\n');
+    expect(md(`# P\n\n${para(28, 'a')}\n\n${code}\n`)).toEqual([`P\n\n${para(28, 'a')}`, `P\n\n${code}`]);
+  });
+
   it('cutting a long block at lines, fills a chunk up to the budget exactly', () => {
     const line = (count: number, word: string) => Array.from({ length: count }, () => word).join(' ');
     // 1 + 21 + 15 = 37 tokens: exactly the budget; the closing fence starts the next chunk.
