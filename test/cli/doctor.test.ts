@@ -66,6 +66,16 @@ describe('ragoss doctor', () => {
     }
   });
 
+  it('warns, exit 0, on a fresh machine: embedded Milvus Lite not installed yet, model not downloaded yet', async () => {
+    const fresh = Object.fromEntries(Object.entries(env).filter(([name]) => !['MILVUS_URI', 'RAGOSS_MODEL_DIR', 'RAGOSS_OFFLINE', 'RAGOSS_MILVUS_LITE'].includes(name)));
+    const result = await runCli(['doctor'], { ...fresh, RAGOSS_HOME: tempHome() });
+    expect(result.code, result.stdout + result.stderr).toBe(0);
+    expect(result.stdout).toMatch(/^warn {2}milvus {5}embedded Milvus Lite at .*\/milvus is not installed yet\n {17}fix: the first ingest installs it \(needs Python 3\), or set MILVUS_URI to a server$/m);
+    expect(result.stdout).toMatch(/^warn {2}embedding {2}Xenova\/all-mpnet-base-v2 not downloaded yet\n {17}fix: the first ingest or search downloads it into the ragoss home$/m);
+    expect(result.stdout).toMatch(/^ok {4}chat /m);
+    expect(result.stdout).not.toMatch(/^FAIL/m);
+  });
+
   it('exits 1 and says what to do when the chat endpoint needs a key that is not set', async () => {
     const result = await runCli(['doctor', '--base-url', 'https://openrouter.ai/api/v1'], env);
     expect(result.code).toBe(1);

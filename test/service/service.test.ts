@@ -68,12 +68,14 @@ describe('ragoss serve in the foreground', () => {
     expect(await waitGone(milvus[0]!)).toBe(true);
   });
 
-  it('stops by itself after --idle-timeout without requests', async () => {
-    const serve = spawnCli(['serve', '--idle-timeout', '1s'], env);
-    await serve.waitForStderr('serving on');
-    expect((await serve.exited).code).toBe(0);
-    expect(serve.stderr()).toContain('stopping (idle for 1s)');
-    expect(existsSync(socketOf(home))).toBe(false);
+  it('stops by itself after --idle-timeout (or RAGOSS_IDLE_TIMEOUT) without requests', async () => {
+    for (const [args, extra] of [[['--idle-timeout', '1s'], { RAGOSS_IDLE_TIMEOUT: '10m' }], [[], { RAGOSS_IDLE_TIMEOUT: '2s' }]] as const) {
+      const serve = spawnCli(['serve', ...args], { ...env, ...extra });
+      await serve.waitForStderr('serving on');
+      expect((await serve.exited).code).toBe(0);
+      expect(serve.stderr()).toContain(`stopping (idle for ${args.length > 0 ? '1s' : '2s'})`);
+      expect(existsSync(socketOf(home))).toBe(false);
+    }
   });
 
   it('refuses a second service for the same home', async () => {
@@ -115,6 +117,14 @@ describe('the service over TCP', () => {
     expect(await get(port, { authorization: 'Bearer tok-123456', host: `evil.example:${port}` })).toBe(403);
     // The token never shows in the service's output.
     expect(serve.stderr()).not.toContain('tok-123456');
+    serve.child.kill('SIGINT');
+    await serve.exited;
+    // --token does the same, and wins over the variable.
+    const flagged = spawnCli(['serve', '--port', String(port), '--token', 'flag-token-1'], { ...env, RAGOSS_SERVE_TOKEN: 'tok-123456' });
+    await flagged.waitForStderr('serving on');
+    expect(await get(port, { authorization: 'Bearer tok-123456' })).toBe(401);
+    expect(await get(port, { authorization: 'Bearer flag-token-1' })).toBe(200);
+    expect(flagged.stderr()).not.toContain('flag-token-1');
   });
 
   it('refuses to listen beyond loopback without a token', async () => {
