@@ -4,7 +4,7 @@ import type { SourceDocument } from '../corpus/source.js';
 import { chunkText, type ChunkerName, type TokenLimit } from '../corpus/chunk.js';
 import type { Embedder } from '../embedder/embedder.js';
 import type { Progress } from '../progress.js';
-import type { CollectionMeta, StoredChunk, VectorStore } from '../store/store.js';
+import type { CollectionInfo, CollectionMeta, StoredChunk, VectorStore } from '../store/store.js';
 import { collectGarbage } from './memory.js';
 
 export interface Chunk {
@@ -63,8 +63,7 @@ export interface IngestStats {
 }
 
 /** Refuses, before any embedding work, to mix vectors of two models in one collection. */
-export async function checkCompatible(store: VectorStore, collection: string, modelName: string, dimension: number, replace: boolean): Promise<void> {
-  const existing = await store.describe(collection);
+function checkCompatible(existing: CollectionInfo | undefined, collection: string, modelName: string, dimension: number, replace: boolean): void {
   // A collection ragoss did not make (no alias) is refused by the store, with its own message.
   if (existing === undefined || replace || existing.physicalName === collection) return;
   if (existing.dimension !== dimension || existing.embeddingModel !== modelName) {
@@ -80,10 +79,8 @@ export async function checkCompatible(store: VectorStore, collection: string, mo
  * The collection whose stored vectors this ingest may copy instead of embedding: only one made by
  * the same model, weights and chunker (a chunk id says nothing about how its vector was computed).
  */
-async function reusableCollection(store: VectorStore, options: IngestOptions, meta: CollectionMeta): Promise<string | undefined> {
-  if (options.full) return undefined;
-  const current = await store.describe(options.collection);
-  if (current === undefined || current.rowCount === 0) return undefined;
+function reusableCollection(current: CollectionInfo | undefined, options: IngestOptions, meta: CollectionMeta): string | undefined {
+  if (options.full || current === undefined || current.rowCount === 0) return undefined;
   const same =
     current.embeddingModel === meta.embeddingModel &&
     current.embeddingDtype === meta.embeddingDtype &&
@@ -107,9 +104,10 @@ async function vectorsFor(batch: readonly Chunk[], embedder: Embedder, store: Ve
  */
 export async function ingestChunks(chunks: readonly Chunk[], options: IngestOptions): Promise<IngestStats> {
   const { embedder, store, progress, signal } = options;
-  await checkCompatible(store, options.collection, embedder.modelName, embedder.dimension, options.replace);
+  const current = await store.describe(options.collection);
+  checkCompatible(current, options.collection, embedder.modelName, embedder.dimension, options.replace);
   const meta: CollectionMeta = { embeddingModel: embedder.modelName, embeddingDtype: embedder.dtype, dimension: embedder.dimension, chunker: options.chunker };
-  const previous = await reusableCollection(store, options, meta);
+  const previous = reusableCollection(current, options, meta);
   const writer = await store.beginReplace(options.collection, meta);
   let embedded = 0;
   let embedSeconds = 0;
