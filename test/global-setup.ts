@@ -36,14 +36,18 @@ export async function setup(project: TestProject): Promise<void> {
   project.provide('milvusBackend', 'lite');
 }
 
-/** ragoss services started by this checkout's tests (their homes are test temp homes), still running. */
-function leftoverServices(): Array<{ pid: number; command: string }> {
-  const listing = execFileSync('ps', ['-eo', 'pid=,args='], { encoding: 'utf8' });
-  return listing
+/** Every process on the machine, with its command line. */
+function processes(): Array<{ pid: number; command: string }> {
+  return execFileSync('ps', ['-eo', 'pid=,args='], { encoding: 'utf8' })
     .split('\n')
     .map((line) => /^\s*(\d+)\s+(.*)$/.exec(line))
-    .filter((match): match is RegExpExecArray => match !== null && match[2]!.includes(`${binPath} serve`) && homeOf(Number(match[1])).includes('ragoss-home-'))
+    .filter((match): match is RegExpExecArray => match !== null)
     .map((match) => ({ pid: Number(match[1]), command: match[2] as string }));
+}
+
+/** ragoss services started by this checkout's tests (their homes are test temp homes), still running. */
+function leftoverServices(): Array<{ pid: number; command: string }> {
+  return processes().filter(({ pid, command }) => command.includes(`${binPath} serve`) && homeOf(pid).includes('ragoss-home-'));
 }
 
 function homeOf(pid: number): string {
@@ -56,12 +60,7 @@ function homeOf(pid: number): string {
 
 /** Processes other than this one whose command line names a path under the run's temp root. */
 function processesUnder(root: string): Array<{ pid: number; command: string }> {
-  const listing = execFileSync('ps', ['-eo', 'pid=,args='], { encoding: 'utf8' });
-  return listing
-    .split('\n')
-    .map((line) => /^\s*(\d+)\s+(.*)$/.exec(line))
-    .filter((match): match is RegExpExecArray => match !== null && Number(match[1]) !== process.pid && match[2]!.includes(root) && !match[2]!.startsWith('ps '))
-    .map((match) => ({ pid: Number(match[1]), command: match[2] as string }));
+  return processes().filter(({ pid, command }) => pid !== process.pid && command.includes(root) && !command.startsWith('ps '));
 }
 
 export async function teardown(): Promise<void> {

@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { baseEnv, runCli, tempHome, type CliResult } from '../helpers/cli.js';
+import { baseEnv, runCli, tempHome } from '../helpers/cli.js';
+import { cleanErrorLine } from '../helpers/errors.js';
 import { DEFAULT_REPLY, chatRequests, messagesOf, startChatServer, type ChatServer, type Scenario } from '../helpers/chat-server.js';
 import { binPath, faqZip, projectRoot, tinyModel } from '../helpers/paths.js';
 
@@ -30,15 +31,6 @@ function singleJson(stdout: string): Record<string, unknown> {
   const lines = stdout.split('\n').filter((line) => line !== '');
   expect(lines).toHaveLength(1);
   return JSON.parse(lines[0]!) as Record<string, unknown>;
-}
-
-/** A clean failure: the exit code, one `ragoss: error:` line, no stack trace. */
-function expectCleanError(result: CliResult, code: number): string {
-  expect(result.code, result.stderr).toBe(code);
-  const errorLines = result.stderr.split('\n').filter((line) => line.includes('ragoss: error:'));
-  expect(errorLines).toHaveLength(1);
-  expect(result.stderr).not.toMatch(/^ {4}at /m);
-  return errorLines[0]!;
 }
 
 describe('ragoss ask end to end: real Milvus, local OpenRouter-style chat server', () => {
@@ -120,25 +112,25 @@ describe('ragoss ask end to end: real Milvus, local OpenRouter-style chat server
     // A collection that does not exist: were the key check skipped, retrieval would stop with
     // exit 3 before anything could be sent to openrouter.ai.
     const absent = ['ask', QUESTION, '--milvus-uri', milvusUri, '--collection', uniqueCollection('absent')];
-    const line = expectCleanError(await runCli(absent, env), 2);
+    const line = cleanErrorLine(await runCli(absent, env), 2);
     expect(line).toContain('https://openrouter.ai/api/v1 needs an API key');
     expect(line).toContain('OPENROUTER_API_KEY');
     // With a key the same command goes on to retrieval and stops there: the exit 2 above came
     // from the key check, before Milvus was asked anything.
     const keyed = await runCli(absent, { ...env, OPENROUTER_API_KEY: 'sk-or-test-key' });
-    expect(expectCleanError(keyed, 3)).toMatch(/collection absent_\w+ not found/);
+    expect(cleanErrorLine(keyed, 3)).toMatch(/collection absent_\w+ not found/);
   });
 
   it('exits 1 with one error line on a 401', async () => {
     use({ kind: 'status', status: 401 });
-    const line = expectCleanError(await ask([]), 1);
+    const line = cleanErrorLine(await ask([]), 1);
     expect(line).toContain('refused the API key (HTTP 401)');
     expect(chatRequests(server)).toHaveLength(1);
   });
 
   it('exits 1 and points at --max-tokens when reasoning eats the token budget', async () => {
     use({ kind: 'length' });
-    const line = expectCleanError(await ask(['--max-tokens', '64']), 1);
+    const line = cleanErrorLine(await ask(['--max-tokens', '64']), 1);
     expect(line).toContain('token budget');
     expect(line).toContain('--max-tokens');
     expect(chatRequests(server)[0]?.body).toMatchObject({ max_tokens: 64 });
@@ -161,7 +153,7 @@ describe('ragoss ask end to end: real Milvus, local OpenRouter-style chat server
   it('rejects an empty question (exit 2) without calling the endpoint', async () => {
     use({ kind: 'ok' });
     const result = await runCli(['ask', '  ', '--base-url', server.baseUrl, ...store], env);
-    expect(expectCleanError(result, 2)).toContain('the question is empty');
+    expect(cleanErrorLine(result, 2)).toContain('the question is empty');
     expect(server.requests).toHaveLength(0);
   });
 

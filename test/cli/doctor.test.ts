@@ -1,7 +1,7 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { startChatServer, type ChatServer } from '../helpers/chat-server.js';
-import { baseEnv, runCli, tempHome } from '../helpers/cli.js';
+import { baseEnv, runCli, tempHome, without } from '../helpers/cli.js';
 import { faqZip, tinyModel } from '../helpers/paths.js';
 import { freePort } from '../../src/store/embedded.js';
 
@@ -67,7 +67,7 @@ describe('ragoss doctor', () => {
   });
 
   it('warns, exit 0, on a fresh machine: embedded Milvus Lite not installed yet, model not downloaded yet', async () => {
-    const fresh = Object.fromEntries(Object.entries(env).filter(([name]) => !['MILVUS_URI', 'RAGOSS_MODEL_DIR', 'RAGOSS_OFFLINE', 'RAGOSS_MILVUS_LITE'].includes(name)));
+    const fresh = without(env, 'MILVUS_URI', 'RAGOSS_MODEL_DIR', 'RAGOSS_OFFLINE', 'RAGOSS_MILVUS_LITE');
     const result = await runCli(['doctor'], { ...fresh, RAGOSS_HOME: tempHome() });
     expect(result.code, result.stdout + result.stderr).toBe(0);
     expect(result.stdout).toMatch(/^warn {2}milvus {5}embedded Milvus Lite at .*\/milvus is not installed yet\n {17}fix: the first ingest installs it \(needs Python 3\), or set MILVUS_URI to a server$/m);

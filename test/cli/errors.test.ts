@@ -4,7 +4,8 @@ import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { baseEnv, runCli, tempHome, type CliResult } from '../helpers/cli.js';
+import { baseEnv, runCli, tempHome, without, type CliResult } from '../helpers/cli.js';
+import { cleanErrorLine } from '../helpers/errors.js';
 import { chatRequests, startChatServer, type ChatServer } from '../helpers/chat-server.js';
 import { startFileServer, type FileServer } from '../helpers/http-server.js';
 import { binPath, faqZip, projectRoot, tinyModel } from '../helpers/paths.js';
@@ -13,18 +14,12 @@ import { binPath, faqZip, projectRoot, tinyModel } from '../helpers/paths.js';
 
 const QUESTION = 'How is data stored in milvus?';
 
-/** One `ragoss: error:` line (problem — fix), no stack, nothing on stdout; returns that line. */
+/** A clean failure (see cleanErrorLine) with nothing on stdout; returns the error line. */
 function errorLine(result: CliResult, exitCode: number): string {
-  expect(result.code, result.stderr).toBe(exitCode);
-  const lines = result.stderr.split('\n').filter((line) => line.startsWith('ragoss: error:'));
-  expect(lines, result.stderr).toHaveLength(1);
-  expect(result.stderr).not.toMatch(/^ {4}at /m);
+  const line = cleanErrorLine(result, exitCode);
+  expect(line.startsWith('ragoss: error:'), line).toBe(true);
   expect(result.stdout).toBe('');
-  return lines[0] as string;
-}
-
-function without(env: Record<string, string>, ...names: string[]): Record<string, string> {
-  return Object.fromEntries(Object.entries(env).filter(([name]) => !names.includes(name)));
+  return line;
 }
 
 /** A stand-in for milvus-lite: a shell script that does what `body` says instead of serving. */

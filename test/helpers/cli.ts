@@ -29,6 +29,11 @@ export function baseEnv(extra: Record<string, string | undefined> = {}): Record<
   return Object.fromEntries(Object.entries(env).filter((entry): entry is [string, string] => entry[1] !== undefined));
 }
 
+/** `env` without the named variables (a test that must not inherit them). */
+export function without(env: Record<string, string>, ...names: string[]): Record<string, string> {
+  return Object.fromEntries(Object.entries(env).filter(([name]) => !names.includes(name)));
+}
+
 /** Runs the built CLI the way a shell script would. */
 export function runCli(args: string[], env: Record<string, string>, options: { timeoutMs?: number; onSpawn?: (pid: number) => void; stdin?: string; nodeArgs?: string[] } = {}): Promise<CliResult> {
   return new Promise((resolveRun, rejectRun) => {
