@@ -117,6 +117,8 @@ export interface CommonConfig {
   milvusLiteExecutable: string | undefined;
   /** How long an in-process command waits for another one using the same embedded data. */
   lockTimeoutMs: number;
+  /** How long the embedded Milvus Lite may take to start listening. */
+  startTimeoutMs: number;
   quiet: boolean;
   verbose: boolean;
   json: boolean;
@@ -164,6 +166,7 @@ export function resolveCommonConfig(flags: CommonFlags, env: Env): CommonConfig 
     milvusTimeoutMs: milvusTimeoutSeconds * 1000,
     milvusLiteExecutable: pick(undefined, env, 'RAGOSS_MILVUS_LITE'),
     lockTimeoutMs: parsePositiveInt(pick(undefined, env, 'RAGOSS_LOCK_TIMEOUT'), 'RAGOSS_LOCK_TIMEOUT', 120) * 1000,
+    startTimeoutMs: parsePositiveInt(pick(undefined, env, 'RAGOSS_START_TIMEOUT'), 'RAGOSS_START_TIMEOUT', 60) * 1000,
     quiet: flags.quiet === true,
     verbose: flags.verbose === true,
     json: flags.json === true,
@@ -180,6 +183,7 @@ export interface EngineSettings {
   milvusTimeoutMs: number;
   milvusLiteExecutable: string | undefined;
   lockTimeoutMs: number;
+  startTimeoutMs: number;
 }
 
 export function engineSettings(config: CommonConfig): EngineSettings {
@@ -191,6 +195,7 @@ export function engineSettings(config: CommonConfig): EngineSettings {
     milvusTimeoutMs: config.milvusTimeoutMs,
     milvusLiteExecutable: config.milvusLiteExecutable,
     lockTimeoutMs: config.lockTimeoutMs,
+    startTimeoutMs: config.startTimeoutMs,
   };
 }
 

@@ -43,6 +43,34 @@ export function errorMessage(error: unknown): string {
   return String(error);
 }
 
+const NETWORK_PROBLEMS: Record<string, string> = {
+  ECONNREFUSED: 'connection refused',
+  ENOTFOUND: 'host not found',
+  EAI_AGAIN: 'host name lookup failed (DNS unreachable?)',
+  ECONNRESET: 'connection dropped',
+  UND_ERR_SOCKET: 'connection dropped',
+  ETIMEDOUT: 'connection timed out',
+  EHOSTUNREACH: 'host unreachable',
+  ENETUNREACH: 'network unreachable',
+};
+
+/**
+ * What went wrong with a request in words: fetch wraps the socket's error ("fetch failed", its
+ * cause ENOTFOUND), and a client library may wrap fetch's, so the chain is searched for a code.
+ */
+export function networkProblem(error: unknown): string {
+  let current: unknown = error;
+  for (let depth = 0; current instanceof Error && depth < 4; depth++) {
+    const code = (current as NodeJS.ErrnoException).code;
+    const known = code === undefined ? undefined : NETWORK_PROBLEMS[code];
+    if (known !== undefined) return known;
+    if (current.message.includes('redirect')) return 'too many redirects';
+    if (current.cause === undefined) return current.message;
+    current = current.cause;
+  }
+  return errorMessage(current ?? error);
+}
+
 /** Replaces every secret in `text` with ***: keys and tokens never reach output or logs. */
 export function redact(text: string, secrets: readonly string[]): string {
   return secrets.reduce((redacted, secret) => redacted.split(secret).join('***'), text);

@@ -141,7 +141,7 @@ describe('Milvus locations', () => {
 describe('resolveCommonConfig: every shared setting from flags, env or defaults', () => {
   it('uses the defaults when nothing is set', () => {
     const config = resolveCommonConfig({}, { RAGOSS_HOME: '/rh' });
-    expect(config).toMatchObject({ home: '/rh', location: { kind: 'embedded', dataDir: '/rh/milvus' }, milvusTimeoutMs: 10_000, lockTimeoutMs: 120_000, quiet: false, verbose: false, json: false, milvusLiteExecutable: undefined, secrets: [] });
+    expect(config).toMatchObject({ home: '/rh', location: { kind: 'embedded', dataDir: '/rh/milvus' }, milvusTimeoutMs: 10_000, lockTimeoutMs: 120_000, startTimeoutMs: 60_000, quiet: false, verbose: false, json: false, milvusLiteExecutable: undefined, secrets: [] });
     expect(config.embedding).toEqual({ explicitModel: undefined, modelDir: undefined, cacheDir: '/rh/models', offline: false, dtype: 'fp32', batchSize: 16, hubEndpoint: undefined });
   });
 
@@ -158,10 +158,11 @@ describe('resolveCommonConfig: every shared setting from flags, env or defaults'
         RAGOSS_MILVUS_TIMEOUT: '3',
         RAGOSS_MILVUS_LITE: '/opt/milvus-lite',
         RAGOSS_LOCK_TIMEOUT: '5',
+        RAGOSS_START_TIMEOUT: '90',
       },
     );
     expect(config.embedding).toMatchObject({ modelDir: join(homedir(), 'models'), offline: true, dtype: 'int8', batchSize: 4, hubEndpoint: 'http://mirror' });
-    expect(config).toMatchObject({ milvusTimeoutMs: 3000, milvusLiteExecutable: '/opt/milvus-lite', lockTimeoutMs: 5000 });
+    expect(config).toMatchObject({ milvusTimeoutMs: 3000, milvusLiteExecutable: '/opt/milvus-lite', lockTimeoutMs: 5000, startTimeoutMs: 90_000 });
   });
 
   it('lets flags win: --model-dir, --offline, -q, --verbose, --json', () => {
@@ -177,6 +178,7 @@ describe('resolveCommonConfig: every shared setting from flags, env or defaults'
     expect(usageError(() => resolveCommonConfig({}, { RAGOSS_EMBEDDING_BATCH: '0' })).message).toMatch(/^RAGOSS_EMBEDDING_BATCH must/);
     expect(usageError(() => resolveCommonConfig({}, { RAGOSS_MILVUS_TIMEOUT: 'x' })).message).toMatch(/^RAGOSS_MILVUS_TIMEOUT must/);
     expect(usageError(() => resolveCommonConfig({}, { RAGOSS_LOCK_TIMEOUT: '-2' })).message).toMatch(/^RAGOSS_LOCK_TIMEOUT must/);
+    expect(usageError(() => resolveCommonConfig({}, { RAGOSS_START_TIMEOUT: '0' })).message).toMatch(/^RAGOSS_START_TIMEOUT must/);
   });
 
   it('explains a bad collection name', () => {
@@ -194,9 +196,9 @@ describe('resolveCommonConfig: every shared setting from flags, env or defaults'
   });
 
   it('hands the engine everything but the per-request model', () => {
-    const config = resolveCommonConfig({ embeddingModel: 'a/b' }, { RAGOSS_HOME: '/rh', RAGOSS_LOCK_TIMEOUT: '7', RAGOSS_MILVUS_LITE: '/x' });
+    const config = resolveCommonConfig({ embeddingModel: 'a/b' }, { RAGOSS_HOME: '/rh', RAGOSS_LOCK_TIMEOUT: '7', RAGOSS_START_TIMEOUT: '30', RAGOSS_MILVUS_LITE: '/x' });
     const settings = engineSettings(config);
-    expect(settings).toEqual({ home: '/rh', location: config.location, embedding: { modelDir: undefined, cacheDir: '/rh/models', offline: false, dtype: 'fp32', batchSize: 16, hubEndpoint: undefined }, milvusTimeoutMs: 10_000, milvusLiteExecutable: '/x', lockTimeoutMs: 7000 });
+    expect(settings).toEqual({ home: '/rh', location: config.location, embedding: { modelDir: undefined, cacheDir: '/rh/models', offline: false, dtype: 'fp32', batchSize: 16, hubEndpoint: undefined }, milvusTimeoutMs: 10_000, milvusLiteExecutable: '/x', lockTimeoutMs: 7000, startTimeoutMs: 30_000 });
   });
 });
 

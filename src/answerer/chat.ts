@@ -1,4 +1,4 @@
-import { ExitCode, RagossError, errorMessage } from '../errors.js';
+import { ExitCode, RagossError, errorMessage, networkProblem } from '../errors.js';
 import type { ChatMessage } from './prompt.js';
 
 export interface ChatRequest {
@@ -147,7 +147,7 @@ export class OpenAIChatEndpoint implements ChatEndpoint {
       return fail(`chat endpoint ${where} did not answer within ${this.options.timeoutMs / 1000}s`, 'check the endpoint, or raise --timeout');
     }
     if (error instanceof APIConnectionError) {
-      return fail(`cannot reach chat endpoint ${where}: ${errorMessage(error.cause ?? error)}`, 'check --base-url and that the server is running');
+      return fail(`cannot reach chat endpoint ${where}: ${networkProblem(error.cause ?? error)}`, 'check --base-url and that the server is running');
     }
     if (error instanceof APIError) {
       const detail = (error.error as { message?: string } | undefined)?.message ?? error.message;

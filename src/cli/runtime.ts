@@ -51,7 +51,12 @@ export async function runCommand(
   let interrupts = 0;
   const onSignal = () => {
     interrupts++;
-    if (interrupts > 1) process.exit(ExitCode.interrupted);
+    if (interrupts > 1) {
+      // No more cleanup: the exit handlers still stop an embedded Milvus Lite, and the next ingest
+      // drops any collection this one left half-written.
+      process.stderr.write('ragoss: interrupted again; stopped without cleaning up\n');
+      process.exit(ExitCode.interrupted);
+    }
     controller.abort(new InterruptedError());
   };
   process.on('SIGINT', onSignal);

@@ -3,7 +3,7 @@ import { createWriteStream, existsSync } from 'node:fs';
 import { mkdir, rename, rm, stat } from 'node:fs/promises';
 import { pipeline } from 'node:stream/promises';
 import { basename, join } from 'node:path';
-import { RagossError, errorMessage } from '../errors.js';
+import { RagossError, networkProblem } from '../errors.js';
 import type { Progress } from '../progress.js';
 
 export interface DownloadOptions {
@@ -52,15 +52,6 @@ function downloadError(url: string, problem: string, cause?: unknown): RagossErr
   );
 }
 
-function describeFetchFailure(error: unknown): string {
-  const cause = error instanceof Error ? (error.cause as { code?: string; message?: string } | undefined) : undefined;
-  if (cause?.code === 'ECONNREFUSED') return 'connection refused';
-  if (cause?.code === 'ENOTFOUND') return 'host not found';
-  if (cause?.code === 'ECONNRESET' || cause?.code === 'UND_ERR_SOCKET') return 'connection dropped';
-  if (cause?.message?.includes('redirect')) return 'too many redirects';
-  return cause?.message ?? errorMessage(error);
-}
-
 /** Downloads `url` into the cache (atomically: a partial file never looks complete). */
 export async function download(url: string, options: DownloadOptions): Promise<Downloaded> {
   const target = cachePathFor(url, options.cacheDir);
@@ -90,7 +81,7 @@ export async function download(url: string, options: DownloadOptions): Promise<D
     } catch (error) {
       throw controller.signal.aborted && !options.signal?.aborted
         ? downloadError(url, `no response within ${idleTimeoutMs / 1000}s`, error)
-        : downloadError(url, describeFetchFailure(error), error);
+        : downloadError(url, networkProblem(error), error);
     }
     if (!response.ok || !response.body) {
       throw downloadError(url, `HTTP ${response.status}${response.statusText ? ` ${response.statusText}` : ''}`);
@@ -116,7 +107,7 @@ export async function download(url: string, options: DownloadOptions): Promise<D
       if (!file.closed) await new Promise<void>((resolveClose) => file.once('close', () => resolveClose()));
       throw controller.signal.aborted && !options.signal?.aborted
         ? downloadError(url, `stalled: no data for ${idleTimeoutMs / 1000}s`, error)
-        : downloadError(url, describeFetchFailure(error), error);
+        : downloadError(url, networkProblem(error), error);
     }
     if (total > 0 && received !== total) {
       throw downloadError(url, `connection closed after ${received} of ${total} bytes`);

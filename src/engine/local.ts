@@ -255,6 +255,7 @@ export class LocalEngine implements Engine {
       timeoutMs: settings.milvusTimeoutMs,
       milvusLiteExecutable: settings.milvusLiteExecutable,
       lockTimeoutMs: settings.lockTimeoutMs,
+      startTimeoutMs: settings.startTimeoutMs,
       signal,
     });
   }

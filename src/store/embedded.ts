@@ -1,9 +1,9 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { closeSync, existsSync, openSync, readSync } from 'node:fs';
-import { mkdir, open } from 'node:fs/promises';
+import { mkdir, open, readFile } from 'node:fs/promises';
 import { connect, createServer } from 'node:net';
 import { delimiter, join } from 'node:path';
-import { RagossError } from '../errors.js';
+import { InterruptedError, RagossError } from '../errors.js';
 import type { Progress } from '../progress.js';
 import { acquireDataLock } from './data-lock.js';
 
@@ -57,19 +57,31 @@ function findPython(): string | undefined {
   return undefined;
 }
 
-async function runLogged(command: string, args: string[], logPath: string, signal?: AbortSignal): Promise<void> {
+/** What a failed step said last: pip's final `ERROR:` line, else its last line. */
+async function lastWords(logPath: string, from: number): Promise<string> {
+  const log = await readFile(logPath, 'utf8').catch(() => '');
+  const output = log.slice(from);
+  const errors = output.split('\n').filter((line) => line.startsWith('ERROR:'));
+  return errors[errors.length - 1]?.trim() ?? lastLine(output);
+}
+
+/** Runs `command`, appending its output to `logPath`; a failure quotes the output's last words. */
+async function runLogged(step: string, command: string, args: string[], logPath: string, signal?: AbortSignal): Promise<void> {
   const log = await open(logPath, 'a');
+  const from = (await log.stat()).size;
+  let code: number | null;
   try {
-    const code = await new Promise<number | null>((resolveExit, rejectExit) => {
+    code = await new Promise<number | null>((resolveExit, rejectExit) => {
       const child = spawn(command, args, { stdio: ['ignore', log.fd, log.fd], signal });
       child.on('error', rejectExit);
       child.on('exit', resolveExit);
     });
-    if (code !== 0) {
-      throw new RagossError(`\`${command} ${args.join(' ')}\` failed (exit ${code})`, `see ${logPath}`);
-    }
   } finally {
     await log.close();
+  }
+  if (code !== 0) {
+    const said = await lastWords(logPath, from);
+    throw new RagossError(`${step} failed (exit ${code})${said ? `: ${said}` : ''}`, `see ${logPath}; check the network and pip's settings (PIP_INDEX_URL), or set MILVUS_URI to a Milvus server`);
   }
 }
 
@@ -83,10 +95,12 @@ export async function installVenv(venv: string, requirements: readonly string[],
     );
   }
   // Two steps with no count to show: plain step lines, not a bar.
-  progress.step('creating a Python venv');
-  await runLogged(python, ['-m', 'venv', venv], logPath, signal);
-  progress.step(`pip install ${requirements.join(' ')}`);
-  await runLogged(join(venv, 'bin', 'pip'), ['install', '--disable-pip-version-check', ...requirements], logPath, signal);
+  const creating = 'creating a Python venv';
+  progress.step(creating);
+  await runLogged(creating, python, ['-m', 'venv', venv], logPath, signal);
+  const installing = `pip install ${requirements.join(' ')}`;
+  progress.step(installing);
+  await runLogged(installing, join(venv, 'bin', 'pip'), ['install', '--disable-pip-version-check', ...requirements], logPath, signal);
 }
 
 /**
@@ -253,18 +267,31 @@ async function spawnMilvusLite(executable: string, options: EmbeddedOptions, rel
   const timedOut = new Promise<'timeout'>((resolveTimeout) => {
     timer = setTimeout(() => resolveTimeout('timeout'), timeoutMs);
   });
-  const outcome = await Promise.race([listening.then(() => 'up' as const), exited.then((code) => ({ code })), spawnFailed, timedOut]);
+  // Ctrl-C while it starts stops it at once: a server that never listens would hold the command for the whole timeout.
+  let onAbort: (() => void) | undefined;
+  const aborted = new Promise<'aborted'>((resolveAbort) => {
+    onAbort = () => resolveAbort('aborted');
+    if (options.signal?.aborted === true) onAbort();
+    else options.signal?.addEventListener('abort', onAbort, { once: true });
+  });
+  const outcome = await Promise.race([listening.then(() => 'up' as const), exited.then((code) => ({ code })), spawnFailed, timedOut, aborted]);
   clearTimeout(timer);
+  if (onAbort !== undefined) options.signal?.removeEventListener('abort', onAbort);
   const stop = async () => {
     stopping = true;
-    process.removeListener('exit', killOnExit);
     await stopChild(child);
+    // Only now: a second Ctrl-C exits while stopChild waits, and the exit handler must still kill it.
+    process.removeListener('exit', killOnExit);
     releaseLock();
   };
   if (outcome !== 'up') {
     await stop();
+    if (outcome === 'aborted') throw new InterruptedError();
     if (outcome === 'timeout') {
-      throw new RagossError(`embedded Milvus Lite did not start within ${timeoutMs / 1000}s${lastLine(stderr) ? `: ${lastLine(stderr)}` : ''}`, `data directory: ${options.dataDir}`);
+      throw new RagossError(
+        `embedded Milvus Lite did not start within ${timeoutMs / 1000}s${lastLine(stderr) ? `: ${lastLine(stderr)}` : ''}`,
+        `raise RAGOSS_START_TIMEOUT on a slow machine, or check the data directory ${options.dataDir}`,
+      );
     }
     if (outcome instanceof Error) {
       throw new RagossError(`cannot run ${executable}: ${outcome.message}`, 'reinstall it by deleting the venv under the ragoss home, or set MILVUS_URI to a Milvus server');

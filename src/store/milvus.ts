@@ -94,6 +94,13 @@ function searchRequest(name: string, query: SearchQuery, topK: number, mode: Ret
   };
 }
 
+/** gRPC's failure in words where it has a plain name; its own first line otherwise. */
+function grpcProblem(message: string): string {
+  if (/Name resolution failed/.test(message)) return 'host not found';
+  if (/ECONNREFUSED|Connection refused/i.test(message)) return 'connection refused';
+  return message.split('\n')[0] ?? message;
+}
+
 export class MilvusStore implements VectorStore {
   private constructor(
     private readonly client: MilvusClient,
@@ -130,10 +137,10 @@ export class MilvusStore implements VectorStore {
     clearTimeout(timer);
     if (outcome !== undefined) {
       void client.closeConnection().catch(() => undefined);
-      const why = outcome === 'timeout' ? `no answer within ${connection.timeoutMs / 1000}s` : errorMessage(outcome).split('\n')[0];
+      const why = outcome === 'timeout' ? `no answer within ${connection.timeoutMs / 1000}s` : grpcProblem(errorMessage(outcome));
       throw new RagossError(
         `cannot reach Milvus at ${connection.displayUri}: ${connection.explainFailure?.() ?? why}`,
-        'start it (docker compose up -d, or milvus-lite server --data-dir DIR --port 19530) or unset MILVUS_URI to use the embedded Milvus Lite',
+        'check MILVUS_URI and start the server (docker compose up -d, or milvus-lite server --data-dir DIR --port 19530), or unset MILVUS_URI to use the embedded Milvus Lite',
       );
     }
     return new MilvusStore(client, connection);

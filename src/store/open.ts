@@ -9,6 +9,7 @@ export interface StoreOptions {
   timeoutMs: number;
   milvusLiteExecutable?: string;
   lockTimeoutMs?: number;
+  startTimeoutMs?: number;
   signal?: AbortSignal;
 }
 
@@ -33,6 +34,7 @@ export async function openStore(options: StoreOptions): Promise<VectorStore> {
     progress: options.progress,
     executable: options.milvusLiteExecutable,
     lockTimeoutMs: options.lockTimeoutMs,
+    startTimeoutMs: options.startTimeoutMs,
     signal: options.signal,
   });
   try {

@@ -1,14 +1,16 @@
 import { MilvusClient, DataType } from '@zilliz/milvus2-sdk-node';
 import { spawn } from 'node:child_process';
-import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
 import { baseEnv, runCli, tempHome, without, type CliResult } from '../helpers/cli.js';
 import { cleanErrorLine } from '../helpers/errors.js';
 import { chatRequests, startChatServer, type ChatServer } from '../helpers/chat-server.js';
 import { startFileServer, type FileServer } from '../helpers/http-server.js';
-import { binPath, faqZip, projectRoot, tinyModel } from '../helpers/paths.js';
+import { binPath, faqZip, modelsDir, projectRoot, tinyModel } from '../helpers/paths.js';
+import { processAlive } from '../../src/store/data-lock.js';
+import { freePort } from '../../src/store/embedded.js';
 
 /** The README's "When things go wrong" messages and the exit-code contract, each produced for real. */
 
@@ -28,6 +30,23 @@ function fakeMilvusLite(body: string): string {
   writeFileSync(path, `#!/bin/sh\n${body}\n`);
   chmodSync(path, 0o755);
   return path;
+}
+
+/** `node --import` this and every `*.invalid` host name is unknown, with no DNS query sent. */
+const NO_SUCH_HOST = ['--import', join(projectRoot, 'test', 'helpers', 'no-such-host.mjs')];
+
+const MILVUS_HINT = 'check MILVUS_URI and start the server (docker compose up -d, or milvus-lite server --data-dir DIR --port 19530), or unset MILVUS_URI to use the embedded Milvus Lite';
+
+/** A copy of the tiny model (by symlinks) whose config.json claims another hidden size. */
+function tinyModelClaiming(hiddenSize: number): string {
+  const root = mkdtempSync(join(tmpdir(), 'ragoss-models-'));
+  const source = join(modelsDir, tinyModel);
+  const target = join(root, tinyModel);
+  mkdirSync(target, { recursive: true });
+  for (const entry of readdirSync(source)) if (entry !== 'config.json') symlinkSync(join(source, entry), join(target, entry));
+  const config = JSON.parse(readFileSync(join(source, 'config.json'), 'utf8')) as Record<string, unknown>;
+  writeFileSync(join(target, 'config.json'), JSON.stringify({ ...config, hidden_size: hiddenSize }));
+  return root;
 }
 
 describe('errors a user meets, through the CLI', () => {
@@ -100,6 +119,69 @@ describe('errors a user meets, through the CLI', () => {
     const embedded = { ...without(env, 'MILVUS_URI'), RAGOSS_HOME: tempHome(), RAGOSS_MILVUS_LITE: dying };
     const line = errorLine(await runCli(['search', QUESTION], embedded), 1);
     expect(line).toMatch(/^ragoss: error: embedded Milvus Lite exited while starting \(exit 3\): fatal: cannot open the data directory — data directory: .*\/milvus$/);
+  });
+
+  it('refuses a question model whose vectors have another dimension than the collection', async () => {
+    const line = errorLine(await runCli(['search', QUESTION, '--model-dir', tinyModelClaiming(384)], env), 1);
+    expect(line).toBe(`ragoss: error: collection ${collection} holds 768-dim vectors but ${tinyModel} makes 384-dim ones — re-ingest with --replace, or use the model the collection was built with`);
+  });
+
+  it('names an unknown host (of a download, a chat endpoint, a Milvus server) and a refused connection', async () => {
+    const download = errorLine(await runCli(['ingest', '--source', 'http://docs.invalid/milvus_docs.zip'], env, { nodeArgs: NO_SUCH_HOST }), 1);
+    expect(download).toBe('ragoss: error: download of http://docs.invalid/milvus_docs.zip failed: host not found — check the URL and your network, or pass a local zip with --source FILE.zip');
+    const ask = errorLine(await runCli(['ask', QUESTION, '--base-url', 'http://chat.invalid/v1'], env, { nodeArgs: NO_SUCH_HOST }), 1);
+    expect(ask).toBe('ragoss: error: cannot reach chat endpoint http://chat.invalid/v1: host not found — check --base-url and that the server is running');
+    const milvus = errorLine(await runCli(['search', QUESTION], { ...env, MILVUS_URI: 'http://milvus.invalid:19530' }, { nodeArgs: NO_SUCH_HOST }), 1);
+    expect(milvus).toBe(`ragoss: error: cannot reach Milvus at http://milvus.invalid:19530: host not found — ${MILVUS_HINT}`);
+    const closedPort = await freePort();
+    const refused = errorLine(await runCli(['search', QUESTION], { ...env, MILVUS_URI: `http://127.0.0.1:${closedPort}` }), 1);
+    expect(refused).toBe(`ragoss: error: cannot reach Milvus at http://127.0.0.1:${closedPort}: connection refused — ${MILVUS_HINT}`);
+  });
+
+  it('gives up on an embedded Milvus Lite that never listens after RAGOSS_START_TIMEOUT, and stops it', async () => {
+    const pidFile = join(mkdtempSync(join(tmpdir(), 'ragoss-fake-pid-')), 'pid');
+    const silent = fakeMilvusLite(`echo $$ > ${pidFile}; echo "waiting for the metadata store" >&2; exec sleep 600`);
+    const embedded = { ...without(env, 'MILVUS_URI'), RAGOSS_HOME: tempHome(), RAGOSS_MILVUS_LITE: silent, RAGOSS_START_TIMEOUT: '2' };
+    const line = errorLine(await runCli(['search', QUESTION], embedded), 1);
+    expect(line).toMatch(/^ragoss: error: embedded Milvus Lite did not start within 2s: waiting for the metadata store — raise RAGOSS_START_TIMEOUT on a slow machine, or check the data directory .*\/milvus$/);
+    expect(processAlive(Number(readFileSync(pidFile, 'utf8')))).toBe(false);
+  });
+
+  it('quotes pip when installing Milvus Lite fails, and tries again on the next run', async () => {
+    // A package index on 127.0.0.1 that has nothing: the real pip fails as with a bad mirror.
+    const pip = { ...without(env, 'MILVUS_URI'), RAGOSS_HOME: tempHome(), PIP_INDEX_URL: hub.url('/simple'), PIP_CONFIG_FILE: '/dev/null', PIP_NO_CACHE_DIR: '1', PIP_RETRIES: '0' };
+    const first = await runCli(['search', QUESTION], pip);
+    const line = errorLine(first, 1);
+    expect(line).toMatch(/^ragoss: error: pip install milvus-lite==\S+ pymilvus==\S+ failed \(exit 1\): ERROR: No matching distribution found for milvus-lite==\S+ — see .*\/venv-install\.log; /);
+    expect(hub.hits('/simple/milvus-lite/')).toBeGreaterThan(0);
+    const second = await runCli(['search', QUESTION], pip);
+    expect(errorLine(second, 1)).toBe(line);
+    expect(second.stderr).toMatch(/^ragoss: pip install milvus-lite/m);
+  });
+
+  it('a second Ctrl-C during cleanup exits at once and still stops the embedded Milvus Lite', async () => {
+    // A Milvus Lite that never listens and shrugs off SIGTERM: the cleanup after the first Ctrl-C
+    // would wait out its 5 s grace before SIGKILL.
+    const dir = mkdtempSync(join(tmpdir(), 'ragoss-fake-stubborn-'));
+    const [pidFile, termFile] = [join(dir, 'pid'), join(dir, 'term')];
+    const stubborn = fakeMilvusLite(`trap 'echo term > ${termFile}' TERM; echo $$ > ${pidFile}; while :; do sleep 0.1; done`);
+    const home = tempHome();
+    const embedded = { ...without(env, 'MILVUS_URI'), RAGOSS_HOME: home, RAGOSS_MILVUS_LITE: stubborn };
+    const child = spawn(process.execPath, [binPath, 'search', QUESTION], { cwd: projectRoot, env: embedded, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (data: Buffer) => (stderr += data.toString()));
+    const closed = new Promise<number | null>((resolveExit) => child.on('close', resolveExit));
+    await vi.waitFor(() => expect(existsSync(pidFile)).toBe(true), { timeout: 30_000, interval: 50 });
+    child.kill('SIGINT');
+    await vi.waitFor(() => expect(existsSync(termFile)).toBe(true), { timeout: 4_000, interval: 20 });
+    child.kill('SIGINT');
+    expect(await closed, stderr).toBe(130);
+    expect(stderr).toMatch(/\nragoss: interrupted again; stopped without cleaning up\n$/);
+    await vi.waitFor(() => expect(processAlive(Number(readFileSync(pidFile, 'utf8')))).toBe(false), { timeout: 5_000 });
+    // The data lock went with it: the next command does not wait for a dead holder.
+    const next = await runCli(['search', QUESTION], { ...embedded, RAGOSS_MILVUS_LITE: fakeMilvusLite('echo "gone" >&2; exit 4') });
+    expect(errorLine(next, 1)).toMatch(/exited while starting \(exit 4\): gone/);
+    expect(next.stderr).not.toMatch(/waiting for another ragoss/);
   });
 
   it('an unexpected failure is one line that points at --verbose, which shows the stack', async () => {

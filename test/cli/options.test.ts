@@ -135,7 +135,7 @@ describe('documented settings, through the CLI', () => {
     const keyed = { ...env, OPENAI_API_KEY: 'sk-verbose-SECRET' };
     const plain = await runCli(unreachable, keyed);
     expect(plain.code).toBe(1);
-    expect(plain.stderr).toMatch(/\nragoss: error: cannot reach chat endpoint http:\/\/127\.0\.0\.1:\d+\/v1: .*\n$/);
+    expect(plain.stderr).toMatch(/\nragoss: error: cannot reach chat endpoint http:\/\/127\.0\.0\.1:\d+\/v1: connection refused — check --base-url and that the server is running\n$/);
     expect(plain.stderr.split('\n').filter((line) => line.startsWith('ragoss: error:'))).toHaveLength(1);
     expect(plain.stderr).not.toMatch(/^ {4}at /m);
     const verbose = await runCli([...unreachable, '--verbose'], keyed);
