@@ -60,7 +60,7 @@ describe('errors a user meets, through the CLI', () => {
     chat = await startChatServer();
     hub = await startFileServer({});
     env = baseEnv({ RAGOSS_HOME: tempHome(), MILVUS_URI: milvusUri, RAGOSS_COLLECTION: collection, RAGOSS_EMBEDDING_MODEL: tinyModel, RAGOSS_BASE_URL: chat.baseUrl });
-    const ingest = await runCli(['ingest', '-q', '--source', faqZip], env);
+    const ingest = await runCli(['ingest', '--quiet', '--source', faqZip], env);
     expect(ingest.code, ingest.stderr).toBe(0);
   });
   afterAll(async () => {
