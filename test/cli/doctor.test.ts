@@ -1,4 +1,7 @@
+import { mkdtempSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { startChatServer, type ChatServer } from '../helpers/chat-server.js';
 import { baseEnv, runCli, tempHome, without } from '../helpers/cli.js';
@@ -81,6 +84,17 @@ describe('ragoss doctor', () => {
     expect(result.code).toBe(1);
     expect(result.stdout).toMatch(/^FAIL {2}chat .*needs an API key/m);
     expect(result.stdout).toMatch(/fix: export OPENROUTER_API_KEY/);
+  });
+
+  it('fails a missing collection and a model missing from --model-dir, warns of a chat model the endpoint does not list (exit 1)', async () => {
+    const emptyModels = mkdtempSync(join(tmpdir(), 'ragoss-no-models-'));
+    const args = ['doctor', '--collection', 'nothing_here', '--model-dir', emptyModels, '--embedding-model', tinyModel, '--model', 'not/listed'];
+    const result = await runCli(args, env);
+    expect(result.code, result.stderr).toBe(1);
+    expect(result.stdout).toMatch(/^FAIL {2}collection nothing_here not found\n {17}fix: run `ragoss ingest`$/m);
+    expect(result.stdout).toContain(`FAIL  embedding  ${tinyModel} not found at ${join(emptyModels, tinyModel)}\n${' '.repeat(17)}fix: put the model there, or drop --offline/--model-dir to download it\n`);
+    expect(result.stdout).toMatch(/^warn {2}chat {7}http:\/\/127\.0\.0\.1:\d+\/v1 answers but does not list not\/listed\n {17}fix: check --model$/m);
+    expect(result.stderr).toBe('ragoss: error: doctor found problems (see above)\n');
   });
 
   it('exits 1 when Milvus is unreachable, within seconds', async () => {
