@@ -32,7 +32,7 @@ const faqZip = join(sharedDir, 'data', 'milvus_docs_2.4.x_en.zip');
 const fullZip = join(sharedDir, 'data', 'milvus_docs_2.4.x_en_full.zip');
 const modelDir = resolve((process.env.RAGOSS_MODEL_DIR ?? join(homedir(), '.cache', 'ragoss-ci', 'models')).replace(/^~(?=\/)/, homedir()));
 const MODEL = 'Xenova/all-mpnet-base-v2';
-const milvusLite = process.env.RAGOSS_MILVUS_LITE ?? join(root, '.venv', 'bin', 'milvus-lite');
+const milvusLite = process.env.RAGOSS_MILVUS_LITE ?? join(root, '.venv', 'bin', 'milvus-lite'); // the test setup's venv (npm test makes it)
 const seedVenv = join(benchDir, '.venv-seed');
 const SEED_REQUIREMENTS = ['milvus-lite==3.2.2', 'pymilvus==3.0.2', 'onnxruntime==1.31.1', 'tokenizers==0.23.3', 'numpy==2.4.6'];
 const QUESTION = 'How is data stored in milvus?';

@@ -3,11 +3,11 @@ import { spawn } from 'node:child_process';
 import { createReadStream, existsSync, statSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { baseEnv, runCli, tempHome } from '../helpers/cli.js';
 import { readFileSync, writeFileSync } from 'node:fs';
-import { binPath, devQuestions, faqZip, fullZip, projectRoot, tinyModel } from '../helpers/paths.js';
+import { binPath, devQuestions, faqZip, fullZip, milvusLiteExecutable, projectRoot, tinyModel } from '../helpers/paths.js';
 
 const QUESTION = 'How is data stored in milvus?';
 
@@ -273,13 +273,23 @@ describe('ragoss ingest + search against a real Milvus', () => {
   });
 });
 
+/**
+ * PATH with the test setup's milvus-lite first, found as a user's would be. (Not `.venv` in the
+ * checkout: under RAGOSS_TEST_VENV_DIR the venv lives elsewhere, and each test pip-installed its own.)
+ */
+function pathWithMilvusLite(): string {
+  return `${dirname(milvusLiteExecutable())}:${process.env['PATH'] ?? ''}`;
+}
+
 // Embedded mode runs Milvus Lite whatever the suite's backend: once is enough.
 describe.skipIf(inject('milvusBackend') === 'server')('embedded Milvus Lite by default (no MILVUS_URI)', () => {
   it('ingests, then a second process starts it again and reads the data back', async () => {
     const home = tempHome();
-    const env = baseEnv({ RAGOSS_HOME: home, RAGOSS_EMBEDDING_MODEL: tinyModel, PATH: `${join(projectRoot, '.venv', 'bin')}:${process.env['PATH']}` });
+    const env = baseEnv({ RAGOSS_HOME: home, RAGOSS_EMBEDDING_MODEL: tinyModel, PATH: pathWithMilvusLite() });
     const ingest = await runCli(['ingest', '--source', faqZip], env);
     expect(ingest.stderr).toContain('starting embedded Milvus Lite');
+    // The milvus-lite on PATH, not a venv of its own.
+    expect(ingest.stderr).not.toContain('installing Milvus Lite');
     expect(ingest.code).toBe(0);
     expect(ingest.stdout).toContain(`milvus      ${join(home, 'milvus')}`);
     const search = await runCli(['search', QUESTION, '--json'], env);
@@ -290,10 +300,11 @@ describe.skipIf(inject('milvusBackend') === 'server')('embedded Milvus Lite by d
   it('takes an embedded data path in MILVUS_URI, as pymilvus does', async () => {
     const home = tempHome();
     const dataDir = join(home, 'elsewhere', 'milvus.db');
-    const env = baseEnv({ RAGOSS_HOME: home, MILVUS_URI: dataDir, RAGOSS_EMBEDDING_MODEL: tinyModel, PATH: `${join(projectRoot, '.venv', 'bin')}:${process.env['PATH']}` });
+    const env = baseEnv({ RAGOSS_HOME: home, MILVUS_URI: dataDir, RAGOSS_EMBEDDING_MODEL: tinyModel, PATH: pathWithMilvusLite() });
     const ingest = await runCli(['ingest', '--source', faqZip, '--json'], env);
     expect(ingest.code, ingest.stderr).toBe(0);
     expect(JSON.parse(ingest.stdout)).toMatchObject({ chunks: 72, milvus: dataDir });
+    expect(ingest.stderr).not.toContain('installing Milvus Lite');
     expect(existsSync(join(dataDir, 'collections'))).toBe(true);
   });
 
