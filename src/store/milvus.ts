@@ -101,6 +101,19 @@ function grpcProblem(message: string): string {
   return message.split('\n')[0] ?? message;
 }
 
+/**
+ * gRPC channel options for every connection to Milvus. The SDK pings every 10 s, even with no call
+ * in flight; gRPC servers (Milvus and Milvus Lite too) take pings less than 5 minutes apart with no
+ * data between them as abuse and send GOAWAY (ENHANCE_YOUR_CALM): grpc-js prints "excess pings" and
+ * fails any call on that connection with "RESOURCE_EXHAUSTED: Bandwidth exhausted". It happened during
+ * a long embedding pause or a slow flush. Every call has its own deadline, so keepalive is not how
+ * we find a dead server.
+ */
+export const MILVUS_CHANNEL_OPTIONS: Readonly<Record<string, number>> = Object.freeze({
+  'grpc.keepalive_permit_without_calls': 0,
+  'grpc.keepalive_time_ms': 300_000,
+});
+
 export class MilvusStore implements VectorStore {
   private constructor(
     private readonly client: MilvusClient,
@@ -118,11 +131,7 @@ export class MilvusStore implements VectorStore {
       token: connection.token,
       timeout: connection.timeoutMs,
       logLevel: 'error',
-      // The SDK pings every 10 s, even with no call in flight; gRPC servers (Milvus too) by default
-      // take pings less than 5 minutes apart with no data between them as abuse and close the
-      // connection ("excess pings", printed by grpc-js on our stderr) during a long embedding pause
-      // or a slow flush. Every call has its own deadline, so keepalive is not how we find a dead server.
-      channelOptions: { 'grpc.keepalive_permit_without_calls': 0, 'grpc.keepalive_time_ms': 300_000 },
+      channelOptions: MILVUS_CHANNEL_OPTIONS,
     });
     // The constructor starts connecting at once; an unobserved rejection would kill the process.
     const connected = client.connectPromise.then(

@@ -1,4 +1,5 @@
-import { MilvusClient, DataType } from '@zilliz/milvus2-sdk-node';
+import { DataType } from '@zilliz/milvus2-sdk-node';
+import { testMilvusClient } from '../helpers/milvus-client.js';
 import { spawn } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -70,7 +71,7 @@ describe('errors a user meets, through the CLI', () => {
 
   it('refuses to ingest over a plain collection of the same name that ragoss did not make (exit 2)', async () => {
     const name = `plain_${Date.now().toString(36)}`;
-    const client = new MilvusClient({ address: new URL(milvusUri).host, logLevel: 'error' });
+    const client = testMilvusClient(new URL(milvusUri).host);
     try {
       await client.createCollection({ collection_name: name, fields: [{ name: 'id', data_type: DataType.Int64, is_primary_key: true }, { name: 'v', data_type: DataType.FloatVector, dim: 4 }] });
       const line = errorLine(await runCli(['ingest', '--source', faqZip, '--collection', name], env), 2);

@@ -1,4 +1,4 @@
-import { MilvusClient } from '@zilliz/milvus2-sdk-node';
+import { testMilvusClient } from '../helpers/milvus-client.js';
 import { spawn } from 'node:child_process';
 import { createReadStream, existsSync, statSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
@@ -36,7 +36,7 @@ function serveZip(): Promise<{ url: string; hits: () => number; close: () => Pro
 }
 
 async function storedRows(uri: string, collection: string): Promise<Array<Record<string, unknown>>> {
-  const client = new MilvusClient({ address: uri.replace('http://', ''), logLevel: 'error' });
+  const client = testMilvusClient(uri);
   try {
     const result = await client.query({ collection_name: collection, filter: 'chunk_index >= 0', output_fields: ['id', 'text', 'source', 'chunk_index'], limit: 1000 });
     return result.data;

@@ -1,4 +1,4 @@
-import { MilvusClient } from '@zilliz/milvus2-sdk-node';
+import { testMilvusClient } from './milvus-client.js';
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -33,7 +33,7 @@ const serverVenv = venvPath('.venv-milvus', MILVUS_SERVER_REQUIREMENTS);
 const INTERNAL_PORTS = ['--etcd-port', '--root-coord-port', '--proxy-internal-port', '--query-coord-port', '--query-node-port', '--index-coord-port', '--index-node-port', '--data-coord-port', '--data-node-port'];
 
 async function answers(address: string): Promise<boolean> {
-  const client = new MilvusClient({ address, logLevel: 'error', timeout: 3000 });
+  const client = testMilvusClient(address, 3000);
   try {
     await client.connectPromise;
     await client.getVersion();

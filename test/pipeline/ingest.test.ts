@@ -1,4 +1,4 @@
-import { MilvusClient } from '@zilliz/milvus2-sdk-node';
+import { testMilvusClient } from '../helpers/milvus-client.js';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -62,7 +62,7 @@ function uniqueName(prefix: string): string {
 
 /** The physical collections on the server, listed by the SDK itself. */
 async function physicalCollections(prefix: string): Promise<string[]> {
-  const client = new MilvusClient({ address: inject('milvusUri').replace('http://', ''), logLevel: 'error' });
+  const client = testMilvusClient(inject('milvusUri'));
   try {
     return (await client.listCollections()).data.map((collection) => collection.name).filter((name) => name.startsWith(`${prefix}__`));
   } finally {

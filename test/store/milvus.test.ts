@@ -1,4 +1,5 @@
-import { MilvusClient } from '@zilliz/milvus2-sdk-node';
+import type { MilvusClient } from '@zilliz/milvus2-sdk-node';
+import { testMilvusClient } from '../helpers/milvus-client.js';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { parseMilvusUri } from '../../src/config.js';
 import { truncateUtf8 } from '../../src/store/milvus.js';
@@ -22,7 +23,7 @@ function chunks(count: number, tag: string): StoredChunk[] {
 
 /** The physical collections on the server, from the SDK itself (not through the store's alias view). */
 async function physicalCollections(): Promise<string[]> {
-  const client = new MilvusClient({ address: inject('milvusUri').replace('http://', ''), logLevel: 'error' });
+  const client = testMilvusClient(inject('milvusUri'));
   try {
     return (await client.listCollections()).data.map((collection) => collection.name);
   } finally {
