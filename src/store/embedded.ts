@@ -65,8 +65,11 @@ async function lastWords(logPath: string, from: number): Promise<string> {
   return errors[errors.length - 1]?.trim() ?? lastLine(output);
 }
 
-/** Runs `command`, appending its output to `logPath`; a failure quotes the output's last words. */
-async function runLogged(step: string, command: string, args: string[], logPath: string, signal?: AbortSignal): Promise<void> {
+/**
+ * Runs `command`, appending its output to `logPath`; a failure quotes the output's last words, points
+ * at the log and gives `fix`.
+ */
+async function runLogged(step: string, command: string, args: string[], logPath: string, fix: string, signal?: AbortSignal): Promise<void> {
   const log = await open(logPath, 'a');
   const from = (await log.stat()).size;
   let code: number | null;
@@ -81,7 +84,7 @@ async function runLogged(step: string, command: string, args: string[], logPath:
   }
   if (code !== 0) {
     const said = await lastWords(logPath, from);
-    throw new RagossError(`${step} failed (exit ${code})${said ? `: ${said}` : ''}`, `see ${logPath}; check the network and pip's settings (PIP_INDEX_URL), or set MILVUS_URI to a Milvus server`);
+    throw new RagossError(`${step} failed (exit ${code})${said ? `: ${said}` : ''}`, `see ${logPath}; ${fix}, or set MILVUS_URI to a Milvus server`);
   }
 }
 
@@ -97,10 +100,10 @@ export async function installVenv(venv: string, requirements: readonly string[],
   // Two steps with no count to show: plain step lines, not a bar.
   const creating = 'creating a Python venv';
   progress.step(creating);
-  await runLogged(creating, python, ['-m', 'venv', venv], logPath, signal);
+  await runLogged(creating, python, ['-m', 'venv', venv], logPath, "check that Python's venv works there (Debian/Ubuntu: apt-get install python3-venv)", signal);
   const installing = `pip install ${requirements.join(' ')}`;
   progress.step(installing);
-  await runLogged(installing, join(venv, 'bin', 'pip'), ['install', '--disable-pip-version-check', ...requirements], logPath, signal);
+  await runLogged(installing, join(venv, 'bin', 'pip'), ['install', '--disable-pip-version-check', ...requirements], logPath, "check the network and pip's settings (PIP_INDEX_URL)", signal);
 }
 
 /**

@@ -160,6 +160,14 @@ describe('errors a user meets, through the CLI', () => {
     expect(second.stderr).toMatch(/^ragoss: pip install milvus-lite/m);
   });
 
+  it('quotes Python when it cannot create the venv for Milvus Lite', async () => {
+    // A file where the venv goes: the real `python3 -m venv` fails, as it does without python3-venv.
+    const home = tempHome();
+    writeFileSync(join(home, 'venv'), '');
+    const line = errorLine(await runCli(['search', QUESTION], { ...without(env, 'MILVUS_URI'), RAGOSS_HOME: home }), 1);
+    expect(line).toBe(`ragoss: error: creating a Python venv failed (exit 1): Error: Unable to create directory '${join(home, 'venv')}' — see ${join(home, 'venv-install.log')}; check that Python's venv works there (Debian/Ubuntu: apt-get install python3-venv), or set MILVUS_URI to a Milvus server`);
+  });
+
   it('a second Ctrl-C during cleanup exits at once and still stops the embedded Milvus Lite', async () => {
     // A Milvus Lite that never listens and shrugs off SIGTERM: the cleanup after the first Ctrl-C
     // would wait out its 5 s grace before SIGKILL.
