@@ -1,12 +1,16 @@
-"""The Python seed ragoss is measured against: the Milvus "Build RAG with Milvus" tutorial,
-with the embedding swapped for the same all-mpnet-base-v2 ONNX model ragoss uses.
+"""The Python seed ragoss is measured against: the Milvus "Build RAG with Milvus" tutorial with
+all-mpnet-base-v2, in one of two forms:
+- onnxruntime (the default): the embedding swapped for the same ONNX model ragoss uses;
+- sentence-transformers: the tutorial as written, SentenceTransformer(...).encode on PyTorch.
 
 Follows the tutorial step by step: read en/faq/*.md out of the docs zip, split every file on "# ",
 embed each line with emb_text() (one text at a time, as the tutorial does), MilvusClient on a
 local file (embedded Milvus Lite), create the collection (IP metric, Strong consistency), insert
 all rows, run one search. Prints one JSON object of stage timings (seconds) on stdout.
 
-Usage: seed.py ZIP MODEL_DIR   (MODEL_DIR holds onnx/model.onnx and tokenizer.json)
+Usage: seed.py ZIP MODEL_DIR [onnxruntime|sentence-transformers]
+  onnxruntime: MODEL_DIR holds onnx/model.onnx and tokenizer.json (ragoss's model directory);
+  sentence-transformers: MODEL_DIR is the sentence-transformers folder (scripts/fetch-mpnet-source.sh).
 Run it with the current directory where ./bench-seed.db may be created.
 """
 import time
@@ -20,9 +24,15 @@ import zipfile  # noqa: E402
 from glob import glob  # noqa: E402
 
 import numpy as np  # noqa: E402
-import onnxruntime as ort  # noqa: E402
 from pymilvus import MilvusClient  # noqa: E402
-from tokenizers import Tokenizer  # noqa: E402
+
+zip_path, model_dir = sys.argv[1], sys.argv[2]
+embedder = sys.argv[3] if len(sys.argv) > 3 else "onnxruntime"
+if embedder == "sentence-transformers":
+    from sentence_transformers import SentenceTransformer
+else:
+    import onnxruntime as ort
+    from tokenizers import Tokenizer
 
 timings = {"imports": time.perf_counter() - T0}
 
@@ -30,8 +40,6 @@ timings = {"imports": time.perf_counter() - T0}
 def stage(name, started):
     timings[name] = time.perf_counter() - started
 
-
-zip_path, model_dir = sys.argv[1], sys.argv[2]
 
 # 1. Prepare the data: unzip the docs, read the FAQ files, split on "# ".
 t = time.perf_counter()
@@ -47,21 +55,28 @@ stage("unzip_split", t)
 
 # 2. The embedding model: all-mpnet-base-v2 (mean pooling, L2-normalized), as ragoss uses it.
 t = time.perf_counter()
-tokenizer = Tokenizer.from_file(os.path.join(model_dir, "tokenizer.json"))
-tokenizer.enable_truncation(384)  # sentence-transformers' max_seq_length; transformers.js truncates there too
-session = ort.InferenceSession(os.path.join(model_dir, "onnx", "model.onnx"), providers=["CPUExecutionProvider"])
+if embedder == "sentence-transformers":
+    embedding_model = SentenceTransformer(model_dir, device="cpu")
+
+    def emb_text(text):
+        # The tutorial's own function.
+        return embedding_model.encode([text], normalize_embeddings=True).tolist()[0]
+
+else:
+    tokenizer = Tokenizer.from_file(os.path.join(model_dir, "tokenizer.json"))
+    tokenizer.enable_truncation(384)  # sentence-transformers' max_seq_length; transformers.js truncates there too
+    session = ort.InferenceSession(os.path.join(model_dir, "onnx", "model.onnx"), providers=["CPUExecutionProvider"])
+
+    def emb_text(text):
+        encoding = tokenizer.encode(text)
+        input_ids = np.array([encoding.ids], dtype=np.int64)
+        attention_mask = np.array([encoding.attention_mask], dtype=np.int64)
+        (hidden,) = session.run(None, {"input_ids": input_ids, "attention_mask": attention_mask})
+        mask = attention_mask[..., None].astype(np.float32)
+        pooled = (hidden * mask).sum(axis=1) / np.clip(mask.sum(axis=1), 1e-9, None)
+        vector = pooled[0] / max(np.linalg.norm(pooled[0]), 1e-12)
+        return vector.tolist()
 stage("model_load", t)
-
-
-def emb_text(text):
-    encoding = tokenizer.encode(text)
-    input_ids = np.array([encoding.ids], dtype=np.int64)
-    attention_mask = np.array([encoding.attention_mask], dtype=np.int64)
-    (hidden,) = session.run(None, {"input_ids": input_ids, "attention_mask": attention_mask})
-    mask = attention_mask[..., None].astype(np.float32)
-    pooled = (hidden * mask).sum(axis=1) / np.clip(mask.sum(axis=1), 1e-9, None)
-    vector = pooled[0] / max(np.linalg.norm(pooled[0]), 1e-12)
-    return vector.tolist()
 
 
 t = time.perf_counter()
@@ -110,8 +125,10 @@ milvus_client.close()
 
 top = search_res[0][0]
 print(json.dumps({
+    "embedder": embedder,
     "chunks": len(text_lines),
     "inserted": int(insert_res["insert_count"]),
     "top_hit": {"distance": round(float(top["distance"]), 4), "text": top["entity"]["text"][:80]},
+    "top3": [hit["entity"]["text"] for hit in search_res[0]],
     "seconds": {key: round(value, 3) for key, value in timings.items()},
 }))

