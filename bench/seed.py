@@ -59,7 +59,7 @@ if embedder == "sentence-transformers":
     embedding_model = SentenceTransformer(model_dir, device="cpu")
 
     def emb_text(text):
-        # The tutorial's own function.
+        # emb_text as the Milvus tutorials write it for sentence-transformers.
         return embedding_model.encode([text], normalize_embeddings=True).tolist()[0]
 
 else:
