@@ -18,3 +18,13 @@ export function testMilvusClient(address: string, timeoutMs?: number): MilvusCli
   client.connectPromise.catch(() => undefined);
   return client;
 }
+
+/** The physical collections on the server, listed by the SDK itself (not through ragoss's alias view). */
+export async function physicalCollectionNames(address: string): Promise<string[]> {
+  const client = testMilvusClient(address);
+  try {
+    return (await client.listCollections()).data.map((collection) => collection.name);
+  } finally {
+    await client.closeConnection();
+  }
+}

@@ -1,4 +1,4 @@
-import { testMilvusClient } from '../helpers/milvus-client.js';
+import { physicalCollectionNames } from '../helpers/milvus-client.js';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -60,14 +60,9 @@ function uniqueName(prefix: string): string {
   return `${prefix}_${Date.now().toString(36)}_${Math.floor(Math.random() * 1e6)}`;
 }
 
-/** The physical collections on the server, listed by the SDK itself. */
+/** The physical collections behind `prefix` (its alias's name), listed by the SDK itself. */
 async function physicalCollections(prefix: string): Promise<string[]> {
-  const client = testMilvusClient(inject('milvusUri'));
-  try {
-    return (await client.listCollections()).data.map((collection) => collection.name).filter((name) => name.startsWith(`${prefix}__`));
-  } finally {
-    await client.closeConnection();
-  }
+  return (await physicalCollectionNames(inject('milvusUri'))).filter((name) => name.startsWith(`${prefix}__`));
 }
 
 describe(`incremental re-ingest on a real Milvus (${inject('milvusBackend')})`, () => {

@@ -1,5 +1,5 @@
 import type { MilvusClient } from '@zilliz/milvus2-sdk-node';
-import { testMilvusClient } from '../helpers/milvus-client.js';
+import { physicalCollectionNames } from '../helpers/milvus-client.js';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { parseMilvusUri } from '../../src/config.js';
 import { truncateUtf8 } from '../../src/store/milvus.js';
@@ -21,15 +21,7 @@ function chunks(count: number, tag: string): StoredChunk[] {
   return Array.from({ length: count }, (_, index) => ({ id: `${tag}-${index}`, vector: unit(index), text: `${tag} chunk ${index}`, source: `en/faq/${tag}.md`, chunkIndex: index }));
 }
 
-/** The physical collections on the server, from the SDK itself (not through the store's alias view). */
-async function physicalCollections(): Promise<string[]> {
-  const client = testMilvusClient(inject('milvusUri'));
-  try {
-    return (await client.listCollections()).data.map((collection) => collection.name);
-  } finally {
-    await client.closeConnection();
-  }
-}
+const physicalCollections = (): Promise<string[]> => physicalCollectionNames(inject('milvusUri'));
 
 function uniqueName(prefix: string): string {
   return `${prefix}_${Date.now().toString(36)}_${Math.floor(Math.random() * 1e6)}`;
