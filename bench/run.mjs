@@ -34,13 +34,15 @@ const work = join(benchDir, '.work');
 const sharedDir = resolve(process.env.RAGOSS_SHARED_DIR ?? join(root, '..', 'shared'));
 const faqZip = join(sharedDir, 'data', 'milvus_docs_2.4.x_en.zip');
 const fullZip = join(sharedDir, 'data', 'milvus_docs_2.4.x_en_full.zip');
-const modelDir = resolve((process.env.RAGOSS_MODEL_DIR ?? join(homedir(), '.cache', 'ragoss-ci', 'models')).replace(/^~(?=\/)/, homedir()));
+/** A directory from the environment (a leading ~ is the home), else the default under ~/.cache/ragoss-ci. */
+const dirFromEnv = (name, ...fallback) => resolve((process.env[name] ?? join(homedir(), '.cache', 'ragoss-ci', ...fallback)).replace(/^~(?=\/)/, homedir()));
+const modelDir = dirFromEnv('RAGOSS_MODEL_DIR', 'models');
 const MODEL = 'Xenova/all-mpnet-base-v2';
 const milvusLite = process.env.RAGOSS_MILVUS_LITE ?? join(root, '.venv', 'bin', 'milvus-lite'); // the test setup's venv (npm test makes it)
 const SEED_REQUIREMENTS = ['milvus-lite==3.2.2', 'pymilvus==3.0.2', 'onnxruntime==1.31.1', 'tokenizers==0.23.3', 'numpy==2.4.6'];
 // torch==2.13.0 resolves to the CPU wheel here (unpinned torch is a multi-GB CUDA build).
 const TUTORIAL_REQUIREMENTS = ['milvus-lite==3.2.2', 'pymilvus==3.0.2', 'numpy==2.4.6', 'torch==2.13.0', 'transformers==5.23.0', 'tokenizers==0.23.3', 'sentence-transformers==6.2.0'];
-const stModelDir = resolve((process.env.BENCH_ST_MODEL_DIR ?? join(homedir(), '.cache', 'ragoss-ci', 'sentence-transformers', 'all-mpnet-base-v2')).replace(/^~(?=\/)/, homedir()));
+const stModelDir = dirFromEnv('BENCH_ST_MODEL_DIR', 'sentence-transformers', 'all-mpnet-base-v2');
 const QUESTION = 'How is data stored in milvus?';
 const FULL = process.env.BENCH_FULL !== '0';
 const FULL_SPLIT = process.env.BENCH_FULL_SPLIT === '1';
