@@ -7,9 +7,9 @@ import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import AdmZip from 'adm-zip';
 
-/** The page the "one edited file" case changes: a mid-sized page of the user guide. */
+/** Ingests from scratch of each size whose median peaks are compared. */
 const MEMORY_REPS = Math.max(1, Number(process.env.BENCH_MEMORY_REPS ?? 3));
-
+/** The page the "one edited file" case changes: a mid-sized page of the user guide. */
 const EDITED_FILE = 'en/userGuide/manage-collections.md';
 
 function extract(zip, into) {
@@ -77,7 +77,8 @@ export function reingestRows(r, { row, section, fmtS, fmtMiB, verdict, median })
   const fullWorst = Math.max(...fullPeaks);
   row(`peak RSS, full docs, ${fullPeaks.length} runs`, `highest ${fmtMiB(fullWorst)}, median ${fmtMiB(median(fullPeaks))} (${listMiB(fullPeaks)})`, '<= 1024 MiB', verdict(fullWorst <= GiB));
   const growth = median(twicePeaks) / median(fullPeaks);
-  row(`peak RSS, twice the corpus (${twice.chunks} chunks, ${fmtS(twice.wallSeconds)}), ${twicePeaks.length} runs`, `median ${fmtMiB(median(twicePeaks))} (${listMiB(twicePeaks)}): ${growth.toFixed(3)}x`, '<= 1.05x', verdict(growth <= 1.05));
+  const twiceSeconds = median((r.twiceRuns ?? [twice]).map((run) => run.wallSeconds));
+  row(`peak RSS, twice the corpus (${twice.chunks} chunks, median ${fmtS(twiceSeconds)}), ${twicePeaks.length} runs`, `median ${fmtMiB(median(twicePeaks))} (${listMiB(twicePeaks)}): ${growth.toFixed(3)}x`, '<= 1.05x', verdict(growth <= 1.05));
   return {
     reingestUnchangedRatio: { value: Number(ratio.toFixed(3)), target: 0.1, pass: ratio <= 0.1 },
     fullIngestPeakRssMiB: { value: Math.round(fullWorst / 1024 / 1024), target: 1024, pass: fullWorst <= GiB },
