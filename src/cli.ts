@@ -1,20 +1,16 @@
 import { Command, CommanderError, Option } from 'commander';
-import { readFileSync } from 'node:fs';
 import { resolveCommonConfig, type CommonFlags } from './config.js';
 import { ExitCode } from './errors.js';
+import { packageVersion } from './version.js';
 import { runCommand, type Runtime } from './cli/runtime.js';
 import { registerAsk } from './commands/ask.js';
 import { registerDoctor } from './commands/doctor.js';
 import { registerEval } from './commands/eval.js';
+import { registerExport } from './commands/export.js';
 import { registerIngest } from './commands/ingest.js';
 import { registerSearch } from './commands/search.js';
 import { registerServe } from './commands/serve.js';
 import { registerMcp } from './commands/mcp.js';
-
-function packageVersion(): string {
-  const manifest = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
-  return manifest.version;
-}
 
 function addCommonOptions(command: Command): void {
   command
@@ -46,6 +42,7 @@ export function buildProgram(onExitCode: (code: number) => void): Command {
     onExitCode(await runCommand(body, { verbose: flags.verbose === true, secrets }));
   };
   registerIngest(program, run);
+  registerExport(program, run);
   registerSearch(program, run);
   registerAsk(program, run);
   registerEval(program, run);

@@ -1,4 +1,4 @@
-import type { Check, CheckStatus, DoctorReport, EvalResult, IngestResult } from '../engine/engine.js';
+import type { Check, CheckStatus, DoctorReport, EvalResult, ExportResult, IngestResult } from '../engine/engine.js';
 import type { RankedHit } from '../pipeline/retrieve.js';
 import type { ServiceHealth } from '../service/identity.js';
 
@@ -28,6 +28,20 @@ export function formatIngest(result: IngestResult): string {
     lines.push(`${String(result.totalChunks).padStart(6)}  chunks in ${result.totalFiles} files (dry run: nothing written)`);
     return `${lines.join('\n')}\n`;
   }
+  if (result.snapshot !== undefined) {
+    const { snapshot } = result;
+    return [
+      `imported ${result.chunks} chunks from ${result.files} files into ${result.collection}`,
+      `  snapshot    ${result.source}`,
+      `  built       by ragoss ${snapshot.ragossVersion} from ${snapshot.collection}, ${snapshot.createdAt}`,
+      ...(snapshot.corpus === undefined ? [] : [`  docs        ${snapshot.corpus.source} (${snapshot.corpus.glob}, sha256 ${snapshot.corpus.digest.slice(0, 12)})`]),
+      `  model       ${result.embeddingModel} (${result.dimension} dims; vectors from the snapshot, nothing embedded)`,
+      `  chunker     ${result.chunker}${result.fullText ? ', with a BM25 full-text index' : ' (no full-text index on this server: dense search only)'}`,
+      `  milvus      ${result.milvus}`,
+      `  time        ${result.seconds}s (storing ${result.insertSeconds}s)`,
+      '',
+    ].join('\n');
+  }
   return [
     `ingested ${result.chunks} chunks from ${result.files} files into ${result.collection}`,
     `  model       ${result.embeddingModel} (${result.dimension} dims)`,
@@ -35,6 +49,23 @@ export function formatIngest(result: IngestResult): string {
     `  embedded    ${result.embeddedChunks} ${result.embeddedChunks === 1 ? 'chunk' : 'chunks'}${result.reusedChunks > 0 ? `; ${result.reusedChunks} unchanged kept their vectors (--full embeds all)` : ''}`,
     `  milvus      ${result.milvus}`,
     `  time        ${result.seconds}s (embedding ${result.embedSeconds}s, storing ${result.insertSeconds}s)`,
+    '',
+  ].join('\n');
+}
+
+function formatBytes(bytes: number): string {
+  return bytes < 1024 * 1024 ? `${(bytes / 1024).toFixed(1)} KiB` : `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
+}
+
+export function formatExport(result: ExportResult): string {
+  return [
+    `exported ${result.chunks} chunks of ${result.collection} to ${result.path}`,
+    `  size        ${formatBytes(result.bytes)} (Parquet, Milvus bulk-import layout)`,
+    `  model       ${result.embeddingModel} (${result.dimension} dims${result.embeddingDtype === undefined ? '' : `, ${result.embeddingDtype}`})`,
+    `  chunker     ${result.chunker}`,
+    ...(result.corpus === undefined ? [] : [`  docs        ${result.corpus.source} (${result.corpus.glob}, sha256 ${result.corpus.digest.slice(0, 12)})`]),
+    `  rows sha256 ${result.rowsDigest}`,
+    `  time        ${result.seconds}s`,
     '',
   ].join('\n');
 }

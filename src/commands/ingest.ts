@@ -46,7 +46,7 @@ export function registerIngest(program: Command, run: CommandRunner): void {
           dryRun: flags.dryRun === true,
         };
         // Ingest is long: its progress shows even with --json (stdout still gets one object).
-        const progress = progressFor(stderr, { quiet: config.quiet });
+        const progress = progressFor(stderr, { quiet: config.quiet, heartbeat: true });
         const result = await withEngine(config, runtime, progress, (engine) => engine.ingest(request, { progress, signal }));
         stdout.write(config.json ? `${JSON.stringify(result)}\n` : formatIngest(result));
       });

@@ -85,3 +85,10 @@ export async function loadCorpus(options: CorpusOptions): Promise<SourceDocument
   }
   return documents;
 }
+
+/** sha256 over the documents (path and text, in path order): the same docs give the same digest, zip or folder. */
+export function corpusDigest(documents: readonly SourceDocument[]): string {
+  const hash = createHash('sha256');
+  for (const document of documents) hash.update(`${document.path}\0${document.text}\0`);
+  return hash.digest('hex');
+}

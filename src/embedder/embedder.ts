@@ -4,7 +4,8 @@ export interface Embedder {
   /** Which weights of the model compute the vectors (fp32, q8, ...): vectors differ between them. */
   readonly dtype: string;
   readonly dimension: number;
-  embedDocuments(texts: readonly string[]): Promise<Float32Array[]>;
+  /** `onEmbedded` hears the running count as model calls finish, for progress finer than the call. */
+  embedDocuments(texts: readonly string[], onEmbedded?: (count: number) => void): Promise<Float32Array[]>;
   embedQuery(text: string): Promise<Float32Array>;
   /** Tokens the model would see for `text` before truncation, and how many it reads at most. */
   tokenBudget(text: string): { tokens: number; maxTokens: number };

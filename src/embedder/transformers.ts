@@ -153,17 +153,20 @@ export class TransformersEmbedder implements Embedder {
    * longest of its batch is the main waste in transformer inference, and sorting by tokens keeps
    * it small, while the budget keeps long texts in small batches, where the CPU runs them fastest.
    */
-  async embedDocuments(texts: readonly string[]): Promise<Float32Array[]> {
+  async embedDocuments(texts: readonly string[], onEmbedded?: (count: number) => void): Promise<Float32Array[]> {
     if (texts.length === 0) return [];
     const inputs = texts.map((text) => this.profile.documentPrefix + text);
     const counts = this.tokenCounts(inputs);
     const order = inputs.map((_, index) => index).sort((a, b) => (counts[a] as number) - (counts[b] as number) || a - b);
     const vectors = new Array<Float32Array>(texts.length);
+    let embedded = 0;
     for (const indices of planBatches(order, counts, this.batchSize)) {
       const batch = await this.embedBatch(indices.map((index) => inputs[index] as string));
       indices.forEach((index, position) => {
         vectors[index] = batch[position] as Float32Array;
       });
+      embedded += indices.length;
+      onEmbedded?.(embedded);
     }
     return vectors;
   }

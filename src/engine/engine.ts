@@ -4,7 +4,7 @@ import type { EvalQuestion, EvalReport } from '../pipeline/evaluate.js';
 import type { RankedHit } from '../pipeline/retrieve.js';
 import type { Progress } from '../progress.js';
 import type { ChunkerName } from '../corpus/chunk.js';
-import type { CollectionInfo, RetrievalMode, ServerFeatures } from '../store/store.js';
+import type { CollectionInfo, CorpusRecord, RetrievalMode, ServerFeatures } from '../store/store.js';
 
 /**
  * What every entry point calls: the in-process CLI (`LocalEngine`), the service (which wraps a
@@ -15,6 +15,7 @@ export interface Engine {
   search(request: SearchRequest, context: OperationContext): Promise<SearchResult>;
   ask(request: AskRequest, context: AskContext): Promise<AskResult>;
   ingest(request: IngestRequest, context: OperationContext): Promise<IngestResult>;
+  exportSnapshot(request: ExportRequest, context: OperationContext): Promise<ExportResult>;
   evaluate(request: EvalRequest, context: OperationContext): Promise<EvalResult>;
   doctor(request: DoctorRequest, context: OperationContext): Promise<DoctorReport>;
   collections(context: OperationContext): Promise<CollectionInfo[]>;
@@ -69,7 +70,7 @@ export interface AskResult {
 }
 
 export interface IngestRequest {
-  /** A URL, or an absolute path to a zip or directory (callers resolve relative paths). */
+  /** A URL, or an absolute path to a zip, a directory or a snapshot (.parquet); callers resolve relative paths. */
   source: string;
   glob: string;
   collection: string;
@@ -108,7 +109,39 @@ export type IngestResult =
       /** Getting the vectors: embedding new chunks and reading unchanged ones from Milvus. */
       embedSeconds: number;
       insertSeconds: number;
+      /** Set when the source was a snapshot: its chunks came with their vectors, no model ran. */
+      snapshot?: SnapshotOrigin;
     };
+
+/** Where an imported snapshot came from, from its manifest. */
+export interface SnapshotOrigin {
+  collection: string;
+  ragossVersion: string;
+  createdAt: string;
+  corpus?: CorpusRecord;
+}
+
+export interface ExportRequest {
+  collection: string;
+  /** Absolute path of the .parquet file to write (replaced if it exists). */
+  out: string;
+}
+
+export interface ExportResult {
+  collection: string;
+  path: string;
+  chunks: number;
+  bytes: number;
+  embeddingModel: string;
+  embeddingDtype?: string;
+  dimension: number;
+  chunker: string;
+  corpus?: CorpusRecord;
+  ragossVersion: string;
+  /** sha256 over the rows, as the file's manifest records it. */
+  rowsDigest: string;
+  seconds: number;
+}
 
 export interface EvalRequest extends QueryTarget {
   questions: EvalQuestion[];

@@ -1,8 +1,8 @@
 import { OpenAIChatEndpoint, requireChatKey, type ChatEndpoint } from '../answerer/chat.js';
 import { DEFAULT_EMBEDDING_MODEL, defaultMode, describeLocation, type EngineSettings } from '../config.js';
-import type { TokenLimit } from '../corpus/chunk.js';
+import type { ChunkerName, TokenLimit } from '../corpus/chunk.js';
 import { displayUrl } from '../corpus/download.js';
-import { isUrl, loadCorpus } from '../corpus/source.js';
+import { corpusDigest, isUrl, loadCorpus } from '../corpus/source.js';
 import type { Embedder } from '../embedder/embedder.js';
 import { modelIsLocal } from '../embedder/transformers.js';
 import { ExitCode, RagossError } from '../errors.js';
@@ -10,6 +10,9 @@ import { answerQuestion } from '../pipeline/answer.js';
 import { evaluate } from '../pipeline/evaluate.js';
 import { chunkDocuments, ingestChunks } from '../pipeline/ingest.js';
 import { retrieve } from '../pipeline/retrieve.js';
+import { exportCollection, importSnapshot } from '../pipeline/snapshot.js';
+import { isSnapshotPath } from '../snapshot/parquet.js';
+import { packageVersion } from '../version.js';
 import { silentProgress, type Progress } from '../progress.js';
 import { openStore } from '../store/open.js';
 import { notIngestedError, type CollectionInfo, type RetrievalMode, type VectorStore } from '../store/store.js';
@@ -23,6 +26,8 @@ import type {
   Engine,
   EvalRequest,
   EvalResult,
+  ExportRequest,
+  ExportResult,
   IngestRequest,
   IngestResult,
   OperationContext,
@@ -92,6 +97,7 @@ export class LocalEngine implements Engine {
   }
 
   async ingest(request: IngestRequest, context: OperationContext): Promise<IngestResult> {
+    if (!isUrl(request.source) && isSnapshotPath(request.source)) return this.importSnapshot(request, context);
     const started = performance.now();
     const { progress, signal } = context;
     const documents = await loadCorpus({ source: request.source, glob: request.glob, home: this.settings.home, progress, refresh: request.refresh, signal });
@@ -116,9 +122,18 @@ export class LocalEngine implements Engine {
     const chunks = await cut();
     // Two ingests into one collection would drop each other's new data: they take turns.
     const stats = await this.exclusive(`ingest:${request.collection}`, () =>
-      ingestChunks(chunks, { collection: request.collection, embedder, store, progress, replace: request.replace, chunker: request.chunker, batchSize: INSERT_BATCH, full: request.full, signal }).finally(() =>
-        this.described.delete(request.collection),
-      ),
+      ingestChunks(chunks, {
+        collection: request.collection,
+        embedder,
+        store,
+        progress,
+        replace: request.replace,
+        chunker: request.chunker,
+        batchSize: INSERT_BATCH,
+        full: request.full,
+        corpus: { source: shownSource, glob: request.glob, digest: corpusDigest(documents) },
+        signal,
+      }).finally(() => this.described.delete(request.collection)),
     );
     return {
       dryRun: false,
@@ -136,6 +151,68 @@ export class LocalEngine implements Engine {
       seconds: round2((performance.now() - started) / 1000),
       embedSeconds: round2(stats.embedSeconds),
       insertSeconds: round2(stats.insertSeconds),
+    };
+  }
+
+  /** A snapshot's chunks and vectors into the collection: no model loads, nothing is embedded. */
+  private async importSnapshot(request: IngestRequest, context: OperationContext): Promise<IngestResult> {
+    const started = performance.now();
+    const { progress, signal } = context;
+    if (request.dryRun) throw new RagossError('--dry-run reads docs, not snapshots', 'drop --dry-run to import the snapshot', ExitCode.usage);
+    const store = await this.store(progress, signal);
+    const stats = await this.exclusive(`ingest:${request.collection}`, () =>
+      importSnapshot(request.source, {
+        collection: request.collection,
+        store,
+        progress,
+        replace: request.replace,
+        embeddingModel: request.embeddingModel,
+        embeddingDtype: this.settings.embedding.dtype,
+        signal,
+      }).finally(() => this.described.delete(request.collection)),
+    );
+    const { manifest } = stats;
+    return {
+      dryRun: false,
+      source: request.source,
+      files: stats.files,
+      chunks: manifest.rows,
+      collection: request.collection,
+      milvus: describeLocation(this.settings.location),
+      embeddingModel: manifest.embeddingModel,
+      dimension: manifest.dimension,
+      chunker: manifest.chunker as ChunkerName,
+      fullText: (await this.describe(store, request.collection)).fullText,
+      embeddedChunks: 0,
+      reusedChunks: 0,
+      seconds: round2((performance.now() - started) / 1000),
+      embedSeconds: 0,
+      insertSeconds: round2(stats.insertSeconds),
+      snapshot: { collection: manifest.collection, ragossVersion: manifest.ragossVersion, createdAt: manifest.createdAt, ...(manifest.corpus === undefined ? {} : { corpus: manifest.corpus }) },
+    };
+  }
+
+  async exportSnapshot(request: ExportRequest, context: OperationContext): Promise<ExportResult> {
+    const started = performance.now();
+    const { progress, signal } = context;
+    const store = await this.store(progress, signal);
+    // Described afresh, not from the cache: the file must hold what the collection holds now.
+    this.described.delete(request.collection);
+    const info = await this.describe(store, request.collection);
+    const { manifest, bytes } = await exportCollection(info, { store, path: request.out, ragossVersion: packageVersion(), progress, signal });
+    return {
+      collection: info.name,
+      path: request.out,
+      chunks: manifest.rows,
+      bytes,
+      embeddingModel: manifest.embeddingModel,
+      ...(manifest.embeddingDtype === undefined ? {} : { embeddingDtype: manifest.embeddingDtype }),
+      dimension: manifest.dimension,
+      chunker: manifest.chunker,
+      ...(manifest.corpus === undefined ? {} : { corpus: manifest.corpus }),
+      ragossVersion: manifest.ragossVersion,
+      rowsDigest: manifest.rowsDigest,
+      seconds: round2((performance.now() - started) / 1000),
     };
   }
 

@@ -4,7 +4,7 @@ import type { SourceDocument } from '../corpus/source.js';
 import { chunkText, type ChunkerName, type TokenLimit } from '../corpus/chunk.js';
 import type { Embedder } from '../embedder/embedder.js';
 import type { Progress } from '../progress.js';
-import type { CollectionInfo, CollectionMeta, StoredChunk, VectorStore } from '../store/store.js';
+import type { CollectionInfo, CollectionMeta, CorpusRecord, StoredChunk, VectorStore } from '../store/store.js';
 import { collectGarbage } from './memory.js';
 
 export interface Chunk {
@@ -49,6 +49,8 @@ export interface IngestOptions {
   batchSize: number;
   /** Embed every chunk, even those whose vectors the current collection already holds. */
   full: boolean;
+  /** Recorded with the collection: which docs these chunks are. */
+  corpus?: CorpusRecord;
   signal?: AbortSignal;
 }
 
@@ -63,7 +65,7 @@ export interface IngestStats {
 }
 
 /** Refuses, before any embedding work, to mix vectors of two models in one collection. */
-function checkCompatible(existing: CollectionInfo | undefined, collection: string, modelName: string, dimension: number, replace: boolean): void {
+export function checkCompatible(existing: CollectionInfo | undefined, collection: string, modelName: string, dimension: number, replace: boolean): void {
   // A collection ragoss did not make (no alias) is refused by the store, with its own message.
   if (existing === undefined || replace || existing.physicalName === collection) return;
   if (existing.dimension !== dimension || existing.embeddingModel !== modelName) {
@@ -90,12 +92,78 @@ function reusableCollection(current: CollectionInfo | undefined, options: Ingest
 }
 
 /** Vectors for a batch: copied from the previous collection where it has the chunk, embedded otherwise. */
-async function vectorsFor(batch: readonly Chunk[], embedder: Embedder, store: VectorStore, previous: string | undefined): Promise<{ vectors: Float32Array[]; embedded: number }> {
+async function vectorsFor(
+  batch: readonly Chunk[],
+  embedder: Embedder,
+  store: VectorStore,
+  previous: string | undefined,
+  onReady: (count: number) => void,
+): Promise<{ vectors: Float32Array[]; embedded: number }> {
   const known = previous === undefined ? new Map<string, Float32Array>() : await store.vectorsByIds(previous, batch.map((chunk) => chunk.id));
   const missing = batch.filter((chunk) => !known.has(chunk.id));
-  const fresh = missing.length === 0 ? [] : await embedder.embedDocuments(missing.map((chunk) => chunk.text));
+  const reused = batch.length - missing.length;
+  onReady(reused);
+  const fresh = missing.length === 0 ? [] : await embedder.embedDocuments(missing.map((chunk) => chunk.text), (count) => onReady(reused + count));
   missing.forEach((chunk, index) => known.set(chunk.id, fresh[index] as Float32Array));
   return { vectors: batch.map((chunk) => known.get(chunk.id) as Float32Array), embedded: missing.length };
+}
+
+/** Where a fill stands: the shared loop reports stored rows and the time Milvus took. */
+export interface FillStats {
+  rows: number;
+  insertSeconds: number;
+}
+
+/**
+ * Writes batches into a fresh collection, checks it and swaps it in under `collection`; on any
+ * failure (or abort) the new collection is dropped and the previous data keeps serving. One insert
+ * runs while the producer makes the next batch (embedding, reading a snapshot): both sides work at
+ * once, and with at most one batch in flight memory stays bounded whatever the corpus size.
+ */
+export async function fillCollection(
+  batches: AsyncIterable<StoredChunk[]>,
+  options: { store: VectorStore; collection: string; meta: CollectionMeta; expectedRows: number; progress: Progress; signal?: AbortSignal; onStored?: (rows: number) => void; onAllStored?: () => void },
+): Promise<FillStats> {
+  const { store, progress, signal } = options;
+  const writer = await store.beginReplace(options.collection, options.meta);
+  let rows = 0;
+  let insertSeconds = 0;
+  let probe: Float32Array | undefined;
+  let pending: Promise<void> = Promise.resolve();
+  const insert = async (batch: StoredChunk[], storedAfter: number) => {
+    const insertStarted = performance.now();
+    await writer.insert(batch);
+    insertSeconds += (performance.now() - insertStarted) / 1000;
+    options.onStored?.(storedAfter);
+  };
+  try {
+    for await (const batch of batches) {
+      signal?.throwIfAborted();
+      probe ??= batch[0]?.vector;
+      await pending;
+      signal?.throwIfAborted();
+      // The previous batch's rows are garbage now: collect them before they pile up (see memory.ts).
+      collectGarbage();
+      rows += batch.length;
+      pending = insert(batch, rows);
+      // Observed by the next `await pending`; this only keeps it from counting as unhandled meanwhile.
+      pending.catch(() => undefined);
+    }
+    await pending;
+    options.onAllStored?.();
+    signal?.throwIfAborted();
+    if (rows !== options.expectedRows) throw new RagossError(`wrote ${rows} rows, expected ${options.expectedRows}; the previous data keeps serving`);
+    progress.step('verifying and switching the collection over');
+    const commitStarted = performance.now();
+    await writer.commit(rows, probe ?? new Float32Array(options.meta.dimension));
+    insertSeconds += (performance.now() - commitStarted) / 1000;
+  } catch (error) {
+    // Let an insert in flight finish before its collection is dropped under it.
+    await pending.catch(() => undefined);
+    await writer.abort();
+    throw error;
+  }
+  return { rows, insertSeconds };
 }
 
 /**
@@ -106,53 +174,34 @@ export async function ingestChunks(chunks: readonly Chunk[], options: IngestOpti
   const { embedder, store, progress, signal } = options;
   const current = await store.describe(options.collection);
   checkCompatible(current, options.collection, embedder.modelName, embedder.dimension, options.replace);
-  const meta: CollectionMeta = { embeddingModel: embedder.modelName, embeddingDtype: embedder.dtype, dimension: embedder.dimension, chunker: options.chunker };
+  const meta: CollectionMeta = {
+    embeddingModel: embedder.modelName,
+    embeddingDtype: embedder.dtype,
+    dimension: embedder.dimension,
+    chunker: options.chunker,
+    ...(options.corpus === undefined ? {} : { corpus: options.corpus }),
+  };
   const previous = reusableCollection(current, options, meta);
-  const writer = await store.beginReplace(options.collection, meta);
+  const counted = progress.task('embedding and storing', chunks.length, 'chunks');
+  // Embedding reports ahead of the insert in flight: the count shown only ever moves forward.
+  let shown = 0;
+  const report = (done: number) => {
+    if (done > shown) counted.update((shown = done));
+  };
   let embedded = 0;
   let embedSeconds = 0;
-  let insertSeconds = 0;
-  let probe: Float32Array | undefined;
-  // One insert runs while the next batch embeds: Milvus and the model work at the same time, and
-  // with at most one batch in flight memory stays bounded whatever the corpus size.
-  let pending: Promise<void> = Promise.resolve();
-  const insert = async (rows: StoredChunk[], done: number, task: { update(done: number): void }) => {
-    const insertStarted = performance.now();
-    await writer.insert(rows);
-    insertSeconds += (performance.now() - insertStarted) / 1000;
-    task.update(done);
-  };
-  try {
-    const task = progress.task('embedding and storing', chunks.length, 'chunks');
+  async function* embeddedBatches(): AsyncGenerator<StoredChunk[]> {
     for (let start = 0; start < chunks.length; start += options.batchSize) {
       signal?.throwIfAborted();
       const batch = chunks.slice(start, start + options.batchSize);
       const embedStarted = performance.now();
-      const { vectors, embedded: embeddedNow } = await vectorsFor(batch, embedder, store, previous);
+      // A batch of long chunks takes a minute on a small CPU: the count moves with each model call.
+      const { vectors, embedded: embeddedNow } = await vectorsFor(batch, embedder, store, previous, (ready) => report(start + ready));
       embedded += embeddedNow;
       embedSeconds += (performance.now() - embedStarted) / 1000;
-      probe ??= vectors[0];
-      const rows: StoredChunk[] = batch.map((chunk, index) => ({ ...chunk, vector: vectors[index] as Float32Array }));
-      await pending;
-      signal?.throwIfAborted();
-      // The previous batch's rows are garbage now: collect them before they pile up (see memory.ts).
-      collectGarbage();
-      pending = insert(rows, start + batch.length, task);
-      // Observed by the next `await pending`; this only keeps it from counting as unhandled meanwhile.
-      pending.catch(() => undefined);
+      yield batch.map((chunk, index) => ({ ...chunk, vector: vectors[index] as Float32Array }));
     }
-    await pending;
-    task.done();
-    signal?.throwIfAborted();
-    progress.step('verifying and switching the collection over');
-    const commitStarted = performance.now();
-    await writer.commit(chunks.length, probe ?? new Float32Array(embedder.dimension));
-    insertSeconds += (performance.now() - commitStarted) / 1000;
-  } catch (error) {
-    // Let an insert in flight finish before its collection is dropped under it.
-    await pending.catch(() => undefined);
-    await writer.abort();
-    throw error;
   }
+  const { insertSeconds } = await fillCollection(embeddedBatches(), { store, collection: options.collection, meta, expectedRows: chunks.length, progress, signal, onStored: report, onAllStored: () => counted.done() });
   return { chunks: chunks.length, embedded, reused: chunks.length - embedded, embedSeconds, insertSeconds };
 }

@@ -9,6 +9,8 @@ import type {
   Engine,
   EvalRequest,
   EvalResult,
+  ExportRequest,
+  ExportResult,
   IngestRequest,
   IngestResult,
   OperationContext,
@@ -82,6 +84,10 @@ export class RemoteEngine implements Engine {
 
   ingest(request: IngestRequest, context: OperationContext): Promise<IngestResult> {
     return this.call<IngestResult>('/v1/ingest', wireRequest.ingest(request), context);
+  }
+
+  exportSnapshot(request: ExportRequest, context: OperationContext): Promise<ExportResult> {
+    return this.call<ExportResult>('/v1/export', wireRequest.export(request), context);
   }
 
   evaluate(request: EvalRequest, context: OperationContext): Promise<EvalResult> {

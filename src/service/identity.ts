@@ -1,16 +1,16 @@
 import { createHash } from 'node:crypto';
-import { readFileSync, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describeLocation, type EngineSettings } from '../config.js';
+import { packageVersion } from '../version.js';
 
 /**
  * The package version plus when this build was made: a service left running across an upgrade or
  * a rebuild of a checkout is never taken for the current one.
  */
 export function serviceVersion(): string {
-  const manifest = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
   const built = Math.round(statSync(fileURLToPath(import.meta.url)).mtimeMs);
-  return `${manifest.version}+${built.toString(36)}`;
+  return `${packageVersion()}+${built.toString(36)}`;
 }
 
 /**

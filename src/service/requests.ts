@@ -1,6 +1,6 @@
 import { DEFAULT_GLOB, DEFAULT_SOURCE_URL, resolveChatConfig, resolveChunker, resolveCommonConfig, resolveMode, resolveTopK, validateQuestion, type Env } from '../config.js';
 import type { RetrievalMode } from '../store/store.js';
-import type { AskRequest, ChatSettings, DoctorRequest, EvalRequest, IngestRequest, QueryTarget, SearchRequest } from '../engine/engine.js';
+import type { AskRequest, ChatSettings, DoctorRequest, EvalRequest, ExportRequest, IngestRequest, QueryTarget, SearchRequest } from '../engine/engine.js';
 import { UsageError } from '../errors.js';
 import { parseEvalQuestion } from '../pipeline/evaluate.js';
 
@@ -98,6 +98,13 @@ export const parseRequest = {
     };
   },
   doctor: (body: Body, env: Env): DoctorRequest => ({ ...target(body, env), chat: chat(body, env) }),
+  export(body: Body, env: Env): ExportRequest {
+    const out = optionalString(body, 'out');
+    if (out === undefined || !out.startsWith('/')) {
+      throw new UsageError(`"out" must be an absolute path of the snapshot to write, got ${out === undefined ? 'nothing' : `"${out}"`}`, 'send {"out": "/abs/path/docs.parquet"}');
+    }
+    return { collection: target(body, env).collection, out };
+  },
 };
 
 function chatWire(settings: ChatSettings): WireChat {
@@ -117,5 +124,6 @@ export const wireRequest = {
   ask: ({ chat: settings, ...rest }: AskRequest): Body => ({ ...rest, mode: rest.mode ?? null, ...chatWire(settings) }),
   eval: (request: EvalRequest): Body => ({ ...request, mode: request.mode ?? null }),
   ingest: (request: IngestRequest): Body => ({ ...request }),
+  export: (request: ExportRequest): Body => ({ ...request }),
   doctor: ({ chat: settings, ...rest }: DoctorRequest): Body => ({ ...rest, ...chatWire(settings) }),
 };

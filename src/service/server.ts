@@ -135,13 +135,14 @@ class Service {
     '/v1/ask': (body, context, emit) =>
       this.engine.ask(parseRequest.ask(body, this.options.env), { ...context, onDelta: (delta) => emit(delta.kind, { text: delta.text }) }),
     '/v1/ingest': (body, context) => this.engine.ingest(parseRequest.ingest(body, this.options.env), context),
+    '/v1/export': (body, context) => this.engine.exportSnapshot(parseRequest.export(body, this.options.env), context),
     '/v1/eval': (body, context) => this.engine.evaluate(parseRequest.eval(body, this.options.env), context),
     '/v1/doctor': (body, context) => this.engine.doctor(parseRequest.doctor(body, this.options.env), context),
     '/v1/collections': (_body, context) => this.engine.collections(context),
   };
 
   /** Endpoints whose natural answer is a stream; the others answer JSON unless asked for events. */
-  private static readonly STREAMED = new Set(['/v1/ask', '/v1/ingest']);
+  private static readonly STREAMED = new Set(['/v1/ask', '/v1/ingest', '/v1/export']);
 
   async start(): Promise<RunningService> {
     const { socketPath, pidFile, tcp } = this.options;

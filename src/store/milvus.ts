@@ -1,4 +1,4 @@
-import { DataType, FunctionType, LoadState, MilvusClient, RRFRanker, type ResStatus } from '@zilliz/milvus2-sdk-node';
+import { ConsistencyLevelEnum, DataType, FunctionType, LoadState, MilvusClient, RRFRanker, type ResStatus } from '@zilliz/milvus2-sdk-node';
 import { ExitCode, RagossError, errorMessage } from '../errors.js';
 import {
   notIngestedError,
@@ -6,6 +6,8 @@ import {
   type CollectionInfo,
   type CollectionMeta,
   type CollectionWriter,
+  type ChunkKey,
+  type CorpusRecord,
   type RetrievalMode,
   type SearchHit,
   type SearchQuery,
@@ -17,6 +19,9 @@ const PROP_MODEL = 'ragoss.embedding_model';
 const PROP_DIMENSION = 'ragoss.dimension';
 const PROP_CHUNKER = 'ragoss.chunker';
 const PROP_DTYPE = 'ragoss.embedding_dtype';
+const PROP_SOURCE = 'ragoss.source';
+const PROP_GLOB = 'ragoss.glob';
+const PROP_CORPUS_DIGEST = 'ragoss.corpus_digest';
 /** Filled by Milvus from `text` through a BM25 function; ragoss never writes it. */
 const SPARSE_FIELD = 'sparse';
 /** Reciprocal rank fusion's usual constant: ranks matter, raw scores of the two searches never mix. */
@@ -66,6 +71,18 @@ export function truncateUtf8(text: string, maxBytes: number): string {
   const cut = Buffer.from(text).subarray(0, maxBytes).toString('utf8');
   // A cut through a multi-byte character decodes to U+FFFD; drop it.
   return cut.replace(/\uFFFD$/, '');
+}
+
+function corpusFrom(properties: ReadonlyMap<string, string>): { corpus?: CorpusRecord } {
+  const source = properties.get(PROP_SOURCE);
+  const glob = properties.get(PROP_GLOB);
+  const digest = properties.get(PROP_CORPUS_DIGEST);
+  return source === undefined || glob === undefined || digest === undefined ? {} : { corpus: { source, glob, digest } };
+}
+
+/** Ids are hex digests (chunkId) or a snapshot's strings: quoted as JSON, they are valid filter literals. */
+function idFilter(ids: readonly string[]): string {
+  return `id in [${ids.map((id) => JSON.stringify(id)).join(', ')}]`;
 }
 
 export function physicalNameFor(name: string, now: Date = new Date()): string {
@@ -230,6 +247,7 @@ export class MilvusStore implements VectorStore {
       physicalName,
       embeddingModel: properties.get(PROP_MODEL) ?? 'unknown',
       ...(properties.has(PROP_DTYPE) ? { embeddingDtype: properties.get(PROP_DTYPE) } : {}),
+      ...corpusFrom(properties),
       dimension,
       // Collections from before the chunker was recorded were all cut the seed way.
       chunker: properties.get(PROP_CHUNKER) ?? 'seed',
@@ -303,6 +321,7 @@ export class MilvusStore implements VectorStore {
           [PROP_DIMENSION]: String(meta.dimension),
           [PROP_CHUNKER]: meta.chunker,
           ...(meta.embeddingDtype === undefined ? {} : { [PROP_DTYPE]: meta.embeddingDtype }),
+          ...(meta.corpus === undefined ? {} : { [PROP_SOURCE]: meta.corpus.source, [PROP_GLOB]: meta.corpus.glob, [PROP_CORPUS_DIGEST]: meta.corpus.digest }),
         },
       }),
     );
@@ -323,11 +342,10 @@ export class MilvusStore implements VectorStore {
   async vectorsByIds(name: string, ids: readonly string[]): Promise<Map<string, Float32Array>> {
     const found = new Map<string, Float32Array>();
     if (ids.length === 0) return found;
-    // Ids are hex digests (chunkId), so they need no escaping inside the filter's string literals.
     const result = await this.call('query vectors by id', () =>
       this.client.query({
         collection_name: name,
-        filter: `id in [${ids.map((id) => JSON.stringify(id)).join(', ')}]`,
+        filter: idFilter(ids),
         output_fields: ['id', 'vector'],
         limit: ids.length,
         consistency_level: 'Strong' as never,
@@ -335,6 +353,28 @@ export class MilvusStore implements VectorStore {
     );
     for (const row of result.data) found.set(String(row['id']), Float32Array.from(row['vector'] as number[]));
     return found;
+  }
+
+  async chunkKeys(name: string): Promise<ChunkKey[]> {
+    // A filter that every row passes: Milvus wants a limit with an empty one, and any limit caps.
+    const result = await this.call('query chunk keys', () =>
+      this.client.query({ collection_name: name, filter: 'chunk_index >= 0', output_fields: ['id', 'source', 'chunk_index'], consistency_level: ConsistencyLevelEnum.Strong }),
+    );
+    return result.data.map((row) => ({ id: String(row['id']), source: String(row['source']), chunkIndex: Number(row['chunk_index']) }));
+  }
+
+  async chunksByIds(name: string, ids: readonly string[]): Promise<StoredChunk[]> {
+    if (ids.length === 0) return [];
+    const result = await this.call('query chunks by id', () =>
+      this.client.query({ collection_name: name, filter: idFilter(ids), output_fields: ['id', 'vector', ...OUTPUT_FIELDS], limit: ids.length, consistency_level: ConsistencyLevelEnum.Strong }),
+    );
+    const byId = new Map(
+      result.data.map((row) => [
+        String(row['id']),
+        { id: String(row['id']), vector: Float32Array.from(row['vector'] as number[]), text: String(row['text'] ?? ''), source: String(row['source'] ?? ''), chunkIndex: Number(row['chunk_index'] ?? 0) },
+      ]),
+    );
+    return ids.flatMap((id) => byId.get(id) ?? []);
   }
 
   private fullTextSupport: Promise<boolean> | undefined;

@@ -1,5 +1,14 @@
 import { ExitCode, RagossError } from '../errors.js';
 
+/** Where a collection's chunks came from, as recorded at ingest (and carried by snapshots). */
+export interface CorpusRecord {
+  /** The URL, zip or directory ingested. */
+  source: string;
+  glob: string;
+  /** sha256 over the files read (path and text, in path order): the same docs give the same digest. */
+  digest: string;
+}
+
 /** What ragoss records with a collection so later commands embed questions the same way. */
 export interface CollectionMeta {
   embeddingModel: string;
@@ -8,6 +17,8 @@ export interface CollectionMeta {
   dimension: number;
   /** How the documents were cut into chunks (see corpus/chunk.ts). */
   chunker: string;
+  /** Unknown on collections made before ragoss recorded it. */
+  corpus?: CorpusRecord;
 }
 
 /** dense: the embedding vectors; bm25: Milvus full-text search; hybrid: both, fused by RRF. */
@@ -39,6 +50,9 @@ export interface StoredChunk {
   chunkIndex: number;
 }
 
+/** What identifies a stored chunk and orders it as ingest wrote it. */
+export type ChunkKey = Pick<StoredChunk, 'id' | 'source' | 'chunkIndex'>;
+
 export interface SearchHit {
   score: number;
   text: string;
@@ -64,6 +78,10 @@ export interface VectorStore {
   beginReplace(name: string, meta: CollectionMeta): Promise<CollectionWriter>;
   /** The stored vectors of those chunk ids that the collection holds (the others are left out). */
   vectorsByIds(name: string, ids: readonly string[]): Promise<Map<string, Float32Array>>;
+  /** Every chunk's key: small next to the rows, so an export can order them without holding vectors. */
+  chunkKeys(name: string): Promise<ChunkKey[]>;
+  /** Whole rows (text and vector too) of those ids the collection holds, in the order asked. */
+  chunksByIds(name: string, ids: readonly string[]): Promise<StoredChunk[]>;
   search(name: string, query: SearchQuery, topK: number, mode: RetrievalMode): Promise<SearchHit[]>;
   /** False once closed or once the server behind it is known to be gone: a long-lived owner reconnects. */
   usable(): boolean;

@@ -1,0 +1,210 @@
+import { createHash, type Hash } from 'node:crypto';
+import { rename, rm, stat } from 'node:fs/promises';
+import { asyncBufferFromFile, parquetMetadataAsync, parquetReadObjects, type AsyncBuffer, type FileMetaData } from 'hyparquet';
+import { ParquetWriter, fileWriter, type ColumnSource, type SchemaElement } from 'hyparquet-writer';
+import { RagossError, errorMessage } from '../errors.js';
+import type { CorpusRecord, StoredChunk } from '../store/store.js';
+
+/**
+ * A snapshot is one Parquet file in the layout Milvus's own bulk import reads: one column per
+ * collection field, named as the field (`id`, `vector` as a list of float32, `text`, `source`,
+ * `chunk_index`), no column for the BM25 sparse field (Milvus computes it from `text`). What the
+ * collection records travels in the file's key-value metadata under `ragoss`, which other readers
+ * (pyarrow, DuckDB, Milvus) ignore.
+ */
+export const SNAPSHOT_FORMAT = 'ragoss-snapshot';
+export const SNAPSHOT_FORMAT_VERSION = 1;
+const METADATA_KEY = 'ragoss';
+
+/** The `ragoss` metadata entry: the collection's record, and what the rows must add up to. */
+export interface SnapshotManifest {
+  format: typeof SNAPSHOT_FORMAT;
+  formatVersion: number;
+  ragossVersion: string;
+  createdAt: string;
+  /** The collection it was exported from. */
+  collection: string;
+  embeddingModel: string;
+  embeddingDtype?: string;
+  dimension: number;
+  chunker: string;
+  corpus?: CorpusRecord;
+  rows: number;
+  /** sha256 over every row in file order (see `RowDigest`): catches damage Parquet itself would not. */
+  rowsDigest: string;
+}
+
+export type SnapshotHeader = Omit<SnapshotManifest, 'format' | 'formatVersion' | 'rows' | 'rowsDigest'>;
+
+/** Rows written per row group: also the batch an import inserts at a time. */
+export const SNAPSHOT_ROW_GROUP = 256;
+
+const SCHEMA: SchemaElement[] = [
+  { name: 'schema', num_children: 5 },
+  { name: 'id', type: 'BYTE_ARRAY', converted_type: 'UTF8', repetition_type: 'REQUIRED' },
+  { name: 'source', type: 'BYTE_ARRAY', converted_type: 'UTF8', repetition_type: 'REQUIRED' },
+  { name: 'chunk_index', type: 'INT64', repetition_type: 'REQUIRED' },
+  { name: 'text', type: 'BYTE_ARRAY', converted_type: 'UTF8', repetition_type: 'REQUIRED' },
+  // The standard three-level LIST of FLOAT, which Arrow (and so Milvus's importer) reads as list<float>.
+  { name: 'vector', repetition_type: 'REQUIRED', converted_type: 'LIST', num_children: 1 },
+  { name: 'list', repetition_type: 'REPEATED', num_children: 1 },
+  { name: 'element', type: 'FLOAT', repetition_type: 'REQUIRED' },
+];
+
+/** sha256 over each row's fields and its vector's float32 bytes, in order. */
+class RowDigest {
+  private readonly hash: Hash = createHash('sha256');
+
+  add(row: StoredChunk): void {
+    this.hash.update(`${row.id}\0${row.source}\0${row.chunkIndex}\0${row.text}\0`);
+    this.hash.update(new Uint8Array(row.vector.buffer, row.vector.byteOffset, row.vector.byteLength));
+  }
+
+  hex(): string {
+    return this.hash.digest('hex');
+  }
+}
+
+/** Writes a snapshot row group by row group; the file appears under its name only once finished. */
+export class SnapshotWriter {
+  private readonly digest = new RowDigest();
+  private rows = 0;
+  private readonly writer: ParquetWriter;
+  private readonly temporary: string;
+
+  constructor(
+    private readonly path: string,
+    private readonly header: SnapshotHeader,
+  ) {
+    this.temporary = `${path}.${process.pid}.partial`;
+    this.writer = new ParquetWriter({ writer: fileWriter(this.temporary), schema: SCHEMA, codec: 'SNAPPY', createdBy: `ragoss ${header.ragossVersion}` });
+  }
+
+  async write(rows: readonly StoredChunk[]): Promise<void> {
+    if (rows.length === 0) return;
+    for (const row of rows) {
+      if (row.vector.length !== this.header.dimension) throw new RagossError(`chunk ${row.id} has a ${row.vector.length}-dim vector, not ${this.header.dimension}`);
+      this.digest.add(row);
+    }
+    this.rows += rows.length;
+    const columnData: ColumnSource[] = [
+      { name: 'id', data: rows.map((row) => row.id) },
+      { name: 'source', data: rows.map((row) => row.source) },
+      { name: 'chunk_index', data: rows.map((row) => BigInt(row.chunkIndex)) },
+      { name: 'text', data: rows.map((row) => row.text) },
+      // The writer wants plain arrays; float32 values stay exact through FLOAT.
+      { name: 'vector', data: rows.map((row) => Array.from(row.vector)), statistics: false },
+    ];
+    await this.writer.write({ columnData, rowGroupSize: rows.length });
+  }
+
+  /** Seals the file with its manifest and moves it into place. */
+  async finish(): Promise<{ manifest: SnapshotManifest; bytes: number }> {
+    const manifest: SnapshotManifest = { format: SNAPSHOT_FORMAT, formatVersion: SNAPSHOT_FORMAT_VERSION, ...this.header, rows: this.rows, rowsDigest: this.digest.hex() };
+    // The manifest's count and digest are known only now; the footer is written from this field.
+    this.writer.kvMetadata = [{ key: METADATA_KEY, value: JSON.stringify(manifest) }];
+    await this.writer.finish();
+    await rename(this.temporary, this.path);
+    return { manifest, bytes: (await stat(this.path)).size };
+  }
+
+  /** Removes the partial file. */
+  async abort(): Promise<void> {
+    await rm(this.temporary, { force: true });
+  }
+}
+
+function damaged(path: string, reason: string, cause?: unknown): RagossError {
+  return new RagossError(`snapshot ${path} is damaged or not a ragoss snapshot: ${reason}`, 'export it again (ragoss export --out FILE), or copy it again', undefined, { cause });
+}
+
+function parseManifest(path: string, metadata: FileMetaData): SnapshotManifest {
+  const entry = metadata.key_value_metadata?.find(({ key }) => key === METADATA_KEY)?.value;
+  if (entry === undefined) throw damaged(path, `its Parquet metadata has no "${METADATA_KEY}" entry (written by ragoss export)`);
+  let manifest: SnapshotManifest;
+  try {
+    manifest = JSON.parse(entry) as SnapshotManifest;
+  } catch (error) {
+    throw damaged(path, `its "${METADATA_KEY}" metadata is not JSON`, error);
+  }
+  if (manifest.format !== SNAPSHOT_FORMAT) throw damaged(path, `its metadata says format "${String(manifest.format)}"`);
+  if (manifest.formatVersion > SNAPSHOT_FORMAT_VERSION) {
+    throw new RagossError(`snapshot ${path} has format version ${manifest.formatVersion}; this ragoss reads up to ${SNAPSHOT_FORMAT_VERSION}`, 'upgrade ragoss');
+  }
+  const columns = new Set(metadata.schema.map((element) => element.name));
+  for (const column of ['id', 'source', 'chunk_index', 'text', 'vector']) {
+    if (!columns.has(column)) throw damaged(path, `it has no "${column}" column`);
+  }
+  if (Number(metadata.num_rows) !== manifest.rows) throw damaged(path, `it holds ${metadata.num_rows} rows, its manifest says ${manifest.rows}`);
+  return manifest;
+}
+
+/** A snapshot opened for reading: its manifest at once, its rows a row group at a time. */
+export class SnapshotReader {
+  private constructor(
+    readonly path: string,
+    readonly manifest: SnapshotManifest,
+    private readonly file: AsyncBuffer,
+    private readonly metadata: FileMetaData,
+  ) {}
+
+  /** Reads the footer only; refuses what is not a ragoss snapshot, with one line. */
+  static async open(path: string): Promise<SnapshotReader> {
+    let file: AsyncBuffer;
+    let metadata: FileMetaData;
+    try {
+      file = await asyncBufferFromFile(path);
+      metadata = await parquetMetadataAsync(file);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw new RagossError(`snapshot ${path} does not exist`, 'check the path given to --source');
+      throw damaged(path, errorMessage(error).split('\n')[0] ?? 'unreadable', error);
+    }
+    return new SnapshotReader(path, parseManifest(path, metadata), file, metadata);
+  }
+
+  /**
+   * The rows, a row group at a time, each checked against the manifest's dimension; after the last
+   * one the digest over all rows must match the manifest's, or this throws before the caller can
+   * commit anything.
+   */
+  async *batches(): AsyncGenerator<StoredChunk[]> {
+    const digest = new RowDigest();
+    let rowStart = 0;
+    let seen = 0;
+    for (const group of this.metadata.row_groups) {
+      const rowEnd = rowStart + Number(group.num_rows);
+      let records: Array<Record<string, unknown>>;
+      try {
+        records = (await parquetReadObjects({ file: this.file, metadata: this.metadata, rowStart, rowEnd })) as Array<Record<string, unknown>>;
+      } catch (error) {
+        throw damaged(this.path, `rows ${rowStart}-${rowEnd - 1} cannot be read (${errorMessage(error).split('\n')[0]})`, error);
+      }
+      const rows = records.map((record) => this.toChunk(record));
+      for (const row of rows) digest.add(row);
+      seen += rows.length;
+      rowStart = rowEnd;
+      yield rows;
+    }
+    if (seen !== this.manifest.rows) throw damaged(this.path, `read ${seen} rows, its manifest says ${this.manifest.rows}`);
+    if (digest.hex() !== this.manifest.rowsDigest) throw damaged(this.path, 'its rows do not match the digest in its manifest');
+  }
+
+  private toChunk(record: Record<string, unknown>): StoredChunk {
+    const vector = record['vector'];
+    if (!Array.isArray(vector) || vector.length !== this.manifest.dimension) {
+      throw damaged(this.path, `a row's vector has ${Array.isArray(vector) ? vector.length : 'no'} values, not ${this.manifest.dimension}`);
+    }
+    return {
+      id: String(record['id']),
+      source: String(record['source']),
+      chunkIndex: Number(record['chunk_index']),
+      text: String(record['text']),
+      vector: Float32Array.from(vector as number[]),
+    };
+  }
+}
+
+/** Whether a --source names a snapshot: by its extension, as users name them. */
+export function isSnapshotPath(source: string): boolean {
+  return /\.parquet$/i.test(source);
+}
