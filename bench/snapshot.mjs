@@ -41,7 +41,9 @@ async function doubleSnapshot(root, from, to) {
   const { SnapshotReader, SnapshotWriter } = await import(pathToFileURL(join(root, 'dist', 'snapshot', 'parquet.js')).href);
   const { createHash } = await import('node:crypto');
   const reader = await SnapshotReader.open(from);
-  const { format, formatVersion, rows, rowsDigest, ...header } = reader.manifest;
+  const header = { ...reader.manifest };
+  // The writer computes these four afresh for the new rows.
+  for (const key of ['format', 'formatVersion', 'rows', 'rowsDigest']) delete header[key];
   const writer = new SnapshotWriter(to, header);
   const copies = [];
   for await (const batch of reader.batches()) {

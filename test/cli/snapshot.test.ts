@@ -1,0 +1,204 @@
+import { readFileSync, statSync, truncateSync, copyFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { asyncBufferFromFile, parquetMetadataAsync, parquetReadObjects, parquetSchema } from 'hyparquet';
+import { ParquetWriter, fileWriter } from 'hyparquet-writer';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { engineSettings, resolveCommonConfig } from '../../src/config.js';
+import { LocalEngine } from '../../src/engine/local.js';
+import { silentProgress } from '../../src/progress.js';
+import { SnapshotReader, SnapshotWriter } from '../../src/snapshot/parquet.js';
+import { baseEnv, runCli, tempHome } from '../helpers/cli.js';
+import { startTestMilvus, type TestMilvus } from '../helpers/milvus-server.js';
+import { devQuestions, faqZip, fullDocsQuestions, modelsDir, tinyModel } from '../helpers/paths.js';
+
+const backend = inject('milvusBackend');
+
+function uniqueCollection(prefix: string): string {
+  return `${prefix}_${Date.now().toString(36)}_${Math.floor(Math.random() * 1e6)}`;
+}
+
+/** Every question of both dev sets: what "answers exactly as its source" is checked on. */
+const QUESTIONS = [devQuestions, fullDocsQuestions].flatMap((file) =>
+  readFileSync(file, 'utf8')
+    .split('\n')
+    .filter((line) => line.trim() !== '')
+    .map((line) => (JSON.parse(line) as { question: string }).question),
+);
+
+/** The ranked (source, chunk) lists of each question, through the engine every entry point uses. */
+async function answers(milvusUri: string, home: string, collection: string, mode?: 'dense'): Promise<string[][]> {
+  const env = { RAGOSS_HOME: home, MILVUS_URI: milvusUri, RAGOSS_MODEL_DIR: modelsDir, RAGOSS_OFFLINE: '1' };
+  const engine = new LocalEngine(engineSettings(resolveCommonConfig({}, env)));
+  try {
+    const lists: string[][] = [];
+    for (const question of QUESTIONS) {
+      const { hits } = await engine.search({ question, topK: 10, collection, ...(mode === undefined ? {} : { mode }) }, { progress: silentProgress, signal: new AbortController().signal });
+      lists.push(hits.map((hit) => `${hit.source}#${hit.chunkIndex}`));
+    }
+    return lists;
+  } finally {
+    await engine.close();
+  }
+}
+
+function errorLines(stderr: string): string[] {
+  return stderr.split('\n').filter((line) => line.startsWith('ragoss: error:'));
+}
+
+describe(`snapshots: export, import, refusals (${backend})`, () => {
+  const milvusUri = inject('milvusUri');
+  const source = uniqueCollection('snap_src');
+  const target = uniqueCollection('snap_dst');
+  let home: string;
+  let env: Record<string, string>;
+  let snapshot: string;
+
+  beforeAll(async () => {
+    home = tempHome();
+    snapshot = join(home, 'faq.parquet');
+    env = baseEnv({ RAGOSS_HOME: home, MILVUS_URI: milvusUri, RAGOSS_EMBEDDING_MODEL: tinyModel });
+    const ingested = await runCli(['ingest', '--source', faqZip, '--collection', source, '--quiet'], env);
+    expect(ingested.stderr).toBe('');
+    expect(ingested.code).toBe(0);
+  });
+
+  it('exports every chunk with its vector and record into a Parquet file in Milvus bulk-import layout', async () => {
+    const result = await runCli(['export', '--collection', source, '--out', snapshot, '--json'], env);
+    expect(result.code, result.stderr).toBe(0);
+    const summary = JSON.parse(result.stdout) as Record<string, unknown>;
+    expect(summary).toMatchObject({ collection: source, path: snapshot, chunks: 72, embeddingModel: tinyModel, embeddingDtype: 'fp32', dimension: 768, chunker: 'seed' });
+    expect(summary['corpus']).toMatchObject({ source: faqZip, glob: 'en/faq/*.md', digest: expect.stringMatching(/^[0-9a-f]{64}$/) });
+    expect(summary['bytes']).toBe(statSync(snapshot).size);
+    // Read with a plain Parquet reader, as another tool would: the columns Milvus's importer expects.
+    const file = await asyncBufferFromFile(snapshot);
+    const metadata = await parquetMetadataAsync(file);
+    const columns = parquetSchema(metadata).children.map((child) => [child.element.name, child.element.type ?? child.element.converted_type]);
+    expect(columns).toEqual([['id', 'BYTE_ARRAY'], ['source', 'BYTE_ARRAY'], ['chunk_index', 'INT64'], ['text', 'BYTE_ARRAY'], ['vector', 'LIST']]);
+    const rows = (await parquetReadObjects({ file, metadata })) as Array<{ id: string; source: string; chunk_index: bigint; text: string; vector: number[] }>;
+    expect(rows).toHaveLength(72);
+    // In the order ingest wrote them: files by path, then chunk index.
+    expect(rows.slice(0, 3).map((row) => [row.source, Number(row.chunk_index)])).toEqual([['en/faq/operational_faq.md', 0], ['en/faq/operational_faq.md', 1], ['en/faq/operational_faq.md', 2]]);
+    expect(rows.every((row) => row.vector.length === 768 && /^[0-9a-f]{32}$/.test(row.id))).toBe(true);
+    const manifest = JSON.parse(metadata.key_value_metadata?.find(({ key }) => key === 'ragoss')?.value ?? '{}') as Record<string, unknown>;
+    expect(manifest).toMatchObject({ format: 'ragoss-snapshot', formatVersion: 1, rows: 72, collection: source, embeddingModel: tinyModel, dimension: 768, rowsDigest: summary['rowsDigest'] });
+  });
+
+  it('imports it with no model compute, and the import answers every dev question exactly as its source', async () => {
+    const result = await runCli(['ingest', '--source', snapshot, '--collection', target, '--json'], env);
+    expect(result.code, result.stderr).toBe(0);
+    expect(JSON.parse(result.stdout)).toMatchObject({ chunks: 72, files: 4, embeddedChunks: 0, embedSeconds: 0, embeddingModel: tinyModel, chunker: 'seed', fullText: backend === 'lite', snapshot: { collection: source } });
+    expect(result.stderr).not.toContain('loading embedding model');
+    expect(result.stderr).toContain('ragoss: verifying and switching the collection over');
+    const before = await answers(milvusUri, home, source);
+    expect(await answers(milvusUri, home, target)).toEqual(before);
+    expect(await answers(milvusUri, home, target, 'dense')).toEqual(await answers(milvusUri, home, source, 'dense'));
+    expect(before.every((list) => list.length === 10)).toBe(true);
+  });
+
+  it('lets a later ingest of the same docs reuse the imported vectors', async () => {
+    const result = await runCli(['ingest', '--source', faqZip, '--collection', target], env);
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stdout).toContain('\n  embedded    0 chunks; 72 unchanged kept their vectors (--full embeds all)\n');
+  });
+
+  it('refuses a truncated file with one line and keeps the previous data serving', async () => {
+    const damaged = join(home, 'truncated.parquet');
+    copyFileSync(snapshot, damaged);
+    truncateSync(damaged, Math.floor(statSync(snapshot).size / 2));
+    const result = await runCli(['ingest', '--source', damaged, '--collection', target], env);
+    expect(result.code).toBe(1);
+    expect(errorLines(result.stderr)).toEqual([expect.stringMatching(/^ragoss: error: snapshot .*truncated\.parquet is damaged or not a ragoss snapshot: .+ — export it again/)]);
+    expect(result.stderr).not.toMatch(/\n\s+at /);
+    expect((await runCli(['search', 'How is data stored in milvus?', '--collection', target, '--json'], env)).code).toBe(0);
+  });
+
+  it('refuses rows that do not match the manifest digest, after reading them, with the old data intact', async () => {
+    // Same manifest, one text changed: every Parquet page is valid, only the digest can tell.
+    const reader = await SnapshotReader.open(snapshot);
+    const tampered = join(home, 'tampered.parquet');
+    const rows = [];
+    for await (const batch of reader.batches()) rows.push(...batch);
+    rows[40] = { ...rows[40]!, text: `${rows[40]!.text} (edited)` };
+    const writer = new ParquetWriter({
+      writer: fileWriter(tampered),
+      schema: (await parquetMetadataAsync(await asyncBufferFromFile(snapshot))).schema,
+      kvMetadata: [{ key: 'ragoss', value: JSON.stringify(reader.manifest) }],
+    });
+    await writer.write({
+      columnData: [
+        { name: 'id', data: rows.map((row) => row.id) },
+        { name: 'source', data: rows.map((row) => row.source) },
+        { name: 'chunk_index', data: rows.map((row) => BigInt(row.chunkIndex)) },
+        { name: 'text', data: rows.map((row) => row.text) },
+        { name: 'vector', data: rows.map((row) => Array.from(row.vector)) },
+      ],
+    });
+    await writer.finish();
+    const result = await runCli(['ingest', '--source', tampered, '--collection', target], env);
+    expect(result.code).toBe(1);
+    expect(errorLines(result.stderr)).toEqual([expect.stringContaining('is damaged or not a ragoss snapshot: its rows do not match the digest in its manifest')]);
+    const search = await runCli(['search', 'How is data stored in milvus?', '--collection', target, '--json', '--top-k', '72'], env);
+    expect((JSON.parse(search.stdout) as { hits: Array<{ text: string }> }).hits.some((hit) => hit.text.endsWith('(edited)'))).toBe(false);
+  });
+
+  it('refuses a snapshot of another model, with one line naming both', async () => {
+    const reader = await SnapshotReader.open(snapshot);
+    const other = join(home, 'other-model.parquet');
+    const { format: _format, formatVersion: _version, rows: _rows, rowsDigest: _digest, ...header } = reader.manifest;
+    const writer = new SnapshotWriter(other, { ...header, embeddingModel: 'Xenova/all-mpnet-base-v2' });
+    for await (const batch of reader.batches()) await writer.write(batch);
+    await writer.finish();
+    const into = await runCli(['ingest', '--source', other, '--collection', target], baseEnv({ RAGOSS_HOME: home, MILVUS_URI: milvusUri }));
+    expect(into.code).toBe(2);
+    expect(errorLines(into.stderr)).toEqual([`ragoss: error: collection ${target} was built with ${tinyModel} (768 dims), not Xenova/all-mpnet-base-v2 (768 dims) — pass --replace to rebuild it with Xenova/all-mpnet-base-v2, or use another --collection`]);
+    const named = await runCli(['ingest', '--source', other, '--collection', uniqueCollection('snap_named')], env);
+    expect(named.code).toBe(2);
+    expect(errorLines(named.stderr)).toEqual([expect.stringContaining(`other-model.parquet was built with Xenova/all-mpnet-base-v2 (768 dims), not ${tinyModel}`)]);
+  });
+
+  it('refuses what is not a snapshot, and export refuses a name ingest would not recognise', async () => {
+    const plain = join(home, 'plain.parquet');
+    const writer = new ParquetWriter({ writer: fileWriter(plain), schema: [{ name: 'root', num_children: 1 }, { name: 'id', type: 'BYTE_ARRAY', converted_type: 'UTF8', repetition_type: 'REQUIRED' }] });
+    await writer.write({ columnData: [{ name: 'id', data: ['a'] }] });
+    await writer.finish();
+    const result = await runCli(['ingest', '--source', plain, '--collection', target], env);
+    expect(result.code).toBe(1);
+    expect(errorLines(result.stderr)).toEqual([expect.stringContaining('plain.parquet is damaged or not a ragoss snapshot: its Parquet metadata has no "ragoss" entry')]);
+    const badName = await runCli(['export', '--collection', source, '--out', join(home, 'faq.bin')], env);
+    expect(badName.code).toBe(2);
+    expect(errorLines(badName.stderr)).toEqual([expect.stringContaining('--out must name a .parquet file')]);
+    const missing = await runCli(['export', '--collection', 'no_such_collection', '--out', join(home, 'none.parquet')], env);
+    expect(missing.code).toBe(3);
+  });
+
+  // Across backends: the other Milvus is started here (a Milvus Lite beside the real server).
+  const acrossBackends = backend === 'server' ? describe : describe.skip;
+  acrossBackends('across backends', () => {
+    let lite: TestMilvus;
+    beforeAll(async () => {
+      lite = await startTestMilvus();
+    });
+    afterAll(async () => {
+      await lite?.stop();
+    });
+
+    it('moves Milvus 2.3 (dense only) to Lite, where BM25 comes back, and Lite to the server, same dense answers', async () => {
+      const onLite = uniqueCollection('snap_lite');
+      const toLite = await runCli(['ingest', '--source', snapshot, '--collection', onLite, '--json'], { ...env, MILVUS_URI: lite.uri });
+      expect(toLite.code, toLite.stderr).toBe(0);
+      expect(JSON.parse(toLite.stdout)).toMatchObject({ chunks: 72, fullText: true });
+      const hybrid = await runCli(['search', 'queryNode.cache.warmup', '--collection', onLite, '--mode', 'bm25', '--json'], { ...env, MILVUS_URI: lite.uri });
+      expect(hybrid.code, hybrid.stderr).toBe(0);
+      expect(hybrid.stderr).not.toContain('runs as dense');
+      expect(await answers(lite.uri, home, onLite, 'dense')).toEqual(await answers(milvusUri, home, source, 'dense'));
+
+      const liteSnapshot = join(home, 'from-lite.parquet');
+      expect((await runCli(['export', '--collection', onLite, '--out', liteSnapshot], { ...env, MILVUS_URI: lite.uri })).code).toBe(0);
+      const back = uniqueCollection('snap_back');
+      const toServer = await runCli(['ingest', '--source', liteSnapshot, '--collection', back, '--json'], env);
+      expect(toServer.code, toServer.stderr).toBe(0);
+      expect(JSON.parse(toServer.stdout)).toMatchObject({ chunks: 72, fullText: false });
+      expect(await answers(milvusUri, home, back, 'dense')).toEqual(await answers(milvusUri, home, source, 'dense'));
+    });
+  });
+});
