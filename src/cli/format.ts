@@ -1,6 +1,7 @@
 import type { Check, CheckStatus, DoctorReport, EvalResult, ExportResult, IngestResult } from '../engine/engine.js';
 import type { RankedHit } from '../pipeline/retrieve.js';
 import type { ServiceHealth } from '../service/identity.js';
+import type { JobInfo } from '../service/jobs.js';
 
 /** How results look on stdout: one pure module, so every entry point prints the same thing. */
 
@@ -129,7 +130,21 @@ export function serviceCheck(health: ServiceHealth | undefined, startsOne: boole
   };
 }
 
+export function formatJobStarted(job: JobInfo): string {
+  return `ingest job ${job.id} started in the ragoss service: ${job.source} into ${job.collection}\nsearches keep answering from the current data until it switches over; \`ragoss doctor\` shows its progress\n`;
+}
+
+/** One check line per detached job: running ones with where they stand, failed ones as failures. */
+export function jobChecks(health: ServiceHealth | undefined): Check[] {
+  return (health?.jobs ?? []).map((job) => ({
+    name: `ingest job ${job.id}`,
+    status: job.state === 'failed' ? 'warn' : 'ok',
+    detail: `${job.state} (${job.collection} from ${job.source}): ${job.progress}`,
+    ...(job.error?.hint === undefined ? {} : { fix: job.error.hint }),
+  }));
+}
+
 export function doctorJson(report: DoctorReport, health: ServiceHealth | undefined, service: Check): Record<string, unknown> {
-  const serviceReport = health === undefined ? { running: false } : { running: true, pid: health.pid, socket: health.socket, tcp: health.tcp, uptimeSeconds: health.uptimeSeconds, rssBytes: health.rssBytes, models: health.models, autoStarted: health.autoStarted };
-  return { ...report, service: serviceReport, checks: [service, ...report.checks] };
+  const serviceReport = health === undefined ? { running: false } : { running: true, pid: health.pid, socket: health.socket, tcp: health.tcp, uptimeSeconds: health.uptimeSeconds, rssBytes: health.rssBytes, models: health.models, autoStarted: health.autoStarted, jobs: health.jobs };
+  return { ...report, service: serviceReport, checks: [service, ...jobChecks(health), ...report.checks] };
 }

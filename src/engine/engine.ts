@@ -4,6 +4,7 @@ import type { EvalQuestion, EvalReport } from '../pipeline/evaluate.js';
 import type { RankedHit } from '../pipeline/retrieve.js';
 import type { Progress } from '../progress.js';
 import type { ChunkerName } from '../corpus/chunk.js';
+import type { JobInfo } from '../service/jobs.js';
 import type { CollectionInfo, CorpusRecord, RetrievalMode, ServerFeatures } from '../store/store.js';
 
 /**
@@ -16,6 +17,8 @@ export interface Engine {
   ask(request: AskRequest, context: AskContext): Promise<AskResult>;
   ingest(request: IngestRequest, context: OperationContext): Promise<IngestResult>;
   exportSnapshot(request: ExportRequest, context: OperationContext): Promise<ExportResult>;
+  /** Hands the ingest to the service and returns at once; only the service's engine can (undefined in-process). */
+  startIngest?(request: IngestRequest, context: OperationContext): Promise<JobInfo>;
   evaluate(request: EvalRequest, context: OperationContext): Promise<EvalResult>;
   doctor(request: DoctorRequest, context: OperationContext): Promise<DoctorReport>;
   collections(context: OperationContext): Promise<CollectionInfo[]>;

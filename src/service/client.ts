@@ -21,6 +21,7 @@ import { progressReplayer, type ProgressEvent } from '../engine/progress-events.
 import { ExitCode, InterruptedError, RagossError, type ExitCodeValue } from '../errors.js';
 import type { CollectionInfo } from '../store/store.js';
 import type { ServiceHealth } from './identity.js';
+import type { JobInfo } from './jobs.js';
 import { wireRequest } from './requests.js';
 import { SseParser, type WireError } from './sse.js';
 
@@ -84,6 +85,10 @@ export class RemoteEngine implements Engine {
 
   ingest(request: IngestRequest, context: OperationContext): Promise<IngestResult> {
     return this.call<IngestResult>('/v1/ingest', wireRequest.ingest(request), context);
+  }
+
+  startIngest(request: IngestRequest, context: OperationContext): Promise<JobInfo> {
+    return this.call<JobInfo>('/v1/jobs', wireRequest.ingest(request), context);
   }
 
   exportSnapshot(request: ExportRequest, context: OperationContext): Promise<ExportResult> {

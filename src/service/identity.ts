@@ -3,6 +3,7 @@ import { statSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describeLocation, type EngineSettings } from '../config.js';
 import { packageVersion } from '../version.js';
+import type { JobInfo } from './jobs.js';
 
 /**
  * The package version plus when this build was made: a service left running across an upgrade or
@@ -51,6 +52,8 @@ export interface ServiceHealth {
   uptimeSeconds: number;
   rssBytes: number;
   models: string[];
+  /** Detached ingests: running ones and the last few finished. */
+  jobs: JobInfo[];
   autoStarted: boolean;
   activeRequests: number;
   requestsServed: number;

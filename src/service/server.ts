@@ -11,6 +11,7 @@ import type { Progress } from '../progress.js';
 import { createExclusive, processAlive } from '../store/data-lock.js';
 import { serviceVersion, settingsFingerprint, type ServiceHealth } from './identity.js';
 import { readPidRecord, type PidRecord } from './pidfile.js';
+import { JobRegistry } from './jobs.js';
 import { parseRequest } from './requests.js';
 import { sseEvent, type WireError } from './sse.js';
 
@@ -126,8 +127,21 @@ class Service {
   private resolveClosed!: () => void;
   readonly closed = new Promise<void>((resolveClosed) => (this.resolveClosed = resolveClosed));
 
+  private readonly jobs: JobRegistry;
+
   constructor(private readonly options: ServeOptions) {
     this.engine = new LocalEngine(options.settings);
+    // A detached job keeps the service busy like a request does: no idle stop under it.
+    this.jobs = new JobRegistry(options.log, {
+      began: (controller) => {
+        this.active.add(controller);
+        this.disarmIdleTimer();
+      },
+      ended: (controller) => {
+        this.active.delete(controller);
+        this.armIdleTimer();
+      },
+    });
   }
 
   private readonly operations: Record<string, Operation> = {
@@ -139,6 +153,7 @@ class Service {
     '/v1/eval': (body, context) => this.engine.evaluate(parseRequest.eval(body, this.options.env), context),
     '/v1/doctor': (body, context) => this.engine.doctor(parseRequest.doctor(body, this.options.env), context),
     '/v1/collections': (_body, context) => this.engine.collections(context),
+    '/v1/jobs': async (body) => this.jobs.startIngest(parseRequest.ingest(body, this.options.env), (request, context) => this.engine.ingest(request, context)),
   };
 
   /** Endpoints whose natural answer is a stream; the others answer JSON unless asked for events. */
@@ -202,6 +217,7 @@ class Service {
       uptimeSeconds: Math.round((Date.now() - this.startedAt.getTime()) / 1000),
       rssBytes: process.memoryUsage.rss(),
       models: this.engine.loadedModels(),
+      jobs: this.jobs.list(),
       autoStarted: this.options.autoStarted,
       activeRequests: this.active.size,
       requestsServed: this.served,
@@ -233,6 +249,7 @@ class Service {
     const refused = this.refuse(request, local);
     if (refused !== undefined) return this.sendJson(response, refused.status, refused.error);
     if (request.method === 'GET' && path === '/v1/health') return this.sendJson(response, 200, this.health());
+    if (request.method === 'GET' && path === '/v1/jobs') return this.sendJson(response, 200, this.jobs.list());
     if (request.method === 'POST' && path === '/v1/shutdown') {
       this.sendJson(response, 202, { stopping: true, pid: process.pid });
       void this.stop('asked to stop');

@@ -91,4 +91,4 @@ code=0; RAGOSS_HOME="$work/fresh" "$ragoss" ingest --source "$work/damaged.parqu
 RAGOSS_HOME="$work/fresh" "$ragoss" search "$question" --json --quiet >"$work/after.json" || fail "search after the refused import"
 cmp -s "$work/fresh.json" "$work/after.json" || fail "the refused import changed what is served"
 step "snapshot: a damaged file refused (exit 1), the previous data still serving"
-echo "recipe: 1 passed, 0 failed"
+step "all steps passed"

@@ -1,0 +1,84 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { JobInfo } from '../../src/service/jobs.js';
+import { runCli, tempHome } from '../helpers/cli.js';
+import { faqZip, fullZip } from '../helpers/paths.js';
+import { health, serviceEnv, stopServices } from '../helpers/service.js';
+
+const QUESTION = 'How is data stored in milvus?';
+
+async function jobs(home: string): Promise<JobInfo[]> {
+  return (await health(home))?.jobs ?? [];
+}
+
+function sourcesOf(stdout: string): string[] {
+  return (JSON.parse(stdout) as { hits: Array<{ source: string }> }).hits.map((hit) => hit.source);
+}
+
+describe('ragoss ingest --detach', () => {
+  let home: string;
+  let env: Record<string, string>;
+  beforeAll(async () => {
+    home = tempHome();
+    env = serviceEnv(home);
+    // The FAQ first (through the service it starts): the data searches must keep getting meanwhile.
+    const first = await runCli(['ingest', '--source', faqZip, '--quiet'], env);
+    expect(first.code, first.stderr).toBe(0);
+  });
+  afterAll(async () => stopServices(home, env));
+
+  it('returns at once, searches answer from the previous data until the swap, doctor shows where it stands', async () => {
+    const started = await runCli(['ingest', '--source', fullZip, '--glob', 'en/**/*.md', '--detach', '--json'], env);
+    expect(started.code, started.stderr).toBe(0);
+    const job = JSON.parse(started.stdout) as JobInfo;
+    expect(job).toMatchObject({ id: 1, kind: 'ingest', state: 'running', source: fullZip, collection: 'ragoss_milvus_faq' });
+
+    const seenWhileRunning: string[][] = [];
+    const progressSeen: string[] = [];
+    let current: JobInfo | undefined;
+    const deadline = Date.now() + 100_000;
+    for (;;) {
+      current = (await jobs(home)).find((candidate) => candidate.id === job.id);
+      if (current?.state !== 'running' || Date.now() > deadline) break;
+      progressSeen.push(current.progress);
+      const search = await runCli(['search', QUESTION, '--json'], env);
+      expect(search.code, search.stderr).toBe(0);
+      // Read the state again: only a search that began and ended while the job ran must be the FAQ's.
+      if ((await jobs(home)).find((candidate) => candidate.id === job.id)?.state === 'running') seenWhileRunning.push(sourcesOf(search.stdout));
+    }
+    expect(current).toMatchObject({ state: 'done', result: { chunks: 4894, dryRun: false }, progress: 'ingested 4894 chunks into ragoss_milvus_faq' });
+    expect(seenWhileRunning.length).toBeGreaterThan(0);
+    expect(seenWhileRunning.flat().every((source) => source.startsWith('en/faq/'))).toBe(true);
+    expect(progressSeen.some((line) => /^embedding and storing: \d+\/4894 chunks \(\d+%\), [\d.]+ chunks\/s, \d+s elapsed, ETA /.test(line))).toBe(true);
+
+    const doctor = await runCli(['doctor'], env);
+    expect(doctor.stdout).toContain(`ok    ingest job 1 done (ragoss_milvus_faq from ${fullZip}): ingested 4894 chunks into ragoss_milvus_faq\n`);
+    expect(doctor.stdout).toContain('ok    collection ragoss_milvus_faq: 4894 rows');
+  });
+
+  it('reports a job that fails in doctor, with its fix, and leaves the data serving', async () => {
+    const started = await runCli(['ingest', '--source', '/nonexistent/docs.zip', '--detach'], env);
+    expect(started.code, started.stderr).toBe(0);
+    expect(started.stdout).toMatch(/^ingest job 2 started in the ragoss service: \/nonexistent\/docs\.zip into ragoss_milvus_faq\n/);
+    let failed: JobInfo | undefined;
+    for (let attempt = 0; attempt < 100 && failed?.state !== 'failed'; attempt++) {
+      failed = (await jobs(home)).find((candidate) => candidate.id === 2);
+      await new Promise((resolveWait) => setTimeout(resolveWait, 100));
+    }
+    expect(failed).toMatchObject({ state: 'failed', error: { message: 'source /nonexistent/docs.zip does not exist' } });
+    const doctor = await runCli(['doctor', '--json'], env);
+    const checks = (JSON.parse(doctor.stdout) as { checks: Array<{ name: string; status: string; detail: string; fix?: string }> }).checks;
+    expect(checks.find((check) => check.name === 'ingest job 2')).toEqual({
+      name: 'ingest job 2',
+      status: 'warn',
+      detail: 'failed (ragoss_milvus_faq from /nonexistent/docs.zip): failed: source /nonexistent/docs.zip does not exist',
+      fix: 'pass a URL, a .zip file or a directory with --source',
+    });
+    expect((await runCli(['search', QUESTION], env)).code).toBe(0);
+  });
+
+  it('refuses --detach with the service turned off, in one line', async () => {
+    const result = await runCli(['ingest', '--source', faqZip, '--detach', '--no-daemon'], env);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toBe('ragoss: error: --detach hands the ingest to the ragoss service, which --no-daemon / RAGOSS_DAEMON=0 turns off — drop one of them\n');
+  });
+});
