@@ -634,7 +634,12 @@ async function main() {
 /** BENCH_ONLY=snapshot: no shared Milvus; each step runs on its own embedded Milvus Lite, as on a new machine. */
 async function snapshotOnly(system, loadBefore) {
   const results = { system, loadBefore };
-  results.snapshot = await benchSnapshot({ ragoss, childEnv, log }, { work, fullZip, sharedDir, root });
+  const milvus = await startMilvus();
+  try {
+    results.snapshot = await benchSnapshot({ ragoss, childEnv, log }, { work, fullZip, sharedDir, root, milvusUri: milvus.uri });
+  } finally {
+    await milvus.stop();
+  }
   results.loadAfter = loadavg()[0];
   const rows = [];
   results.targets = snapshotRows(results.snapshot, {
@@ -642,6 +647,7 @@ async function snapshotOnly(system, loadBefore) {
     row: (metric, value, target = '', status = '') => rows.push(`${metric.padEnd(52)} ${String(value).padEnd(64)} ${target.padEnd(10)} ${status}`.trimEnd()),
     fmtS,
     fmtMiB,
+    median,
     verdict: (ok) => (ok ? 'PASS' : 'GAP'),
   });
   writeFileSync(join(benchDir, 'results.json'), `${JSON.stringify(results, null, 2)}\n`);

@@ -3,6 +3,7 @@ import type { Progress } from '../progress.js';
 import { SNAPSHOT_ROW_GROUP, SnapshotReader, SnapshotWriter, type SnapshotManifest } from '../snapshot/parquet.js';
 import type { ChunkKey, CollectionInfo, CollectionMeta, StoredChunk, VectorStore } from '../store/store.js';
 import { checkCompatible, fillCollection } from './ingest.js';
+import { collectGarbage } from './memory.js';
 
 /** The order ingest writes chunks in (files by path, then chunk index): an import rebuilds the same index. */
 function byIngestOrder(a: ChunkKey, b: ChunkKey): number {
@@ -48,6 +49,8 @@ export async function exportCollection(
       if (rows.length !== ids.length) throw new RagossError(`collection ${info.name} changed during the export (${ids.length - rows.length} chunks vanished)`, 'run the export again');
       await writer.write(rows);
       task.update(start + rows.length);
+      // This batch's rows (JS arrays of numbers by then) are garbage: collect before they pile up (see memory.ts).
+      collectGarbage();
     }
     const finished = await writer.finish();
     task.done();
