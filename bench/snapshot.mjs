@@ -147,7 +147,7 @@ async function realServerAnswers({ ragoss, childEnv, log }, { server, dir, snaps
   try {
     log(`snapshot: importing into Milvus 2.3 at ${uri}`);
     let result;
-    for (let attempt = 0; attempt < 60; attempt++) {
+    for (let attempt = 0; attempt < 120; attempt++) {
       result = await ragoss(['ingest', '--source', snapshotFile, '--json', '--quiet'], env, { rss: false });
       if (result.code === 0 || !/cannot reach Milvus/.test(result.stderr)) break;
       await new Promise((ok) => setTimeout(ok, 2000));
