@@ -1,7 +1,8 @@
+import { join } from 'node:path';
 import { OpenAIChatEndpoint, requireChatKey, type ChatEndpoint } from '../answerer/chat.js';
 import { DEFAULT_EMBEDDING_MODEL, defaultMode, describeLocation, type EngineSettings } from '../config.js';
 import type { ChunkerName, TokenLimit } from '../corpus/chunk.js';
-import { displayUrl } from '../corpus/download.js';
+import { displayUrl, download } from '../corpus/download.js';
 import { corpusDigest, isUrl, loadCorpus } from '../corpus/source.js';
 import type { Embedder } from '../embedder/embedder.js';
 import { modelIsLocal } from '../embedder/transformers.js';
@@ -97,7 +98,7 @@ export class LocalEngine implements Engine {
   }
 
   async ingest(request: IngestRequest, context: OperationContext): Promise<IngestResult> {
-    if (!isUrl(request.source) && isSnapshotPath(request.source)) return this.importSnapshot(request, context);
+    if (isSnapshotPath(isUrl(request.source) ? new URL(request.source).pathname : request.source)) return this.importSnapshot(request, context);
     const started = performance.now();
     const { progress, signal } = context;
     const documents = await loadCorpus({ source: request.source, glob: request.glob, home: this.settings.home, progress, refresh: request.refresh, signal });
@@ -159,9 +160,13 @@ export class LocalEngine implements Engine {
     const started = performance.now();
     const { progress, signal } = context;
     if (request.dryRun) throw new RagossError('--dry-run reads docs, not snapshots', 'drop --dry-run to import the snapshot', ExitCode.usage);
+    // A published snapshot (a release asset, an artifact URL) is downloaded and cached like the docs zip.
+    const path = isUrl(request.source)
+      ? (await download(request.source, { cacheDir: join(this.settings.home, 'downloads'), progress, refresh: request.refresh, signal })).path
+      : request.source;
     const store = await this.store(progress, signal);
     const stats = await this.exclusive(`ingest:${request.collection}`, () =>
-      importSnapshot(request.source, {
+      importSnapshot(path, {
         collection: request.collection,
         store,
         progress,
@@ -174,7 +179,7 @@ export class LocalEngine implements Engine {
     const { manifest } = stats;
     return {
       dryRun: false,
-      source: request.source,
+      source: isUrl(request.source) ? displayUrl(request.source) : request.source,
       files: stats.files,
       chunks: manifest.rows,
       collection: request.collection,

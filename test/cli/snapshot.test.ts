@@ -1,4 +1,6 @@
-import { readFileSync, statSync, truncateSync, copyFileSync } from 'node:fs';
+import { copyFileSync, createReadStream, readFileSync, statSync, truncateSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { asyncBufferFromFile, parquetMetadataAsync, parquetReadObjects, parquetSchema } from 'hyparquet';
 import { ParquetWriter, fileWriter } from 'hyparquet-writer';
@@ -95,6 +97,29 @@ describe(`snapshots: export, import, refusals (${backend})`, () => {
     expect(await answers(milvusUri, home, target)).toEqual(before);
     expect(await answers(milvusUri, home, target, 'dense')).toEqual(await answers(milvusUri, home, source, 'dense'));
     expect(before.every((list) => list.length === 10)).toBe(true);
+  });
+
+  it('imports a published snapshot from a URL, downloaded and cached like the docs', async () => {
+    let hits = 0;
+    const server = createServer((_request, response) => {
+      hits++;
+      response.writeHead(200, { 'content-type': 'application/vnd.apache.parquet', 'content-length': statSync(snapshot).size });
+      createReadStream(snapshot).pipe(response);
+    });
+    await new Promise<void>((resolveListen) => server.listen(0, '127.0.0.1', resolveListen));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/releases/docs.parquet?token=SECRET-1234`;
+    try {
+      const collection = uniqueCollection('snap_url');
+      for (let run = 0; run < 2; run++) {
+        const result = await runCli(['ingest', '--source', url, '--collection', collection, '--json'], env);
+        expect(result.code, result.stderr).toBe(0);
+        expect(JSON.parse(result.stdout)).toMatchObject({ chunks: 72, embeddedChunks: 0, source: expect.not.stringContaining('SECRET') });
+        expect(result.stderr + result.stdout).not.toContain('SECRET-1234');
+      }
+      expect(hits).toBe(1);
+    } finally {
+      await new Promise((resolveClose) => server.close(resolveClose));
+    }
   });
 
   it('lets a later ingest of the same docs reuse the imported vectors', async () => {
