@@ -28,6 +28,13 @@ const SPARSE_FIELD = 'sparse';
 const RRF_K = 60;
 /** Candidates each side of a hybrid search brings to the fusion. */
 const HYBRID_CANDIDATES = 50;
+/**
+ * HNSW's search breadth (`ef`) for the dense side. With Milvus's default the ranking was not the
+ * vectors' own at docs scale: on Milvus 2.3 two builds of the same 3,820 rows disagreed on the top
+ * 10 of 3 of 30 dev questions and matched the exact inner-product ranking on 22; with 128, all 30
+ * matched it on both builds and on Milvus Lite, at no cost worth measuring at this size.
+ */
+const SEARCH_EF = 128;
 const PHYSICAL_SEPARATOR = '__';
 /** Milvus caps VarChar at 65,535 bytes; longer chunks are cut (by bytes, on a character boundary). */
 const MAX_TEXT_BYTES = 65_535;
@@ -98,13 +105,13 @@ function vectorOf(query: SearchQuery): number[] {
 
 function searchRequest(name: string, query: SearchQuery, topK: number, mode: RetrievalMode) {
   const common = { collection_name: name, limit: topK, output_fields: OUTPUT_FIELDS, consistency_level: 'Strong' as never };
-  if (mode === 'dense') return { ...common, anns_field: 'vector', data: [vectorOf(query)], metric_type: 'IP' };
+  if (mode === 'dense') return { ...common, anns_field: 'vector', data: [vectorOf(query)], metric_type: 'IP', params: { ef: Math.max(SEARCH_EF, topK) } };
   if (mode === 'bm25') return { ...common, anns_field: SPARSE_FIELD, data: [query.text], metric_type: 'BM25' };
   const candidates = Math.max(HYBRID_CANDIDATES, topK);
   return {
     ...common,
     data: [
-      { anns_field: 'vector', data: vectorOf(query), params: { metric_type: 'IP', topk: candidates } },
+      { anns_field: 'vector', data: vectorOf(query), params: { metric_type: 'IP', topk: candidates, ef: Math.max(SEARCH_EF, candidates) } },
       { anns_field: SPARSE_FIELD, data: query.text, params: { metric_type: 'BM25', topk: candidates } },
     ],
     rerank: RRFRanker(RRF_K),
