@@ -604,15 +604,8 @@ async function main() {
   }
   results.loadAfter = loadavg()[0];
   if (ONLY_REINGEST) {
-    const rows = [];
-    const targets = reingestRows(results.reingest, {
-      section: (title) => rows.push('', title, '-'.repeat(title.length)),
-      row: (metric, value, target = '', status = '') => rows.push(`${metric.padEnd(64)} ${String(value).padEnd(44)} ${target.padEnd(12)} ${status}`.trimEnd()),
-      fmtS,
-      fmtMiB,
-      median,
-      verdict: (ok) => (ok ? 'PASS' : 'GAP'),
-    });
+    const { rows, tools } = tableTools([64, 44, 12]);
+    const targets = reingestRows(results.reingest, tools);
     results.targets = targets;
     writeFileSync(join(benchDir, 'results.json'), `${JSON.stringify(results, null, 2)}\n`);
     process.stdout.write(`ragoss benchmark, re-ingest only (${system.date}, commit ${system.commit})\n${rows.join('\n')}\n\nwritten: bench/results.json\n`);
@@ -631,6 +624,20 @@ async function main() {
   process.stdout.write(`ragoss benchmark (${system.date}, ${system.cpu}, ${system.cores} cores, commit ${system.commit}${system.dirtyFiles ? ` +${system.dirtyFiles} changed files` : ''})\n${text}\n\nwritten: bench/results.json\n`);
 }
 
+/** What a section's *Rows function writes its table through: fixed column widths, PASS/GAP verdicts. */
+function tableTools([metricWidth, valueWidth, targetWidth]) {
+  const rows = [];
+  const tools = {
+    section: (title) => rows.push('', title, '-'.repeat(title.length)),
+    row: (metric, value, target = '', status = '') => rows.push(`${metric.padEnd(metricWidth)} ${String(value).padEnd(valueWidth)} ${target.padEnd(targetWidth)} ${status}`.trimEnd()),
+    fmtS,
+    fmtMiB,
+    median,
+    verdict: (ok) => (ok ? 'PASS' : 'GAP'),
+  };
+  return { rows, tools };
+}
+
 /** BENCH_ONLY=snapshot: no shared Milvus; each step runs on its own embedded Milvus Lite, as on a new machine. */
 async function snapshotOnly(system, loadBefore) {
   const results = { system, loadBefore };
@@ -641,15 +648,8 @@ async function snapshotOnly(system, loadBefore) {
     await milvus.stop();
   }
   results.loadAfter = loadavg()[0];
-  const rows = [];
-  results.targets = snapshotRows(results.snapshot, {
-    section: (title) => rows.push('', title, '-'.repeat(title.length)),
-    row: (metric, value, target = '', status = '') => rows.push(`${metric.padEnd(52)} ${String(value).padEnd(64)} ${target.padEnd(10)} ${status}`.trimEnd()),
-    fmtS,
-    fmtMiB,
-    median,
-    verdict: (ok) => (ok ? 'PASS' : 'GAP'),
-  });
+  const { rows, tools } = tableTools([52, 64, 10]);
+  results.targets = snapshotRows(results.snapshot, tools);
   writeFileSync(join(benchDir, 'results.json'), `${JSON.stringify(results, null, 2)}\n`);
   process.stdout.write(`ragoss benchmark, snapshots only (${system.date}, ${system.cpu}, ${system.cores} cores, commit ${system.commit})\n${rows.join('\n')}\n\nwritten: bench/results.json\n`);
 }
