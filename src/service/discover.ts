@@ -125,8 +125,10 @@ export async function connectService(settings: EngineSettings, env: Env, use: Da
   if (health === undefined) {
     const record = readPidRecord(paths.pidFile);
     // A service whose process lives but does not answer yet is starting (another command's): wait for it.
+    // Otherwise leave the files alone: the service started next takes over a dead holder's pid file
+    // and replaces a leftover socket itself. Removing them here raced with a service another command
+    // had just started (read "no pid file", then deleted its new socket): it served on a deleted path.
     if (record !== undefined && serviceAlive(record.pid)) health = await waitForHealth(paths, Date.now() + 10_000);
-    else cleanStale(paths);
   }
   if (health !== undefined) {
     const differences = differencesFrom(health, settings);

@@ -43,8 +43,11 @@ describe('ragoss ingest --detach', () => {
       progressSeen.push(current.progress);
       const search = await runCli(['search', QUESTION, '--json'], env);
       expect(search.code, search.stderr).toBe(0);
-      // Read the state again: only a search that began and ended while the job ran must be the FAQ's.
-      if ((await jobs(home)).find((candidate) => candidate.id === job.id)?.state === 'running') seenWhileRunning.push(sourcesOf(search.stdout));
+      // Only a search that began and ended while the job was still embedding must be the FAQ's: the
+      // swap comes after "verifying and switching", a moment before the job reports done.
+      const after = (await jobs(home)).find((candidate) => candidate.id === job.id);
+      const embedding = (state: JobInfo | undefined) => state?.state === 'running' && state.progress.startsWith('embedding and storing');
+      if (embedding(current) && embedding(after)) seenWhileRunning.push(sourcesOf(search.stdout));
     }
     expect(current).toMatchObject({ state: 'done', result: { chunks: 4894, dryRun: false }, progress: 'ingested 4894 chunks into ragoss_milvus_faq' });
     expect(seenWhileRunning.length).toBeGreaterThan(0);
