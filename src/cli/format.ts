@@ -2,6 +2,7 @@ import type { Check, CheckStatus, DoctorReport, EvalResult, ExportResult, Ingest
 import type { RankedHit } from '../pipeline/retrieve.js';
 import type { ServiceHealth } from '../service/identity.js';
 import type { JobInfo } from '../service/jobs.js';
+import type { CorpusRecord } from '../store/store.js';
 
 /** How results look on stdout: one pure module, so every entry point prints the same thing. */
 
@@ -23,6 +24,11 @@ export function formatSources(hits: readonly RankedHit[]): string {
   return `Sources:\n${hits.map((hit) => `  [${hit.rank}] ${hit.source} #${hit.chunkIndex} (score ${hit.score.toFixed(4)})`).join('\n')}\n`;
 }
 
+/** The docs a collection or snapshot was built from, as one summary line (none when unrecorded). */
+function corpusLine(corpus: CorpusRecord | undefined): string[] {
+  return corpus === undefined ? [] : [`  docs        ${corpus.source} (${corpus.glob}, sha256 ${corpus.digest.slice(0, 12)})`];
+}
+
 export function formatIngest(result: IngestResult): string {
   if (result.dryRun) {
     const lines = result.files.map((file) => `${String(file.chunks).padStart(6)}  ${file.path}`);
@@ -35,7 +41,7 @@ export function formatIngest(result: IngestResult): string {
       `imported ${result.chunks} chunks from ${result.files} files into ${result.collection}`,
       `  snapshot    ${result.source}`,
       `  built       by ragoss ${snapshot.ragossVersion} from ${snapshot.collection}, ${snapshot.createdAt}`,
-      ...(snapshot.corpus === undefined ? [] : [`  docs        ${snapshot.corpus.source} (${snapshot.corpus.glob}, sha256 ${snapshot.corpus.digest.slice(0, 12)})`]),
+      ...corpusLine(snapshot.corpus),
       `  model       ${result.embeddingModel} (${result.dimension} dims; vectors from the snapshot, nothing embedded)`,
       `  chunker     ${result.chunker}${result.fullText ? ', with a BM25 full-text index' : ' (no full-text index on this server: dense search only)'}`,
       `  milvus      ${result.milvus}`,
@@ -64,7 +70,7 @@ export function formatExport(result: ExportResult): string {
     `  size        ${formatBytes(result.bytes)} (Parquet, Milvus bulk-import layout)`,
     `  model       ${result.embeddingModel} (${result.dimension} dims${result.embeddingDtype === undefined ? '' : `, ${result.embeddingDtype}`})`,
     `  chunker     ${result.chunker}`,
-    ...(result.corpus === undefined ? [] : [`  docs        ${result.corpus.source} (${result.corpus.glob}, sha256 ${result.corpus.digest.slice(0, 12)})`]),
+    ...corpusLine(result.corpus),
     `  rows sha256 ${result.rowsDigest}`,
     `  time        ${result.seconds}s`,
     '',
@@ -144,7 +150,12 @@ export function jobChecks(health: ServiceHealth | undefined): Check[] {
   }));
 }
 
+/** Doctor's checks in order, for the text and the JSON alike: the service, its jobs, then the rest. */
+export function doctorChecks(report: DoctorReport, health: ServiceHealth | undefined, service: Check): Check[] {
+  return [service, ...jobChecks(health), ...report.checks];
+}
+
 export function doctorJson(report: DoctorReport, health: ServiceHealth | undefined, service: Check): Record<string, unknown> {
   const serviceReport = health === undefined ? { running: false } : { running: true, pid: health.pid, socket: health.socket, tcp: health.tcp, uptimeSeconds: health.uptimeSeconds, rssBytes: health.rssBytes, models: health.models, autoStarted: health.autoStarted, jobs: health.jobs };
-  return { ...report, service: serviceReport, checks: [service, ...jobChecks(health), ...report.checks] };
+  return { ...report, service: serviceReport, checks: doctorChecks(report, health, service) };
 }

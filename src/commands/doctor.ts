@@ -4,7 +4,7 @@ import { ExitCode, RagossError } from '../errors.js';
 import { silentProgress } from '../progress.js';
 import { currentService } from '../service/discover.js';
 import { withEngine } from '../cli/engine-for.js';
-import { doctorJson, formatChecks, jobChecks, serviceCheck } from '../cli/format.js';
+import { doctorChecks, doctorJson, formatChecks, serviceCheck } from '../cli/format.js';
 import type { CommandRunner } from '../cli/runtime.js';
 
 export function registerDoctor(program: Command, run: CommandRunner): void {
@@ -22,7 +22,7 @@ export function registerDoctor(program: Command, run: CommandRunner): void {
         const service = serviceCheck(health, config.daemon === 'use-or-start');
         // A check starts nothing: with no service up, doctor looks for itself.
         const report = await withEngine({ ...config, daemon: health === undefined ? 'off' : 'use' }, runtime, silentProgress, (engine) => engine.doctor(request, { progress: silentProgress, signal }));
-        stdout.write(config.json ? `${JSON.stringify(doctorJson(report, health, service))}\n` : formatChecks([service, ...jobChecks(health), ...report.checks]));
+        stdout.write(config.json ? `${JSON.stringify(doctorJson(report, health, service))}\n` : formatChecks(doctorChecks(report, health, service)));
         if (!report.ok) throw new RagossError('doctor found problems (see above)', undefined, ExitCode.failure);
       });
     });

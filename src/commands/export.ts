@@ -3,6 +3,7 @@ import { resolve } from 'node:path';
 import { resolveCommonConfig, type CommonFlags } from '../config.js';
 import { UsageError } from '../errors.js';
 import { progressFor } from '../progress.js';
+import { isSnapshotPath } from '../snapshot/path.js';
 import { withEngine } from '../cli/engine-for.js';
 import { formatExport } from '../cli/format.js';
 import type { CommandRunner } from '../cli/runtime.js';
@@ -16,7 +17,7 @@ export function registerExport(program: Command, run: CommandRunner): void {
       await run(flags, async (runtime) => {
         const { env, signal, stdout, stderr } = runtime;
         const config = resolveCommonConfig(flags, env);
-        if (!/\.parquet$/i.test(flags.out)) throw new UsageError(`--out must name a .parquet file, got "${flags.out}"`, 'ingest recognises snapshots by that extension, e.g. --out docs.parquet');
+        if (!isSnapshotPath(flags.out)) throw new UsageError(`--out must name a .parquet file, got "${flags.out}"`, 'ingest recognises snapshots by that extension, e.g. --out docs.parquet');
         // The service does not share our working directory: the path travels absolute.
         const request = { collection: config.collection, out: resolve(flags.out) };
         const progress = progressFor(stderr, { quiet: config.quiet, heartbeat: true });

@@ -11,8 +11,7 @@ import { answerQuestion } from '../pipeline/answer.js';
 import { evaluate } from '../pipeline/evaluate.js';
 import { chunkDocuments, ingestChunks } from '../pipeline/ingest.js';
 import { retrieve } from '../pipeline/retrieve.js';
-import { exportCollection, importSnapshot } from '../pipeline/snapshot.js';
-import { isSnapshotPath } from '../snapshot/parquet.js';
+import { isSnapshotPath } from '../snapshot/path.js';
 import { packageVersion } from '../version.js';
 import { silentProgress, type Progress } from '../progress.js';
 import { openStore } from '../store/open.js';
@@ -165,6 +164,8 @@ export class LocalEngine implements Engine {
       ? (await download(request.source, { cacheDir: join(this.settings.home, 'downloads'), progress, refresh: request.refresh, signal })).path
       : request.source;
     const store = await this.store(progress, signal);
+    // Imported here, not at the top: the Parquet libraries load only for snapshot work.
+    const { importSnapshot } = await import('../pipeline/snapshot.js');
     const stats = await this.exclusive(`ingest:${request.collection}`, () =>
       importSnapshot(path, {
         collection: request.collection,
@@ -204,6 +205,7 @@ export class LocalEngine implements Engine {
     // Described afresh, not from the cache: the file must hold what the collection holds now.
     this.described.delete(request.collection);
     const info = await this.describe(store, request.collection);
+    const { exportCollection } = await import('../pipeline/snapshot.js');
     const { manifest, bytes } = await exportCollection(info, { store, path: request.out, ragossVersion: packageVersion(), progress, signal });
     return {
       collection: info.name,

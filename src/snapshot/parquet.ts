@@ -203,8 +203,3 @@ export class SnapshotReader {
     };
   }
 }
-
-/** Whether a --source names a snapshot: by its extension, as users name them. */
-export function isSnapshotPath(source: string): boolean {
-  return /\.parquet$/i.test(source);
-}
