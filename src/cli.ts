@@ -7,6 +7,7 @@ import { registerAsk } from './commands/ask.js';
 import { registerDoctor } from './commands/doctor.js';
 import { registerEval } from './commands/eval.js';
 import { registerExport } from './commands/export.js';
+import { registerGet } from './commands/get.js';
 import { registerIngest } from './commands/ingest.js';
 import { registerSearch } from './commands/search.js';
 import { registerServe } from './commands/serve.js';
@@ -45,6 +46,7 @@ export function buildProgram(onExitCode: (code: number) => void): Command {
   registerExport(program, run);
   registerSearch(program, run);
   registerAsk(program, run);
+  registerGet(program, run);
   registerEval(program, run);
   registerDoctor(program, run);
   registerServe(program, run);

@@ -322,3 +322,24 @@ export function parseDuration(value: string | undefined, what: string, fallbackM
   const scale = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[match[2] ?? 's'] as number;
   return Math.round(Number(match[1]) * scale);
 }
+
+/** --min-score / RAGOSS_MIN_SCORE: the grounding threshold, a dense similarity (-1 to 1); unset: the calibrated default. */
+export function resolveMinScore(flag: string | undefined, env: Env): number | undefined {
+  const value = pick(flag, env, 'RAGOSS_MIN_SCORE');
+  if (value === undefined) return undefined;
+  const parsed = Number(value);
+  if (value.trim() === '' || !Number.isFinite(parsed) || parsed < -1 || parsed > 1) {
+    throw new UsageError(`${settingName(flag, '--min-score', 'RAGOSS_MIN_SCORE')} must be a similarity from -1 to 1 (e.g. 0.3), got "${value}"`, 'or leave it out for the default of the collection\'s model');
+  }
+  return parsed;
+}
+
+/** --link-template / RAGOSS_LINK_TEMPLATE: a URL with {path} {name} {anchor} {line}, or none. */
+export function resolveLinkTemplate(flag: string | undefined, env: Env): string | undefined {
+  const value = pick(flag, env, 'RAGOSS_LINK_TEMPLATE');
+  if (value === undefined || value === 'none') return value;
+  if (!/\{(path|name)\}/.test(value)) {
+    throw new UsageError(`${settingName(flag, '--link-template', 'RAGOSS_LINK_TEMPLATE')} must name the page with {path} or {name}, got "${value}"`, 'e.g. https://github.com/milvus-io/milvus-docs/blob/v2.4.x/site/{path}, or none');
+  }
+  return value;
+}

@@ -4,6 +4,8 @@ export const ExitCode = {
   failure: 1,
   usage: 2,
   notIngested: 3,
+  /** ask: the docs do not seem to cover the question, so the model was not asked (see --force). */
+  notCovered: 4,
   interrupted: 130,
 } as const;
 export type ExitCodeValue = (typeof ExitCode)[keyof typeof ExitCode];
@@ -28,6 +30,14 @@ export class UsageError extends RagossError {
   constructor(message: string, hint?: string) {
     super(message, hint, ExitCode.usage);
     this.name = 'UsageError';
+  }
+}
+
+/** Not a failure of ragoss: an answer ("the docs do not cover this") that scripts tell apart by exit code 4. */
+export class NotCoveredError extends RagossError {
+  constructor(message: string, hint: string) {
+    super(message, hint, ExitCode.notCovered);
+    this.name = 'NotCoveredError';
   }
 }
 

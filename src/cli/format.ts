@@ -1,4 +1,6 @@
 import type { Check, CheckStatus, DoctorReport, EvalResult, ExportResult, IngestResult } from '../engine/engine.js';
+import { linkLabel } from '../corpus/links.js';
+import type { Grounding } from '../pipeline/grounding.js';
 import type { RankedHit } from '../pipeline/retrieve.js';
 import type { ServiceHealth } from '../service/identity.js';
 import type { JobInfo } from '../service/jobs.js';
@@ -6,22 +8,80 @@ import type { CorpusRecord } from '../store/store.js';
 
 /** How results look on stdout: one pure module, so every entry point prints the same thing. */
 
-export function hitJson(hit: RankedHit): Record<string, unknown> {
-  return { rank: hit.rank, score: Number(hit.score.toFixed(6)), text: hit.text, source: hit.source, chunkIndex: hit.chunkIndex };
+/** Whether links are wrapped as OSC 8 terminal hyperlinks (the URL stays the visible text either way). */
+export interface LinkStyle {
+  hyperlinks: boolean;
 }
 
-export function formatHit(hit: RankedHit): string {
+export const PLAIN_LINKS: LinkStyle = { hyperlinks: false };
+
+/**
+ * Hyperlinks on a terminal, plain text in pipes, files and CI logs; FORCE_HYPERLINK=1/0 decides
+ * either way (as the supports-hyperlinks convention has it). Terminals without OSC 8 show the text.
+ */
+export function linkStyleFor(stream: { isTTY?: boolean }, env: Readonly<Record<string, string | undefined>>): LinkStyle {
+  const forced = env['FORCE_HYPERLINK'];
+  if (forced !== undefined && forced !== '') return { hyperlinks: forced !== '0' };
+  return { hyperlinks: stream.isTTY === true && env['TERM'] !== 'dumb' && (env['CI'] === undefined || env['CI'] === '' || env['CI'] === 'false') };
+}
+
+/** An OSC 8 terminal hyperlink around `text`. */
+export function hyperlink(text: string, url: string): string {
+  return `\u001b]8;;${url}\u001b\\${text}\u001b]8;;\u001b\\`;
+}
+
+/** A hit's link as it prints: the URL (or path:line of a local file), clickable where the terminal allows. */
+export function formatLink(url: string, line: number | undefined, style: LinkStyle): string {
+  const label = linkLabel(url, line);
+  return style.hyperlinks ? hyperlink(label, url) : label;
+}
+
+export function hitJson(hit: RankedHit): Record<string, unknown> {
+  return {
+    rank: hit.rank,
+    score: Number(hit.score.toFixed(6)),
+    text: hit.text,
+    source: hit.source,
+    chunkIndex: hit.chunkIndex,
+    ...(hit.heading === undefined ? {} : { heading: hit.heading, line: hit.line }),
+    ...(hit.url === undefined ? {} : { url: hit.url }),
+  };
+}
+
+/** `grounded`, `similarity` and `threshold`, for --json: similarity rounded like scores. */
+export function groundingJson(grounding: Grounding): Record<string, unknown> {
+  return { grounded: grounding.grounded, similarity: grounding.similarity === null ? null : Number(grounding.similarity.toFixed(6)), threshold: grounding.threshold };
+}
+
+export function formatHit(hit: RankedHit, style: LinkStyle = PLAIN_LINKS): string {
   const preview = hit.text.trim().replace(/\s+/g, ' ');
   const shown = preview.length > 300 ? `${preview.slice(0, 297)}...` : preview;
-  return `${hit.rank}. ${hit.score.toFixed(4)}  ${hit.source} #${hit.chunkIndex}\n   ${shown}\n`;
+  const link = hit.url === undefined ? '' : `   ${formatLink(hit.url, hit.line, style)}\n`;
+  return `${hit.rank}. ${hit.score.toFixed(4)}  ${hit.source} #${hit.chunkIndex}\n${link}   ${shown}\n`;
 }
 
-export function formatHits(hits: readonly RankedHit[]): string {
-  return hits.length === 0 ? 'no results\n' : hits.map(formatHit).join('');
+export function formatHits(hits: readonly RankedHit[], style: LinkStyle = PLAIN_LINKS): string {
+  return hits.length === 0 ? 'no results\n' : hits.map((hit) => formatHit(hit, style)).join('');
 }
 
-export function formatSources(hits: readonly RankedHit[]): string {
-  return `Sources:\n${hits.map((hit) => `  [${hit.rank}] ${hit.source} #${hit.chunkIndex} (score ${hit.score.toFixed(4)})`).join('\n')}\n`;
+export function formatSources(hits: readonly RankedHit[], style: LinkStyle = PLAIN_LINKS): string {
+  const line = (hit: RankedHit) =>
+    hit.url === undefined
+      ? `  [${hit.rank}] ${hit.source} #${hit.chunkIndex} (score ${hit.score.toFixed(4)})`
+      : `  [${hit.rank}] ${formatLink(hit.url, hit.line, style)} (${hit.source} #${hit.chunkIndex}, score ${hit.score.toFixed(4)})`;
+  return `Sources:\n${hits.map(line).join('\n')}\n`;
+}
+
+/** Where the nearest passages are, for the one line that says the docs do not cover a question. */
+export function nearestSources(hits: readonly RankedHit[], count = 2): string {
+  const shown = [...new Set(hits.slice(0, count).map((hit) => (hit.url === undefined ? hit.source : linkLabel(hit.url, hit.line))))];
+  return shown.length === 0 ? 'nothing (the collection is empty)' : shown.join(', ');
+}
+
+/** The grounding verdict in words: the similarity against the line it had to reach. */
+export function describeGrounding(grounding: Grounding): string {
+  if (grounding.similarity === null) return 'no passage at all';
+  return `best similarity ${grounding.similarity.toFixed(3)}${grounding.threshold === null ? '' : `, below ${grounding.threshold.toFixed(3)}`}`;
 }
 
 /** The docs a collection or snapshot was built from, as one summary line (none when unrecorded). */
@@ -88,8 +148,18 @@ export function formatEval(report: EvalResult): string {
     ...(report.page === undefined ? [] : [`page recall@${report.topK} ${report.page.recallAtK.toFixed(3)}`, `page MRR    ${report.page.mrr.toFixed(3)}`]),
     `misses      ${report.misses.length}`,
     ...report.misses.flatMap((miss) => [`  - ${miss.question}`, `    expected: ${miss.expected.join(' | ')}`, `    got:      ${miss.retrieved.join(' | ')}`]),
+    ...groundingLines(report),
   ];
   return `${lines.join('\n')}\n`;
+}
+
+/** How the grounding check did: false alarms on real questions, and off-topic ones flagged. */
+function groundingLines(report: EvalResult): string[] {
+  const { grounding, threshold } = report;
+  const line = threshold === null ? 'none (no default for this model; pass --min-score)' : threshold.toFixed(3);
+  const lines = [`threshold   ${line}`, `flagged     ${grounding.realFlagged.length} of ${grounding.realQuestions} real questions`, ...grounding.realFlagged.map((question) => `  - ${question}`)];
+  if (grounding.offTopicQuestions === 0) return lines;
+  return [...lines, `off-topic   ${grounding.offTopicFlagged} of ${grounding.offTopicQuestions} flagged`, ...grounding.offTopicMissed.map((question) => `  - not flagged: ${question}`)];
 }
 
 /** Several modes on one question set, a row each (misses: run one mode to see them). */

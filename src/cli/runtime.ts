@@ -1,4 +1,4 @@
-import { ExitCode, InterruptedError, RagossError, redact, type ExitCodeValue } from '../errors.js';
+import { ExitCode, InterruptedError, NotCoveredError, RagossError, redact, type ExitCodeValue } from '../errors.js';
 
 
 export interface Runtime {
@@ -27,6 +27,10 @@ export function reportError(error: unknown, options: { verbose: boolean; secrets
   if (options.interrupted || error instanceof InterruptedError) {
     write('ragoss: interrupted; nothing was changed');
     return ExitCode.interrupted;
+  }
+  if (error instanceof NotCoveredError) {
+    write(`ragoss: ${error.message} — ${error.hint ?? ''}`);
+    return error.exitCode;
   }
   if (error instanceof RagossError) {
     write(`ragoss: error: ${error.message}${error.hint ? ` — ${error.hint}` : ''}`);

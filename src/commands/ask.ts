@@ -1,19 +1,51 @@
 import type { Command } from 'commander';
 import { requireChatKey, type ChatDelta } from '../answerer/chat.js';
-import { DEFAULT_CHAT_BASE_URL, DEFAULT_CHAT_MODEL, DEFAULT_MODE_HELP, DEFAULT_TOP_K, resolveChatConfig, resolveCommonConfig, resolveMode, resolveTopK, validateQuestion, type ChatFlags, type CommonFlags } from '../config.js';
+import {
+  DEFAULT_CHAT_BASE_URL,
+  DEFAULT_CHAT_MODEL,
+  DEFAULT_MODE_HELP,
+  DEFAULT_TOP_K,
+  resolveChatConfig,
+  resolveCommonConfig,
+  resolveLinkTemplate,
+  resolveMinScore,
+  resolveMode,
+  resolveTopK,
+  validateQuestion,
+  type ChatFlags,
+  type CommonFlags,
+} from '../config.js';
+import type { AskResult } from '../engine/engine.js';
+import { NotCoveredError } from '../errors.js';
 import { progressFor } from '../progress.js';
 import { withEngine } from '../cli/engine-for.js';
-import { formatSources, hitJson } from '../cli/format.js';
+import { describeGrounding, formatSources, groundingJson, hitJson, linkStyleFor, nearestSources } from '../cli/format.js';
 import type { CommandRunner } from '../cli/runtime.js';
+import { addGroundingOptions, type GroundingFlags } from '../cli/grounding-options.js';
 
-interface AskFlags extends CommonFlags, ChatFlags {
+interface AskFlags extends CommonFlags, ChatFlags, GroundingFlags {
   topK?: string;
   mode?: string;
   showReasoning?: boolean;
+  force?: boolean;
+  cite?: boolean;
+}
+
+function askJson(result: AskResult): Record<string, unknown> {
+  return {
+    question: result.question,
+    answer: result.answer,
+    reasoning: result.reasoning,
+    model: result.model,
+    answered: result.answered,
+    ...groundingJson(result),
+    hits: result.hits.map(hitJson),
+    ...(result.cited === undefined ? {} : { cited: result.cited }),
+  };
 }
 
 export function registerAsk(program: Command, run: CommandRunner): void {
-  program
+  const command = program
     .command('ask')
     .description('answer a question from the docs with gpt-oss (retrieval + chat)')
     .argument('<question>', 'the question, in quotes')
@@ -25,37 +57,53 @@ export function registerAsk(program: Command, run: CommandRunner): void {
     .option('--reasoning-effort <level>', 'low, medium or high (env RAGOSS_REASONING_EFFORT)')
     .option('--timeout <seconds>', 'give up on the chat endpoint after this long (env RAGOSS_TIMEOUT; default 120)')
     .option('--show-reasoning', "print the model's reasoning (to stderr) before the answer")
-    .action(async (question: string, flags: AskFlags) => {
-      await run(flags, async (runtime) => {
-        const { env, signal, stdout, stderr } = runtime;
-        const config = resolveCommonConfig(flags, env);
-        const chat = resolveChatConfig(flags, env);
-        const request = { question: validateQuestion(question), topK: resolveTopK(flags.topK, env), mode: resolveMode(flags.mode, env), collection: config.collection, embeddingModel: config.embedding.explicitModel, chat };
-        // Before any retrieval work: a missing key is the user's to fix, not a failure to wait for.
-        requireChatKey(chat.baseUrl, chat.apiKey);
-        const progress = progressFor(stderr, { quiet: config.quiet || config.json });
-        let reasoningOpen = false;
-        const onDelta = (delta: ChatDelta) => {
-          if (config.json) return;
-          if (delta.kind === 'reasoning') {
-            if (!flags.showReasoning) return;
-            if (!reasoningOpen) stderr.write('reasoning: ');
-            reasoningOpen = true;
-            stderr.write(delta.text);
-            return;
-          }
-          if (reasoningOpen) {
-            stderr.write('\n\n');
-            reasoningOpen = false;
-          }
-          stdout.write(delta.text);
-        };
-        const result = await withEngine(config, runtime, progress, (engine) => engine.ask(request, { progress, signal, onDelta }));
-        if (config.json) {
-          stdout.write(`${JSON.stringify({ question: result.question, answer: result.answer, reasoning: result.reasoning, model: result.model, hits: result.hits.map(hitJson) })}\n`);
+    .option('--cite', 'number the passages and have the model cite them as [n] (the seed prompt otherwise)')
+    .option('--force', 'ask the model even when the docs do not seem to cover the question (exit 4 otherwise)');
+  addGroundingOptions(command).action(async (question: string, flags: AskFlags) => {
+    await run(flags, async (runtime) => {
+      const { env, signal, stdout, stderr } = runtime;
+      const config = resolveCommonConfig(flags, env);
+      const chat = resolveChatConfig(flags, env);
+      const request = {
+        question: validateQuestion(question),
+        topK: resolveTopK(flags.topK, env),
+        mode: resolveMode(flags.mode, env),
+        collection: config.collection,
+        embeddingModel: config.embedding.explicitModel,
+        minScore: resolveMinScore(flags.minScore, env),
+        linkTemplate: resolveLinkTemplate(flags.linkTemplate, env),
+        chat,
+        force: flags.force === true,
+        cite: flags.cite === true,
+      };
+      // Before any retrieval work: a missing key is the user's to fix, not a failure to wait for.
+      requireChatKey(chat.baseUrl, chat.apiKey);
+      const progress = progressFor(stderr, { quiet: config.quiet || config.json });
+      let reasoningOpen = false;
+      const onDelta = (delta: ChatDelta) => {
+        if (config.json) return;
+        if (delta.kind === 'reasoning') {
+          if (!flags.showReasoning) return;
+          if (!reasoningOpen) stderr.write('reasoning: ');
+          reasoningOpen = true;
+          stderr.write(delta.text);
           return;
         }
-        stdout.write(`${result.answer.endsWith('\n') ? '' : '\n'}\n${formatSources(result.hits)}`);
-      });
+        if (reasoningOpen) {
+          stderr.write('\n\n');
+          reasoningOpen = false;
+        }
+        stdout.write(delta.text);
+      };
+      const result = await withEngine(config, runtime, progress, (engine) => engine.ask(request, { progress, signal, onDelta }));
+      if (config.json) stdout.write(`${JSON.stringify(askJson(result))}\n`);
+      else if (result.answered) stdout.write(`${result.answer.endsWith('\n') ? '' : '\n'}\n${formatSources(result.hits, linkStyleFor(stdout, env))}`);
+      if (!result.answered) {
+        throw new NotCoveredError(
+          `the docs do not seem to cover this question (${describeGrounding(result)}); nearest: ${nearestSources(result.hits)}`,
+          'rephrase it in the docs\' terms, or pass --force to ask the model anyway (--min-score moves the line)',
+        );
+      }
     });
+  });
 }

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { DEFAULT_MODE_HELP, DEFAULT_TOP_K, resolveCommonConfig, resolveEvalModes, resolveTopK, type CommonFlags } from '../config.js';
+import { DEFAULT_MODE_HELP, DEFAULT_TOP_K, resolveCommonConfig, resolveEvalModes, resolveMinScore, resolveTopK, type CommonFlags } from '../config.js';
 import type { EvalResult } from '../engine/engine.js';
 import { readEvalQuestions } from '../pipeline/evaluate.js';
 import { progressFor } from '../progress.js';
@@ -11,15 +11,23 @@ export function registerEval(program: Command, run: CommandRunner): void {
   program
     .command('eval')
     .description('measure retrieval quality (recall@k, MRR) on a JSONL file of questions')
-    .argument('<questions.jsonl>', 'one {"question", "expected": [headings]} or {"question", "gold": [{"source", "heading"}]} object a line')
+    .argument('<questions.jsonl>', 'one {"question", "expected": [headings]} or {"question", "gold": [{"source", "heading"}]} object a line; "expected": [] marks a question the docs do not cover')
     .option('--top-k <n>', `chunks retrieved per question (env RAGOSS_TOP_K; default ${DEFAULT_TOP_K})`)
     .option('--mode <modes>', `dense, bm25, hybrid, a comma-separated list of them, or all: several modes print a table (env RAGOSS_MODE; default ${DEFAULT_MODE_HELP})`)
-    .action(async (path: string, flags: CommonFlags & { topK?: string; mode?: string }) => {
+    .option('--min-score <similarity>', 'the grounding threshold to score off-topic questions against (env RAGOSS_MIN_SCORE; default: calibrated per model and chunker)')
+    .action(async (path: string, flags: CommonFlags & { topK?: string; mode?: string; minScore?: string }) => {
       await run(flags, async (runtime) => {
         const { env, signal, stdout, stderr } = runtime;
         const config = resolveCommonConfig(flags, env);
         const modes = resolveEvalModes(flags.mode, env);
-        const request = { questions: await readEvalQuestions(path), topK: resolveTopK(flags.topK, env), collection: config.collection, embeddingModel: config.embedding.explicitModel };
+        const minScore = resolveMinScore(flags.minScore, env);
+        const request = {
+          questions: await readEvalQuestions(path),
+          topK: resolveTopK(flags.topK, env),
+          collection: config.collection,
+          embeddingModel: config.embedding.explicitModel,
+          ...(minScore === undefined ? {} : { minScore }),
+        };
         const progress = progressFor(stderr, { quiet: config.quiet || config.json });
         const reports = await withEngine(config, runtime, progress, async (engine) => {
           const results: EvalResult[] = [];

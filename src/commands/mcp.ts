@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { engineSettings, resolveChatConfig, resolveCommonConfig, resolveMode, resolveTopK, type CommonFlags } from '../config.js';
+import { engineSettings, resolveChatConfig, resolveCommonConfig, resolveLinkTemplate, resolveMinScore, resolveMode, resolveTopK, type CommonFlags } from '../config.js';
 import type { Engine } from '../engine/engine.js';
 import { lineProgress, silentProgress } from '../progress.js';
 import { connectService } from '../service/discover.js';
@@ -9,7 +9,7 @@ import type { CommandRunner } from '../cli/runtime.js';
 export function registerMcp(program: Command, run: CommandRunner): void {
   program
     .command('mcp')
-    .description('serve the docs to MCP clients (Claude Desktop, Cursor, agents) over stdio: tools search and ask')
+    .description('serve the docs to MCP clients (Claude Desktop, Cursor, agents) over stdio: tools search, ask and get')
     .action(async (flags: CommonFlags) => {
       await run(flags, async ({ env, signal, stderr }) => {
         const config = resolveCommonConfig(flags, env);
@@ -25,7 +25,16 @@ export function registerMcp(program: Command, run: CommandRunner): void {
         const [{ StdioServerTransport }, { createMcpServer }] = await Promise.all([import('@modelcontextprotocol/sdk/server/stdio.js'), import('../mcp/server.js')]);
         const server = createMcpServer(
           engine,
-          { collection: config.collection, embeddingModel: config.embedding.explicitModel, topK: resolveTopK(undefined, env), mode: resolveMode(undefined, env), chat: resolveChatConfig({}, env), secrets: config.secrets },
+          {
+            collection: config.collection,
+            embeddingModel: config.embedding.explicitModel,
+            topK: resolveTopK(undefined, env),
+            mode: resolveMode(undefined, env),
+            chat: resolveChatConfig({}, env),
+            minScore: resolveMinScore(undefined, env),
+            linkTemplate: resolveLinkTemplate(undefined, env),
+            secrets: config.secrets,
+          },
           serviceVersion(),
         );
         const transport = new StdioServerTransport();

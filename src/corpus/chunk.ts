@@ -1,3 +1,5 @@
+import { FRONT_MATTER, FenceTracker, HEADING, frontMatterLines, headingAt, headingsOf, lineOffsets, type Heading } from './outline.js';
+
 /**
  * How documents become chunks. `seed` is the tutorial's `text.split("# ")`, kept byte for byte so
  * its 72 FAQ chunks and answers stay as published; `markdown` follows the document's structure.
@@ -28,25 +30,66 @@ export function splitSeed(text: string): string[] {
   return text.split('# ');
 }
 
+/**
+ * A chunk and where it sits in its file. `text` is what is embedded, searched and shown; `raw` is
+ * the file's own bytes the chunk stands for, so that a page's chunks, their raws joined in order,
+ * give back the file exactly (`ragoss get`), whichever chunker cut it.
+ */
+export interface ChunkSpan {
+  text: string;
+  raw: string;
+  /** 1-based line where the chunk's own content starts (its section heading, when it opens one). */
+  line: number;
+  /** The heading the chunk sits under, as the file writes it; '' above the page's first heading. */
+  heading: string;
+}
+
 export function chunkText(chunker: ChunkerName, text: string, path: string, limit: TokenLimit | undefined): string[] {
-  if (chunker === 'seed') return splitSeed(text);
+  return chunkSpans(chunker, text, path, limit).map((span) => span.text);
+}
+
+export function chunkSpans(chunker: ChunkerName, text: string, path: string, limit: TokenLimit | undefined): ChunkSpan[] {
+  if (chunker === 'seed') return seedSpans(text);
   if (limit === undefined) throw new Error('the markdown chunker needs the embedding model\'s token limit');
-  return chunkMarkdown(text, path, limit);
+  return markdownSpans(text, path, limit);
+}
+
+const countNewlines = (text: string) => text.split('\n').length - 1;
+
+/** The seed's pieces; each after the first stands for the "# " it was split at, then itself. */
+function seedSpans(text: string): ChunkSpan[] {
+  const headings = headingsOf(text);
+  let line = 1;
+  return splitSeed(text).map((piece, index) => {
+    // The first piece starts at the top of the file, before any heading on line 1; every later one
+    // starts after a "# ", so a heading on its line is at or above it.
+    const under = headingAt(headings, index === 0 ? line - 1 : line);
+    const span = { text: piece, raw: index === 0 ? piece : `# ${piece}`, line, heading: under?.text ?? '' };
+    line += countNewlines(piece);
+    return span;
+  });
+}
+
+/** A line of the file and its 0-based index there. */
+interface Line {
+  text: string;
+  index: number;
 }
 
 interface Section {
   /** Heading texts from the page title down to this section's own heading. */
   path: string[];
   /** Lines under the heading, the heading line itself excluded. */
-  lines: string[];
+  lines: Line[];
+  /** Where the section's bytes begin: its heading line, or an empty parent's it absorbed. */
+  start: number;
+  /** Its own heading's line; undefined for the part of the page above the first heading. */
+  headingIndex?: number;
 }
-
-const FENCE = /^\s{0,3}(`{3,}|~{3,})/;
-const HEADING = /^\s{0,3}(#{1,6})\s+(.*?)\s*#*\s*$/;
 
 /** Front matter (`---` … `---` at the top) gives the page title and is not content. */
 function splitFrontMatter(text: string): { title: string | undefined; body: string } {
-  const match = /^\uFEFF?---\r?\n([\s\S]*?)\r?\n---\r?\n/.exec(text);
+  const match = FRONT_MATTER.exec(text);
   if (!match) return { title: undefined, body: text };
   const title = /^title:\s*(.+?)\s*$/m.exec(match[1] ?? '')?.[1]?.replace(/^(["'])(.*)\1$/, '$2');
   return { title, body: text.slice(match[0].length) };
@@ -58,19 +101,13 @@ function fileTitle(path: string): string {
 }
 
 /** Splits at headings outside code fences; each section knows its heading path. */
-function sections(body: string, title: string): Section[] {
-  const result: Section[] = [{ path: [title], lines: [] }];
+function sections(lines: readonly Line[], title: string): Section[] {
+  const result: Section[] = [{ path: [title], lines: [], start: 0 }];
   // stack[level] is the heading text open at that level (1-6); level 0 is the page title.
   const stack: string[] = [title];
-  let fence: string | undefined;
-  for (const line of body.split('\n')) {
-    const fenceMatch = FENCE.exec(line);
-    if (fenceMatch) {
-      const marker = fenceMatch[1] as string;
-      if (fence === undefined) fence = marker;
-      else if (marker[0] === fence[0] && marker.length >= fence.length && line.trim() === marker) fence = undefined;
-    }
-    const heading = fence === undefined && !fenceMatch ? HEADING.exec(line) : null;
+  const fences = new FenceTracker();
+  for (const line of lines) {
+    const heading = fences.inCode(line.text) ? null : HEADING.exec(line.text);
     if (heading === null) {
       (result.at(-1) as Section).lines.push(line);
       continue;
@@ -80,51 +117,56 @@ function sections(body: string, title: string): Section[] {
     stack.length = level;
     stack[level] = text;
     const path = stack.filter((part, index) => part !== undefined && part !== '' && !(index === 1 && part === title));
-    result.push({ path: path.length > 0 ? path : [title], lines: [] });
+    result.push({ path: path.length > 0 ? path : [title], lines: [], start: line.index, headingIndex: line.index });
   }
   return result;
 }
 
-const isBlank = (lines: readonly string[]) => lines.every((line) => line.trim() === '');
+const isBlank = (lines: readonly Line[]) => lines.every((line) => line.text.trim() === '');
 
 /**
  * A heading with nothing under it (e.g. "## Install" directly followed by "### On Linux") says
- * little alone: it joins the section it opens, whose path already names it.
+ * little alone: it joins the section it opens, whose path already names it (and whose bytes now
+ * begin at the absorbed heading).
  */
 function mergeEmptySections(all: readonly Section[]): Section[] {
   const merged: Section[] = [];
+  let carriedStart: number | undefined;
   for (let index = 0; index < all.length; index++) {
-    const section = all[index] as Section;
+    const section = { ...(all[index] as Section) };
+    section.start = carriedStart ?? section.start;
+    carriedStart = undefined;
     if (isBlank(section.lines)) {
       const next = all[index + 1];
       const nextIsChild = next !== undefined && next.path.length > section.path.length;
-      if (nextIsChild || index === 0) continue;
+      if (nextIsChild || index === 0) {
+        carriedStart = section.start;
+        continue;
+      }
       // A heading with no content and no child keeps its place: its title alone may be the answer.
-      merged.push(section);
-      continue;
     }
     merged.push(section);
   }
   return merged;
 }
 
+/** A paragraph or code block and the line it starts at. */
+interface Block {
+  text: string;
+  index: number;
+}
+
 /** Paragraphs (blank-line separated) with every fenced code block kept as one block. */
-function blocks(lines: readonly string[]): string[] {
-  const result: string[] = [];
-  let current: string[] = [];
-  let fence: string | undefined;
+function blocks(lines: readonly Line[]): Block[] {
+  const result: Block[] = [];
+  let current: Line[] = [];
+  const fences = new FenceTracker();
   const flush = () => {
-    if (!isBlank(current)) result.push(current.join('\n').replace(/^\n+|\s+$/g, ''));
+    if (!isBlank(current)) result.push({ text: current.map((line) => line.text).join('\n').replace(/^\n+|\s+$/g, ''), index: (current[0] as Line).index });
     current = [];
   };
   for (const line of lines) {
-    const fenceMatch = FENCE.exec(line);
-    if (fenceMatch) {
-      const marker = fenceMatch[1] as string;
-      if (fence === undefined) fence = marker;
-      else if (marker[0] === fence[0] && marker.length >= fence.length && line.trim() === marker) fence = undefined;
-    }
-    if (fence === undefined && !fenceMatch && line.trim() === '') flush();
+    if (!fences.inCode(line.text) && line.text.trim() === '') flush();
     else current.push(line);
   }
   flush();
@@ -136,37 +178,40 @@ function blocks(lines: readonly string[]): string[] {
  * Each piece is tokenized once and counts are added (whitespace between pieces makes no tokens):
  * re-tokenizing every candidate made chunking the whole docs take 14 s instead of 1.
  */
-function pack(header: string, pieces: readonly string[], limit: TokenLimit): string[] {
+function pack(header: string, pieces: readonly Block[], limit: TokenLimit): Block[] {
   const specialTokens = limit.countTokens('');
   const cost = (text: string) => limit.countTokens(text) - specialTokens;
   const budget = Math.min(limit.maxTokens, MARKDOWN_TARGET_TOKENS) - specialTokens - cost(header);
-  const chunks: string[] = [];
+  const chunks: Block[] = [];
   let current: string[] = [];
+  let currentIndex = 0;
   let used = 0;
+  const add = (text: string, index: number, textCost: number) => {
+    if (current.length === 0) currentIndex = index;
+    current.push(text);
+    used += textCost;
+  };
   const emit = (separator: string) => {
-    if (current.length > 0) chunks.push(`${header}\n\n${current.join(separator)}`);
+    if (current.length > 0) chunks.push({ text: `${header}\n\n${current.join(separator)}`, index: currentIndex });
     current = [];
     used = 0;
   };
   for (const piece of pieces) {
-    const pieceCost = cost(piece);
+    const pieceCost = cost(piece.text);
     if (used + pieceCost <= budget) {
-      current.push(piece);
-      used += pieceCost;
+      add(piece.text, piece.index, pieceCost);
       continue;
     }
     emit('\n\n');
     if (pieceCost <= budget) {
-      current.push(piece);
-      used = pieceCost;
+      add(piece.text, piece.index, pieceCost);
       continue;
     }
-    for (const line of piece.split('\n')) {
+    piece.text.split('\n').forEach((line, offset) => {
       const lineCost = cost(line);
       if (current.length > 0 && used + lineCost > budget) emit('\n');
-      current.push(line);
-      used += lineCost;
-    }
+      add(line, piece.index + offset, lineCost);
+    });
     emit('\n');
   }
   emit('\n\n');
@@ -179,17 +224,39 @@ function pack(header: string, pieces: readonly string[], limit: TokenLimit): str
  * split at paragraph boundaries, path repeated, when longer than the model reads.
  */
 export function chunkMarkdown(text: string, path: string, limit: TokenLimit): string[] {
-  const { title: frontTitle, body } = splitFrontMatter(text.replace(/\r\n/g, '\n'));
+  return markdownSpans(text, path, limit).map((span) => span.text);
+}
+
+function markdownSpans(text: string, path: string, limit: TokenLimit): ChunkSpan[] {
+  const normalized = text.replace(/\r\n/g, '\n');
+  const { title: frontTitle, body } = splitFrontMatter(normalized);
   const firstH1 = /^\s{0,3}#\s+(.+?)\s*#*\s*$/m.exec(body)?.[1];
   const title = frontTitle ?? firstH1 ?? fileTitle(path);
-  const chunks: string[] = [];
-  for (const section of mergeEmptySections(sections(body, title))) {
+  const bodyStart = frontMatterLines(normalized);
+  const lines = body.split('\n').map((line, offset) => ({ text: line, index: bodyStart + offset }));
+  const drafts: Array<{ text: string; start: number; line: number }> = [];
+  for (const section of mergeEmptySections(sections(lines, title))) {
     const header = section.path.join(PATH_SEPARATOR);
     const pieces = blocks(section.lines);
-    if (pieces.length === 0) chunks.push(header);
-    else chunks.push(...pack(header, pieces, limit));
+    const packed = pieces.length === 0 ? [{ text: header, index: section.start }] : pack(header, pieces, limit);
+    packed.forEach((chunk, order) => {
+      const first = order === 0;
+      drafts.push({ text: chunk.text, start: first ? section.start : chunk.index, line: (first ? (section.headingIndex ?? chunk.index) : chunk.index) + 1 });
+    });
   }
-  return chunks;
+  return withRaw(text, drafts, headingsOf(normalized));
+}
+
+/** Gives each chunk the file's lines from where it starts to where the next one does (the first from line 1). */
+function withRaw(text: string, drafts: ReadonlyArray<{ text: string; start: number; line: number }>, headings: readonly Heading[]): ChunkSpan[] {
+  const offsets = lineOffsets(text);
+  return drafts.map((draft, order) => {
+    const start = order === 0 ? 0 : draft.start;
+    const next = drafts[order + 1];
+    if (next !== undefined && next.start <= start) throw new Error(`markdown chunker: chunk ${order + 1} starts at line ${next.start + 1}, not after line ${start + 1}`);
+    const raw = text.slice(offsets[start] ?? text.length, next === undefined ? text.length : (offsets[next.start] ?? text.length));
+    return { text: draft.text, raw, line: draft.line, heading: headingAt(headings, draft.line)?.text ?? '' };
+  });
 }
 
 /**

@@ -1,6 +1,7 @@
 import type { ChatDelta } from '../answerer/chat.js';
 import type { ChatConfig } from '../config.js';
 import type { EvalQuestion, EvalReport } from '../pipeline/evaluate.js';
+import type { Grounding } from '../pipeline/grounding.js';
 import type { RankedHit } from '../pipeline/retrieve.js';
 import type { Progress } from '../progress.js';
 import type { ChunkerName } from '../corpus/chunk.js';
@@ -21,6 +22,8 @@ export interface Engine {
   startIngest?(request: IngestRequest, context: OperationContext): Promise<JobInfo>;
   evaluate(request: EvalRequest, context: OperationContext): Promise<EvalResult>;
   doctor(request: DoctorRequest, context: OperationContext): Promise<DoctorReport>;
+  /** A page, a section or a chunk exactly as the docs have it, put back together from the stored chunks. */
+  get(request: GetRequest, context: OperationContext): Promise<GetResult>;
   collections(context: OperationContext): Promise<CollectionInfo[]>;
   close(): Promise<void>;
 }
@@ -47,9 +50,13 @@ export interface SearchRequest extends QueryTarget {
   topK: number;
   /** Unset: the collection's default (`defaultMode`); bm25/hybrid on a collection without full text run dense, with a warning. */
   mode?: RetrievalMode;
+  /** The grounding threshold; unset: the calibrated default for the collection's model and chunker. */
+  minScore?: number;
+  /** How hits link to the docs (see corpus/links.ts); unset: from the collection's recorded source. */
+  linkTemplate?: string;
 }
 
-export interface SearchResult {
+export interface SearchResult extends Grounding {
   question: string;
   embeddingModel: string;
   /** The mode actually used (dense when the collection has no full-text index). */
@@ -62,14 +69,49 @@ export type ChatSettings = ChatConfig;
 
 export interface AskRequest extends SearchRequest {
   chat: ChatSettings;
+  /** Ask the model even when the docs do not seem to cover the question. */
+  force: boolean;
+  /** Number the passages and have the model cite them as [n] (the seed prompt otherwise). */
+  cite: boolean;
 }
 
-export interface AskResult {
+export interface AskResult extends Grounding {
   question: string;
+  /** Empty when the model was not asked (not grounded, no --force). */
   answer: string;
   reasoning: string;
   model: string;
+  /** Whether the model was asked. */
+  answered: boolean;
   hits: RankedHit[];
+  /** With `cite`: the passage numbers the answer cites, in order of first citation. */
+  cited?: number[];
+}
+
+export interface GetRequest {
+  collection: string;
+  /** A source path (en/faq/product_faq.md), a file name (product_faq.md) or a link ragoss printed. */
+  source: string;
+  /** A heading's text or anchor: that section (subsections included) instead of the page. */
+  heading?: string;
+  /** That chunk's bytes instead of the page. */
+  chunk?: number;
+  linkTemplate?: string;
+}
+
+export interface GetResult {
+  collection: string;
+  source: string;
+  /** What was asked for: the whole page, a section, or one chunk. */
+  scope: 'page' | 'section' | 'chunk';
+  /** The section's heading (scope section) or the chunk's (scope chunk). */
+  heading?: string;
+  chunk?: number;
+  /** 1-based line of the file where the text starts. */
+  line: number;
+  url?: string;
+  /** Exactly the file's bytes for what was asked. */
+  text: string;
 }
 
 export interface IngestRequest {
@@ -150,12 +192,15 @@ export interface EvalRequest extends QueryTarget {
   questions: EvalQuestion[];
   topK: number;
   mode?: RetrievalMode;
+  minScore?: number;
 }
 
 export interface EvalResult extends EvalReport {
   embeddingModel: string;
   chunker: string;
   mode: RetrievalMode;
+  /** The grounding threshold used; null when there was none (nothing flagged). */
+  threshold: number | null;
 }
 
 export interface DoctorRequest extends QueryTarget {

@@ -10,7 +10,11 @@ import { ExitCode, RagossError } from '../errors.js';
 import { answerQuestion } from '../pipeline/answer.js';
 import { evaluate } from '../pipeline/evaluate.js';
 import { chunkDocuments, ingestChunks } from '../pipeline/ingest.js';
-import { retrieve } from '../pipeline/retrieve.js';
+import { retrieve, type RankedHit } from '../pipeline/retrieve.js';
+import { defaultThreshold, judge } from '../pipeline/grounding.js';
+import { pagePart, resolveSource, type PageTarget } from '../pipeline/pages.js';
+import { citedPassages } from '../answerer/prompt.js';
+import { chunkUrl } from '../corpus/links.js';
 import { isSnapshotPath } from '../snapshot/path.js';
 import { packageVersion } from '../version.js';
 import { silentProgress, type Progress } from '../progress.js';
@@ -28,6 +32,8 @@ import type {
   EvalResult,
   ExportRequest,
   ExportResult,
+  GetRequest,
+  GetResult,
   IngestRequest,
   IngestResult,
   OperationContext,
@@ -77,23 +83,57 @@ export class LocalEngine implements Engine {
       context.progress.warn(`the question is ${tokens} tokens; ${embedder.modelName} reads only the first ${maxTokens} for retrieval (the chat model gets all of it)`);
     }
     const mode = availableMode(request.mode, info, context.progress);
-    const hits = await retrieve(request.question, embedder, store, { collection: request.collection, topK: request.topK, mode });
-    return { question: request.question, embeddingModel: info.embeddingModel, mode, hits };
+    const { hits, similarity } = await retrieve(request.question, embedder, store, { collection: request.collection, topK: request.topK, mode });
+    const linked = hits.map((hit) => withUrl(hit, info, request.linkTemplate));
+    const grounding = judge(similarity, request.minScore ?? defaultThreshold(info.embeddingModel, info.chunker));
+    return { question: request.question, embeddingModel: info.embeddingModel, mode, ...grounding, hits: linked };
   }
 
   async ask(request: AskRequest, context: AskContext): Promise<AskResult> {
     const { chat } = request;
     requireChatKey(chat.baseUrl, chat.apiKey);
-    const { hits } = await this.search(request, context);
+    const { hits, grounded, similarity, threshold } = await this.search(request, context);
+    const grounding = { grounded, similarity, threshold };
+    // Off the docs, the model would answer from what it knows: say so instead, unless asked anyway.
+    if (!grounded && !request.force) return { question: request.question, answer: '', reasoning: '', model: chat.model, answered: false, ...grounding, hits };
     context.progress.step(`asking ${chat.model} at ${displayUrl(chat.baseUrl)}`);
     const result = await answerQuestion(request.question, hits, this.chatEndpoint(request.chat), {
       model: chat.model,
       maxTokens: chat.maxTokens,
       reasoningEffort: chat.reasoningEffort,
+      cite: request.cite,
       signal: context.signal,
       onDelta: context.onDelta,
     });
-    return { question: request.question, answer: result.answer, reasoning: result.reasoning, model: result.model, hits };
+    return {
+      question: request.question,
+      answer: result.answer,
+      reasoning: result.reasoning,
+      model: result.model,
+      answered: true,
+      ...grounding,
+      hits,
+      ...(request.cite ? { cited: citedPassages(result.answer, hits.length) } : {}),
+    };
+  }
+
+  async get(request: GetRequest, context: OperationContext): Promise<GetResult> {
+    const store = await this.store(context.progress, context.signal);
+    const info = await this.describe(store, request.collection);
+    if (!info.pageText) {
+      throw new RagossError(`collection ${info.name} was made before ragoss stored each chunk's place in its page`, `re-ingest it (ragoss ingest --collection ${info.name}; unchanged chunks keep their vectors)`);
+    }
+    // The common case, a source as search printed it, costs one query; anything else lists the sources.
+    let chunks = await store.pageChunks(info.physicalName, request.source);
+    let target: PageTarget = { source: request.source };
+    if (chunks.length === 0) {
+      const sources = [...new Set((await store.chunkKeys(info.physicalName)).map((key) => key.source))];
+      target = resolveSource(request.source, sources);
+      chunks = await store.pageChunks(info.physicalName, target.source);
+    }
+    const part = pagePart(target.source, chunks, { heading: request.heading ?? target.anchor, chunk: request.chunk });
+    const url = chunkUrl({ source: target.source, heading: part.scope === 'page' ? '' : part.heading, line: part.line }, info.corpus, request.linkTemplate);
+    return { collection: info.name, source: target.source, ...part, ...(url === undefined ? {} : { url }) };
   }
 
   async ingest(request: IngestRequest, context: OperationContext): Promise<IngestResult> {
@@ -226,11 +266,13 @@ export class LocalEngine implements Engine {
   async evaluate(request: EvalRequest, context: OperationContext): Promise<EvalResult> {
     const { store, info, embedder } = await this.queryParts(request, context);
     const mode = availableMode(request.mode, info, context.progress);
-    const report = await evaluate(request.questions, request.topK, (question) => {
+    const threshold = request.minScore ?? defaultThreshold(info.embeddingModel, info.chunker);
+    const report = await evaluate(request.questions, request.topK, async (question) => {
       context.signal.throwIfAborted();
-      return retrieve(question, embedder, store, { collection: request.collection, topK: request.topK, mode });
+      const { hits, similarity } = await retrieve(question, embedder, store, { collection: request.collection, topK: request.topK, mode });
+      return { hits, grounded: judge(similarity, threshold).grounded };
     });
-    return { embeddingModel: info.embeddingModel, chunker: info.chunker, mode, ...report };
+    return { embeddingModel: info.embeddingModel, chunker: info.chunker, mode, threshold: threshold ?? null, ...report };
   }
 
   async doctor(request: DoctorRequest, context: OperationContext): Promise<DoctorReport> {
@@ -408,6 +450,12 @@ function availableMode(requested: RetrievalMode | undefined, info: CollectionInf
       're-ingest on Milvus Lite 3.2+ or Milvus 2.5+ to add one, or leave out --mode / RAGOSS_MODE',
   );
   return 'dense';
+}
+
+/** A hit with the link where a reader can check it, when ragoss can tell one. */
+function withUrl(hit: RankedHit, info: CollectionInfo, linkTemplate: string | undefined): RankedHit {
+  const url = chunkUrl(hit, info.corpus, linkTemplate);
+  return url === undefined ? hit : { ...hit, url };
 }
 
 /** What the markdown chunker needs of the model: how many tokens a text makes, and how many it reads. */

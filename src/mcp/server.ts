@@ -6,6 +6,9 @@ import type { ChatConfig } from '../config.js';
 import type { Engine, OperationContext } from '../engine/engine.js';
 import { RagossError, errorMessage, redact } from '../errors.js';
 import { silentProgress } from '../progress.js';
+import { linkLabel } from '../corpus/links.js';
+import type { Grounding } from '../pipeline/grounding.js';
+import type { RankedHit } from '../pipeline/retrieve.js';
 
 export interface McpDefaults {
   collection: string;
@@ -13,14 +16,47 @@ export interface McpDefaults {
   topK: number;
   mode: RetrievalMode | undefined;
   chat: ChatConfig;
+  minScore: number | undefined;
+  linkTemplate: string | undefined;
   /** Never shown to the client (keys, tokens). */
   secrets: readonly string[];
 }
 
 const modeSchema = z.enum(RETRIEVAL_MODES).optional().describe('retrieval: dense (embeddings), bm25 (exact terms) or hybrid (both); default: hybrid for whole-docs (markdown) collections, else dense');
 const topKSchema = z.number().int().min(1).max(50).optional().describe('how many chunks to retrieve (default 3)');
-const hitSchema = z.object({ rank: z.number(), score: z.number(), source: z.string(), chunk_index: z.number(), text: z.string() });
-const sourceSchema = z.object({ rank: z.number(), score: z.number(), source: z.string(), chunk_index: z.number() });
+const placeSchema = { rank: z.number(), score: z.number(), source: z.string(), chunk_index: z.number(), heading: z.string().optional(), line: z.number().optional(), url: z.string().optional() };
+const hitSchema = z.object({ ...placeSchema, text: z.string() });
+const sourceSchema = z.object(placeSchema);
+const groundingSchema = {
+  grounded: z.boolean().describe('false: no passage comes close to the question; the docs do not seem to cover it'),
+  similarity: z.number().nullable().describe("the best passage's dense similarity to the question"),
+  threshold: z.number().nullable().describe('what the similarity had to reach (null: no threshold for this model)'),
+};
+
+/** A hit as MCP clients get it: snake_case, and where to read it. */
+function place(hit: RankedHit): z.infer<typeof sourceSchema> {
+  return {
+    rank: hit.rank,
+    score: Number(hit.score.toFixed(6)),
+    source: hit.source,
+    chunk_index: hit.chunkIndex,
+    ...(hit.heading === undefined ? {} : { heading: hit.heading, line: hit.line }),
+    ...(hit.url === undefined ? {} : { url: hit.url }),
+  };
+}
+
+function placeLine(hit: RankedHit): string {
+  return `[${hit.rank}] ${hit.url === undefined ? '' : `${linkLabel(hit.url, hit.line)} `}(${hit.source} #${hit.chunkIndex}, score ${hit.score.toFixed(4)})`;
+}
+
+function groundingOf(result: Grounding): Grounding {
+  return { grounded: result.grounded, similarity: result.similarity, threshold: result.threshold };
+}
+
+function notCoveredText(result: Grounding & { hits: RankedHit[] }): string {
+  const similarity = result.similarity === null ? 'no passage at all' : `best similarity ${result.similarity.toFixed(3)}${result.threshold === null ? '' : ` < ${result.threshold.toFixed(3)}`}`;
+  return `The Milvus docs do not seem to cover this question (${similarity}). Nearest passages:\n${result.hits.map(placeLine).join('\n')}`;
+}
 
 /** A tool failure the agent can read and act on: one line, message then fix; never a crash of the server. */
 function toolError(error: unknown, secrets: readonly string[]): CallToolResult {
@@ -33,28 +69,31 @@ function context(signal: AbortSignal): OperationContext {
 }
 
 /**
- * The docs for MCP clients (Claude Desktop, Cursor, agents): tools `search` and `ask`, and the
+ * The docs for MCP clients (Claude Desktop, Cursor, agents): tools `search`, `ask` and `get`, and the
  * collections as a resource, all answered by the same engine every ragoss entry point uses.
  */
 export function createMcpServer(engine: Engine, defaults: McpDefaults, version: string): McpServer {
   const server = new McpServer({ name: 'ragoss', version });
   const target = { collection: defaults.collection, embeddingModel: defaults.embeddingModel };
+  const answerDefaults = { ...(defaults.minScore === undefined ? {} : { minScore: defaults.minScore }), ...(defaults.linkTemplate === undefined ? {} : { linkTemplate: defaults.linkTemplate }) };
 
   server.registerTool(
     'search',
     {
       title: 'Search the Milvus docs',
-      description: 'Retrieve the passages of the Milvus documentation closest to a question (no LLM). Returns ranked chunks with their source file, chunk index, score and text.',
+      description:
+        'Retrieve the passages of the Milvus documentation closest to a question (no LLM). Returns ranked chunks with their source file, chunk index, heading, link, score and text, and whether the docs seem to cover the question at all (grounded). Read more around a hit with the get tool.',
       inputSchema: { question: z.string().min(1).describe('the question, in plain words'), top_k: topKSchema, mode: modeSchema },
-      outputSchema: { question: z.string(), mode: z.enum(RETRIEVAL_MODES), hits: z.array(hitSchema) },
+      outputSchema: { question: z.string(), mode: z.enum(RETRIEVAL_MODES), ...groundingSchema, hits: z.array(hitSchema) },
       annotations: { readOnlyHint: true, openWorldHint: false },
     },
     async ({ question, top_k, mode }, extra) => {
       try {
-        const result = await engine.search({ ...target, question: question.trim(), topK: top_k ?? defaults.topK, mode: mode ?? defaults.mode }, context(extra.signal));
-        const hits = result.hits.map((hit) => ({ rank: hit.rank, score: Number(hit.score.toFixed(6)), source: hit.source, chunk_index: hit.chunkIndex, text: hit.text }));
-        const text = hits.map((hit) => `[${hit.rank}] ${hit.source} #${hit.chunk_index} (score ${hit.score.toFixed(4)})\n${hit.text.trim()}`).join('\n\n');
-        return { content: [{ type: 'text', text: text || 'no results' }], structuredContent: { question: result.question, mode: result.mode, hits } };
+        const result = await engine.search({ ...target, question: question.trim(), topK: top_k ?? defaults.topK, mode: mode ?? defaults.mode, ...answerDefaults }, context(extra.signal));
+        const hits = result.hits.map((hit) => ({ ...place(hit), text: hit.text }));
+        const listing = result.hits.map((hit) => `${placeLine(hit)}\n${hit.text.trim()}`).join('\n\n');
+        const text = result.grounded ? listing || 'no results' : `${notCoveredText(result)}\n\n${listing}`;
+        return { content: [{ type: 'text', text }], structuredContent: { question: result.question, mode: result.mode, ...groundingOf(result), hits } };
       } catch (error) {
         return toolError(error, defaults.secrets);
       }
@@ -65,17 +104,53 @@ export function createMcpServer(engine: Engine, defaults: McpDefaults, version: 
     'ask',
     {
       title: 'Ask the Milvus docs',
-      description: 'Answer a question from the Milvus documentation: retrieves the closest passages and has gpt-oss answer from them. Returns the answer and its sources.',
-      inputSchema: { question: z.string().min(1).describe('the question, in plain words'), top_k: topKSchema, mode: modeSchema },
-      outputSchema: { answer: z.string(), model: z.string(), sources: z.array(sourceSchema) },
+      description:
+        'Answer a question from the Milvus documentation: retrieves the closest passages and has gpt-oss answer from them. Returns the answer and its sources with links. When the docs do not seem to cover the question (grounded: false), the model is not asked unless force is true.',
+      inputSchema: {
+        question: z.string().min(1).describe('the question, in plain words'),
+        top_k: topKSchema,
+        mode: modeSchema,
+        cite: z.boolean().optional().describe('number the passages and have the answer cite them as [n]'),
+        force: z.boolean().optional().describe('ask the model even when the docs do not seem to cover the question'),
+      },
+      outputSchema: { answer: z.string(), model: z.string(), answered: z.boolean(), ...groundingSchema, sources: z.array(sourceSchema), cited: z.array(z.number()).optional() },
       annotations: { readOnlyHint: true, openWorldHint: true },
     },
-    async ({ question, top_k, mode }, extra) => {
+    async ({ question, top_k, mode, cite, force }, extra) => {
       try {
-        const result = await engine.ask({ ...target, question: question.trim(), topK: top_k ?? defaults.topK, mode: mode ?? defaults.mode, chat: defaults.chat }, context(extra.signal));
-        const sources = result.hits.map((hit) => ({ rank: hit.rank, score: Number(hit.score.toFixed(6)), source: hit.source, chunk_index: hit.chunkIndex }));
-        const listing = sources.map((source) => `  [${source.rank}] ${source.source} #${source.chunk_index} (score ${source.score.toFixed(4)})`).join('\n');
-        return { content: [{ type: 'text', text: `${result.answer.trim()}\n\nSources:\n${listing}` }], structuredContent: { answer: result.answer, model: result.model, sources } };
+        const request = { ...target, question: question.trim(), topK: top_k ?? defaults.topK, mode: mode ?? defaults.mode, chat: defaults.chat, ...answerDefaults, cite: cite === true, force: force === true };
+        const result = await engine.ask(request, context(extra.signal));
+        const sources = result.hits.map(place);
+        const structuredContent = { answer: result.answer, model: result.model, answered: result.answered, ...groundingOf(result), sources, ...(result.cited === undefined ? {} : { cited: result.cited }) };
+        const listing = result.hits.map((hit) => `  ${placeLine(hit)}`).join('\n');
+        const text = result.answered ? `${result.answer.trim()}\n\nSources:\n${listing}` : `${notCoveredText(result)}\n(pass force: true to ask the model anyway)`;
+        return { content: [{ type: 'text', text }], structuredContent };
+      } catch (error) {
+        return toolError(error, defaults.secrets);
+      }
+    },
+  );
+
+  server.registerTool(
+    'get',
+    {
+      title: 'Read a page of the Milvus docs',
+      description:
+        'Read a page of the Milvus documentation, one section of it, or one chunk, exactly as the docs have it: pass a source (and chunk index) from search or ask, or a link they returned, optionally a heading for just that section.',
+      inputSchema: {
+        source: z.string().min(1).describe('a source as search returns it (en/faq/product_faq.md), its file name, or a link search returned'),
+        heading: z.string().optional().describe("only this section (a heading's text or anchor), subsections included"),
+        chunk: z.number().int().min(0).optional().describe('only this chunk of the page (chunk_index from search)'),
+      },
+      outputSchema: { source: z.string(), scope: z.enum(['page', 'section', 'chunk']), heading: z.string().optional(), chunk: z.number().optional(), line: z.number(), url: z.string().optional(), text: z.string() },
+      annotations: { readOnlyHint: true, openWorldHint: false },
+    },
+    async ({ source, heading, chunk }, extra) => {
+      try {
+        if (heading !== undefined && chunk !== undefined) throw new RagossError('pass heading or chunk, not both');
+        const request = { collection: defaults.collection, source, ...(heading === undefined ? {} : { heading }), ...(chunk === undefined ? {} : { chunk }), ...(defaults.linkTemplate === undefined ? {} : { linkTemplate: defaults.linkTemplate }) };
+        const { collection: _collection, ...result } = await engine.get(request, context(extra.signal));
+        return { content: [{ type: 'text', text: result.text }], structuredContent: result };
       } catch (error) {
         return toolError(error, defaults.secrets);
       }

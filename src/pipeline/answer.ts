@@ -1,5 +1,5 @@
 import type { ChatDelta, ChatEndpoint } from '../answerer/chat.js';
-import { buildMessages } from '../answerer/prompt.js';
+import { buildCitedMessages, buildMessages } from '../answerer/prompt.js';
 import { RagossError } from '../errors.js';
 import type { SearchHit } from '../store/store.js';
 
@@ -7,6 +7,8 @@ export interface AnswerOptions {
   model: string;
   maxTokens?: number;
   reasoningEffort?: 'low' | 'medium' | 'high';
+  /** Numbered passages and a request to cite them (the seed prompt otherwise). */
+  cite?: boolean;
   signal?: AbortSignal;
   onDelta?: (delta: ChatDelta) => void;
 }
@@ -18,12 +20,12 @@ export interface Answer {
   finishReason: string | undefined;
 }
 
-/** Sends the seed prompt with the retrieved chunks and collects the streamed reply. */
+/** Sends the seed prompt (or --cite's) with the retrieved chunks and collects the streamed reply. */
 export async function answerQuestion(question: string, hits: readonly SearchHit[], endpoint: ChatEndpoint, options: AnswerOptions): Promise<Answer> {
   let answer = '';
   let reasoning = '';
   const result = await endpoint.stream(
-    { model: options.model, messages: buildMessages(question, hits), maxTokens: options.maxTokens, reasoningEffort: options.reasoningEffort, signal: options.signal },
+    { model: options.model, messages: options.cite === true ? buildCitedMessages(question, hits) : buildMessages(question, hits), maxTokens: options.maxTokens, reasoningEffort: options.reasoningEffort, signal: options.signal },
     (delta) => {
       if (delta.kind === 'answer') answer += delta.text;
       else reasoning += delta.text;

@@ -11,7 +11,7 @@ export interface GoldChunk {
 
 export interface EvalQuestion {
   question: string;
-  /** Headings of answering chunks (the FAQ format): a hit is a chunk whose heading starts with one. */
+  /** Headings of answering chunks (the FAQ format): a hit is a chunk whose heading starts with one. Empty (and no gold): an off-topic question, which the grounding check should flag. */
   expected: string[];
   /** When present, scoring is by source and heading, whatever the chunker (the full-docs format). */
   gold?: GoldChunk[];
@@ -23,7 +23,19 @@ export interface EvalMiss {
   retrieved: string[];
 }
 
+/** How the grounding check did: off-topic questions should be flagged, real ones not. */
+export interface GroundingReport {
+  realQuestions: number;
+  /** Real questions the check said the docs do not cover (false alarms). */
+  realFlagged: string[];
+  offTopicQuestions: number;
+  offTopicFlagged: number;
+  /** Off-topic questions the check let through. */
+  offTopicMissed: string[];
+}
+
 export interface EvalReport {
+  /** Real questions (with expected headings or gold chunks): what recall and MRR are over. */
   questions: number;
   topK: number;
   /** Share of questions with an answering chunk in the top k. */
@@ -33,9 +45,10 @@ export interface EvalReport {
   /** Same, counting any chunk from an answering file: present when the questions name gold sources. */
   page?: { recallAtK: number; mrr: number };
   misses: EvalMiss[];
+  grounding: GroundingReport;
 }
 
-const FORMAT_HINT = 'one {"question", "expected": [headings]} or {"question", "gold": [{"source", "heading"}]} object a line';
+const FORMAT_HINT = 'one {"question", "expected": [headings]} or {"question", "gold": [{"source", "heading"}]} object a line ("expected": [] for a question the docs do not cover)';
 
 function isStringArray(value: unknown): value is string[] {
   return Array.isArray(value) && value.every((item) => typeof item === 'string');
@@ -53,8 +66,8 @@ export function parseEvalQuestion(value: unknown, where: string): EvalQuestion {
   const record = (value ?? {}) as Record<string, unknown>;
   const gold = record['gold'] === undefined ? undefined : parseGold(record['gold']);
   const expected = record['expected'] ?? [];
-  if (typeof record['question'] !== 'string' || !isStringArray(expected) || (record['gold'] !== undefined && gold === undefined) || (expected.length === 0 && gold === undefined)) {
-    throw new UsageError(`${where} needs "question" (string) and "expected" (array of headings) or "gold" (array of {"source", "heading"})`);
+  if (typeof record['question'] !== 'string' || !isStringArray(expected) || (record['gold'] !== undefined && gold === undefined) || (record['expected'] === undefined && gold === undefined)) {
+    throw new UsageError(`${where} needs "question" (string) and "expected" (array of headings, [] when the docs do not cover it) or "gold" (array of {"source", "heading"})`);
   }
   return { question: record['question'], expected, ...(gold === undefined ? {} : { gold }) };
 }
@@ -109,13 +122,32 @@ function score(firstRanks: readonly number[]): { recallAtK: number; mrr: number 
 
 const rankOfFirst = (hits: readonly RankedHit[], relevant: (hit: RankedHit) => boolean) => hits.findIndex(relevant) + 1;
 
-export async function evaluate(questions: readonly EvalQuestion[], topK: number, search: (question: string) => Promise<RankedHit[]>): Promise<EvalReport> {
+export function isOffTopic(question: EvalQuestion): boolean {
+  return question.expected.length === 0 && question.gold === undefined;
+}
+
+/** What eval needs of a search: the ranked hits, and whether the grounding check passed. */
+export interface EvalSearch {
+  hits: RankedHit[];
+  grounded: boolean;
+}
+
+export async function evaluate(questions: readonly EvalQuestion[], topK: number, search: (question: string) => Promise<EvalSearch>): Promise<EvalReport> {
   if (questions.length === 0) throw new RagossError('no questions to evaluate');
   const sectionRanks: number[] = [];
   const pageRanks: number[] = [];
   const misses: EvalMiss[] = [];
+  const grounding: GroundingReport = { realQuestions: 0, realFlagged: [], offTopicQuestions: 0, offTopicFlagged: 0, offTopicMissed: [] };
   for (const item of questions) {
-    const hits = await search(item.question);
+    const { hits, grounded } = await search(item.question);
+    if (isOffTopic(item)) {
+      grounding.offTopicQuestions++;
+      if (grounded) grounding.offTopicMissed.push(item.question);
+      else grounding.offTopicFlagged++;
+      continue;
+    }
+    grounding.realQuestions++;
+    if (!grounded) grounding.realFlagged.push(item.question);
     const { gold } = item;
     const rank = rankOfFirst(hits, gold === undefined ? (hit) => isRelevant(hit.text, item.expected) : (hit) => isGoldHit(hit, gold));
     sectionRanks.push(rank);
@@ -125,7 +157,8 @@ export async function evaluate(questions: readonly EvalQuestion[], topK: number,
       misses.push({ question: item.question, expected, retrieved: hits.map((hit) => `${hit.source} › ${chunkHeading(hit.text)}`) });
     }
   }
-  // The page figure only means something when every question names its pages.
-  const page = pageRanks.length === questions.length ? score(pageRanks) : undefined;
-  return { questions: questions.length, topK, ...score(sectionRanks), ...(page === undefined ? {} : { page }), misses };
+  // The page figure only means something when every real question names its pages.
+  const page = pageRanks.length > 0 && pageRanks.length === sectionRanks.length ? score(pageRanks) : undefined;
+  const scores = sectionRanks.length === 0 ? { recallAtK: 0, mrr: 0 } : score(sectionRanks);
+  return { questions: sectionRanks.length, topK, ...scores, ...(page === undefined ? {} : { page }), misses, grounding };
 }

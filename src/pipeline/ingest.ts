@@ -1,18 +1,14 @@
 import { createHash } from 'node:crypto';
 import { ExitCode, RagossError } from '../errors.js';
 import type { SourceDocument } from '../corpus/source.js';
-import { chunkText, type ChunkerName, type TokenLimit } from '../corpus/chunk.js';
+import { chunkSpans, type ChunkerName, type TokenLimit } from '../corpus/chunk.js';
 import type { Embedder } from '../embedder/embedder.js';
 import type { Progress } from '../progress.js';
 import type { CollectionInfo, CollectionMeta, CorpusRecord, StoredChunk, VectorStore } from '../store/store.js';
 import { collectGarbage } from './memory.js';
 
-export interface Chunk {
-  id: string;
-  text: string;
-  source: string;
-  chunkIndex: number;
-}
+/** A chunk ready to embed: everything stored with it but its vector. */
+export type Chunk = Omit<StoredChunk, 'vector'>;
 
 /**
  * A chunk's id depends on its file and its text, not its position: an edit early in a file leaves
@@ -28,10 +24,10 @@ export function chunkId(source: string, text: string, occurrence: number): strin
 export function chunkDocuments(documents: readonly SourceDocument[], chunker: ChunkerName = 'seed', limit?: TokenLimit): Chunk[] {
   return documents.flatMap((document) => {
     const seen = new Map<string, number>();
-    return chunkText(chunker, document.text, document.path, limit).map((text, chunkIndex) => {
+    return chunkSpans(chunker, document.text, document.path, limit).map(({ text, raw, heading, line }, chunkIndex) => {
       const occurrence = seen.get(text) ?? 0;
       seen.set(text, occurrence + 1);
-      return { id: chunkId(document.path, text, occurrence), text, source: document.path, chunkIndex };
+      return { id: chunkId(document.path, text, occurrence), text, source: document.path, chunkIndex, raw, heading, line };
     });
   });
 }

@@ -3,6 +3,8 @@ import type { RetrievalMode, SearchHit, VectorStore } from '../store/store.js';
 
 export interface RankedHit extends SearchHit {
   rank: number;
+  /** Where a reader can check the chunk (see corpus/links.ts); absent where ragoss cannot tell. */
+  url?: string;
 }
 
 export interface RetrieveOptions {
@@ -11,9 +13,18 @@ export interface RetrieveOptions {
   mode: RetrievalMode;
 }
 
-export async function retrieve(question: string, embedder: Embedder, store: VectorStore, options: RetrieveOptions): Promise<RankedHit[]> {
-  // BM25 alone matches the question's terms: no need to run the model.
-  const vector = options.mode === 'bm25' ? undefined : await embedder.embedQuery(question);
-  const hits = await store.search(options.collection, { text: question, vector }, options.topK, options.mode);
-  return hits.map((hit, index) => ({ rank: index + 1, ...hit }));
+export interface Retrieval {
+  hits: RankedHit[];
+  /** The best dense similarity to any chunk, whatever the mode: what the grounding check reads. */
+  similarity: number | undefined;
+}
+
+export async function retrieve(question: string, embedder: Embedder, store: VectorStore, options: RetrieveOptions): Promise<Retrieval> {
+  // Even BM25 alone embeds the question: the grounding check needs its dense similarity.
+  const vector = await embedder.embedQuery(question);
+  const query = { text: question, vector };
+  const hits = await store.search(options.collection, query, options.topK, options.mode);
+  // Dense hits come best first; other modes rank by other scores, so one dense probe tells.
+  const nearest = options.mode === 'dense' ? hits : await store.search(options.collection, query, 1, 'dense');
+  return { hits: hits.map((hit, index) => ({ rank: index + 1, ...hit })), similarity: nearest[0]?.score };
 }

@@ -11,6 +11,8 @@ import type {
   EvalResult,
   ExportRequest,
   ExportResult,
+  GetRequest,
+  GetResult,
   IngestRequest,
   IngestResult,
   OperationContext,
@@ -101,6 +103,10 @@ export class RemoteEngine implements Engine {
 
   doctor(request: DoctorRequest, context: OperationContext): Promise<DoctorReport> {
     return this.call<DoctorReport>('/v1/doctor', wireRequest.doctor(request), context);
+  }
+
+  get(request: GetRequest, context: OperationContext): Promise<GetResult> {
+    return this.call<GetResult>('/v1/get', wireRequest.get(request), context);
   }
 
   collections(context: OperationContext): Promise<CollectionInfo[]> {

@@ -1,6 +1,6 @@
-import { DEFAULT_GLOB, DEFAULT_SOURCE_URL, resolveChatConfig, resolveChunker, resolveCommonConfig, resolveMode, resolveTopK, validateQuestion, type Env } from '../config.js';
+import { DEFAULT_GLOB, DEFAULT_SOURCE_URL, resolveChatConfig, resolveChunker, resolveCommonConfig, resolveLinkTemplate, resolveMinScore, resolveMode, resolveTopK, validateQuestion, type Env } from '../config.js';
 import type { RetrievalMode } from '../store/store.js';
-import type { AskRequest, ChatSettings, DoctorRequest, EvalRequest, ExportRequest, IngestRequest, QueryTarget, SearchRequest } from '../engine/engine.js';
+import type { AskRequest, ChatSettings, DoctorRequest, EvalRequest, ExportRequest, GetRequest, IngestRequest, QueryTarget, SearchRequest } from '../engine/engine.js';
 import { UsageError } from '../errors.js';
 import { parseEvalQuestion } from '../pipeline/evaluate.js';
 
@@ -15,6 +15,8 @@ export interface WireQuery {
   mode?: unknown;
   collection?: unknown;
   embeddingModel?: unknown;
+  minScore?: unknown;
+  linkTemplate?: unknown;
 }
 
 export interface WireChat {
@@ -49,7 +51,22 @@ function query(body: Body, env: Env): SearchRequest {
     question: validateQuestion(question),
     topK: resolveTopK(optionalString(body, 'topK'), env),
     mode: mode(body, env),
+    ...answerSettings(body, env),
   };
+}
+
+/** The grounding threshold and link style: the body's, else the service's environment's (`null`: the CLI's "the default"). */
+function answerSettings(body: Body, env: Env): Pick<SearchRequest, 'minScore' | 'linkTemplate'> {
+  const minScore = body['minScore'] === null ? undefined : resolveMinScore(optionalString(body, 'minScore'), env);
+  const linkTemplate = body['linkTemplate'] === null ? undefined : resolveLinkTemplate(optionalString(body, 'linkTemplate'), env);
+  return { ...(minScore === undefined ? {} : { minScore }), ...(linkTemplate === undefined ? {} : { linkTemplate }) };
+}
+
+function optionalChunk(body: Body): number | undefined {
+  const value = body['chunk'];
+  if (value === undefined || value === null) return undefined;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 0) throw new UsageError('"chunk" must be a chunk index (0 or more)');
+  return value;
 }
 
 /** `null` is the CLI saying "the default" (its user chose no mode): the service's env must not pick one. */
@@ -74,12 +91,28 @@ function chat(body: Body, env: Env): ChatSettings {
 
 export const parseRequest = {
   search: (body: Body, env: Env): SearchRequest => query(body, env),
-  ask: (body: Body, env: Env): AskRequest => ({ ...query(body, env), chat: chat(body, env) }),
+  ask: (body: Body, env: Env): AskRequest => ({ ...query(body, env), chat: chat(body, env), force: body['force'] === true, cite: body['cite'] === true }),
+  get(body: Body, env: Env): GetRequest {
+    const source = optionalString(body, 'source');
+    if (source === undefined || source === '') throw new UsageError('"source" is required', 'send {"source": "en/faq/product_faq.md"}, optionally with "heading" or "chunk"');
+    const heading = optionalString(body, 'heading');
+    const chunk = optionalChunk(body);
+    if (heading !== undefined && chunk !== undefined) throw new UsageError('send "heading" or "chunk", not both');
+    const { linkTemplate } = answerSettings(body, env);
+    return {
+      collection: target(body, env).collection,
+      source,
+      ...(heading === undefined ? {} : { heading }),
+      ...(chunk === undefined ? {} : { chunk }),
+      ...(linkTemplate === undefined ? {} : { linkTemplate }),
+    };
+  },
   eval(body: Body, env: Env): EvalRequest {
     const questions = body['questions'];
     if (!Array.isArray(questions) || questions.length === 0) throw new UsageError('"questions" must be a non-empty array of {"question", "expected": [...]} or {"question", "gold": [...]}');
     const parsed = questions.map((item: unknown, index) => parseEvalQuestion(item, `questions[${index}]`));
-    return { ...target(body, env), questions: parsed, topK: resolveTopK(optionalString(body, 'topK'), env), mode: mode(body, env) };
+    const { minScore } = answerSettings(body, env);
+    return { ...target(body, env), questions: parsed, topK: resolveTopK(optionalString(body, 'topK'), env), mode: mode(body, env), ...(minScore === undefined ? {} : { minScore }) };
   },
   ingest(body: Body, env: Env): IngestRequest {
     const source = optionalString(body, 'source') ?? env['RAGOSS_SOURCE'] ?? DEFAULT_SOURCE_URL;
@@ -118,12 +151,18 @@ function chatWire(settings: ChatSettings): WireChat {
   };
 }
 
+/** What the CLI left to the collection's defaults travels as null, so the service's environment does not fill it. */
+function defaultsMarked(request: Pick<SearchRequest, 'mode' | 'minScore' | 'linkTemplate'>): Body {
+  return { mode: request.mode ?? null, minScore: request.minScore ?? null, linkTemplate: request.linkTemplate ?? null };
+}
+
 /** The CLI's side: a resolved request as a body that `parseRequest` reads back unchanged. */
 export const wireRequest = {
-  search: (request: SearchRequest): Body => ({ ...request, mode: request.mode ?? null }),
-  ask: ({ chat: settings, ...rest }: AskRequest): Body => ({ ...rest, mode: rest.mode ?? null, ...chatWire(settings) }),
-  eval: (request: EvalRequest): Body => ({ ...request, mode: request.mode ?? null }),
+  search: (request: SearchRequest): Body => ({ ...request, ...defaultsMarked(request) }),
+  ask: ({ chat: settings, ...rest }: AskRequest): Body => ({ ...rest, ...defaultsMarked(rest), ...chatWire(settings) }),
+  eval: (request: EvalRequest): Body => ({ ...request, mode: request.mode ?? null, minScore: request.minScore ?? null }),
   ingest: (request: IngestRequest): Body => ({ ...request }),
   export: (request: ExportRequest): Body => ({ ...request }),
+  get: (request: GetRequest): Body => ({ ...request, linkTemplate: request.linkTemplate ?? null }),
   doctor: ({ chat: settings, ...rest }: DoctorRequest): Body => ({ ...rest, ...chatWire(settings) }),
 };

@@ -13,7 +13,8 @@ import type { CorpusRecord, StoredChunk } from '../store/store.js';
  * (pyarrow, DuckDB, Milvus) ignore.
  */
 export const SNAPSHOT_FORMAT = 'ragoss-snapshot';
-export const SNAPSHOT_FORMAT_VERSION = 1;
+/** 2 added `raw`, `heading` and `line` (ragoss 0.2); 1 had no way back to the pages. */
+export const SNAPSHOT_FORMAT_VERSION = 2;
 const METADATA_KEY = 'ragoss';
 
 /** The `ragoss` metadata entry: the collection's record, and what the rows must add up to. */
@@ -40,7 +41,7 @@ export type SnapshotHeader = Omit<SnapshotManifest, 'format' | 'formatVersion' |
 export const SNAPSHOT_ROW_GROUP = 256;
 
 const SCHEMA: SchemaElement[] = [
-  { name: 'schema', num_children: 5 },
+  { name: 'schema', num_children: 8 },
   { name: 'id', type: 'BYTE_ARRAY', converted_type: 'UTF8', repetition_type: 'REQUIRED' },
   { name: 'source', type: 'BYTE_ARRAY', converted_type: 'UTF8', repetition_type: 'REQUIRED' },
   { name: 'chunk_index', type: 'INT64', repetition_type: 'REQUIRED' },
@@ -49,14 +50,18 @@ const SCHEMA: SchemaElement[] = [
   { name: 'vector', repetition_type: 'REQUIRED', converted_type: 'LIST', num_children: 1 },
   { name: 'list', repetition_type: 'REPEATED', num_children: 1 },
   { name: 'element', type: 'FLOAT', repetition_type: 'REQUIRED' },
+  { name: 'raw', type: 'BYTE_ARRAY', converted_type: 'UTF8', repetition_type: 'REQUIRED' },
+  { name: 'heading', type: 'BYTE_ARRAY', converted_type: 'UTF8', repetition_type: 'REQUIRED' },
+  { name: 'line', type: 'INT64', repetition_type: 'REQUIRED' },
 ];
+const COLUMNS = ['id', 'source', 'chunk_index', 'text', 'vector', 'raw', 'heading', 'line'];
 
 /** sha256 over each row's fields and its vector's float32 bytes, in order. */
 class RowDigest {
   private readonly hash: Hash = createHash('sha256');
 
   add(row: StoredChunk): void {
-    this.hash.update(`${row.id}\0${row.source}\0${row.chunkIndex}\0${row.text}\0`);
+    this.hash.update(`${row.id}\0${row.source}\0${row.chunkIndex}\0${row.text}\0${row.raw}\0${row.heading}\0${row.line}\0`);
     this.hash.update(new Uint8Array(row.vector.buffer, row.vector.byteOffset, row.vector.byteLength));
   }
 
@@ -94,6 +99,9 @@ export class SnapshotWriter {
       { name: 'text', data: rows.map((row) => row.text) },
       // The writer wants plain arrays; float32 values stay exact through FLOAT.
       { name: 'vector', data: rows.map((row) => Array.from(row.vector)), statistics: false },
+      { name: 'raw', data: rows.map((row) => row.raw) },
+      { name: 'heading', data: rows.map((row) => row.heading) },
+      { name: 'line', data: rows.map((row) => BigInt(row.line)) },
     ];
     await this.writer.write({ columnData, rowGroupSize: rows.length });
   }
@@ -131,8 +139,14 @@ function parseManifest(path: string, metadata: FileMetaData): SnapshotManifest {
   if (manifest.formatVersion > SNAPSHOT_FORMAT_VERSION) {
     throw new RagossError(`snapshot ${path} has format version ${manifest.formatVersion}; this ragoss reads up to ${SNAPSHOT_FORMAT_VERSION}`, 'upgrade ragoss');
   }
+  if (manifest.formatVersion < SNAPSHOT_FORMAT_VERSION) {
+    throw new RagossError(
+      `snapshot ${path} has format version ${manifest.formatVersion} (ragoss ${manifest.ragossVersion}), whose chunks do not carry their pages' text`,
+      'export it again with this ragoss (ragoss export --out FILE), or ingest the docs',
+    );
+  }
   const columns = new Set(metadata.schema.map((element) => element.name));
-  for (const column of ['id', 'source', 'chunk_index', 'text', 'vector']) {
+  for (const column of COLUMNS) {
     if (!columns.has(column)) throw damaged(path, `it has no "${column}" column`);
   }
   if (Number(metadata.num_rows) !== manifest.rows) throw damaged(path, `it holds ${metadata.num_rows} rows, its manifest says ${manifest.rows}`);
@@ -200,6 +214,9 @@ export class SnapshotReader {
       chunkIndex: Number(record['chunk_index']),
       text: String(record['text']),
       vector: Float32Array.from(vector as number[]),
+      raw: String(record['raw']),
+      heading: String(record['heading']),
+      line: Number(record['line']),
     };
   }
 }

@@ -8,6 +8,7 @@ import {
   type CollectionWriter,
   type ChunkKey,
   type CorpusRecord,
+  type PageChunk,
   type RetrievalMode,
   type SearchHit,
   type SearchQuery,
@@ -39,6 +40,10 @@ const PHYSICAL_SEPARATOR = '__';
 /** Milvus caps VarChar at 65,535 bytes; longer chunks are cut (by bytes, on a character boundary). */
 const MAX_TEXT_BYTES = 65_535;
 const OUTPUT_FIELDS = ['text', 'source', 'chunk_index'];
+/** Where a chunk sits in its file; absent from collections made before ragoss 0.2. */
+const RAW_FIELD = 'raw';
+const LOCATION_FIELDS = ['heading', 'line'];
+const MAX_HEADING_BYTES = 1024;
 
 export interface MilvusConnection {
   address: string;
@@ -87,6 +92,10 @@ function corpusFrom(properties: ReadonlyMap<string, string>): { corpus?: CorpusR
   return source === undefined || glob === undefined || digest === undefined ? {} : { corpus: { source, glob, digest } };
 }
 
+function chunkRow(row: Record<string, unknown>): { text: string; source: string; chunkIndex: number } {
+  return { text: String(row['text'] ?? ''), source: String(row['source'] ?? ''), chunkIndex: Number(row['chunk_index'] ?? 0) };
+}
+
 /** Ids are hex digests (chunkId) or a snapshot's strings: quoted as JSON, they are valid filter literals. */
 function idFilter(ids: readonly string[]): string {
   return `id in [${ids.map((id) => JSON.stringify(id)).join(', ')}]`;
@@ -103,8 +112,8 @@ function vectorOf(query: SearchQuery): number[] {
   return Array.from(query.vector);
 }
 
-function searchRequest(name: string, query: SearchQuery, topK: number, mode: RetrievalMode) {
-  const common = { collection_name: name, limit: topK, output_fields: OUTPUT_FIELDS, consistency_level: 'Strong' as never };
+function searchRequest(name: string, query: SearchQuery, topK: number, mode: RetrievalMode, outputFields: readonly string[]) {
+  const common = { collection_name: name, limit: topK, output_fields: [...outputFields], consistency_level: ConsistencyLevelEnum.Strong };
   if (mode === 'dense') return { ...common, anns_field: 'vector', data: [vectorOf(query)], metric_type: 'IP', params: { ef: Math.max(SEARCH_EF, topK) } };
   if (mode === 'bm25') return { ...common, anns_field: SPARSE_FIELD, data: [query.text], metric_type: 'BM25' };
   const candidates = Math.max(HYBRID_CANDIDATES, topK);
@@ -260,7 +269,22 @@ export class MilvusStore implements VectorStore {
       chunker: properties.get(PROP_CHUNKER) ?? 'seed',
       rowCount: Number(count.data[0]?.['count(*)'] ?? 0),
       fullText: described.schema.fields.some((field) => field.name === SPARSE_FIELD),
+      pageText: this.notePageText([name, physicalName], described.schema.fields.some((field) => field.name === RAW_FIELD)),
     };
+  }
+
+  /** Which collections (by alias and physical name) store where their chunks sit, as last described. */
+  private readonly pageTextOf = new Map<string, boolean>();
+
+  private notePageText(names: readonly string[], pageText: boolean): boolean {
+    for (const name of names) this.pageTextOf.set(name, pageText);
+    return pageText;
+  }
+
+  /** The fields to read back with a chunk: the location ones only where the collection has them. */
+  private async chunkFields(name: string, fields: readonly string[]): Promise<string[]> {
+    const pageText = this.pageTextOf.get(name) ?? (await this.describe(name))?.pageText ?? false;
+    return pageText ? [...fields, ...LOCATION_FIELDS] : [...fields];
   }
 
   private async exists(physicalName: string): Promise<boolean> {
@@ -317,6 +341,9 @@ export class MilvusStore implements VectorStore {
           { name: 'text', data_type: DataType.VarChar, max_length: MAX_TEXT_BYTES, ...(fullText ? { enable_analyzer: true } : {}) },
           { name: 'source', data_type: DataType.VarChar, max_length: 1024 },
           { name: 'chunk_index', data_type: DataType.Int64 },
+          { name: RAW_FIELD, data_type: DataType.VarChar, max_length: MAX_TEXT_BYTES },
+          { name: 'heading', data_type: DataType.VarChar, max_length: MAX_HEADING_BYTES },
+          { name: 'line', data_type: DataType.Int64 },
           ...(fullText ? [{ name: SPARSE_FIELD, data_type: DataType.SparseFloatVector }] : []),
         ],
         ...(fullText
@@ -372,16 +399,31 @@ export class MilvusStore implements VectorStore {
 
   async chunksByIds(name: string, ids: readonly string[]): Promise<StoredChunk[]> {
     if (ids.length === 0) return [];
+    const outputFields = await this.chunkFields(name, ['id', 'vector', ...OUTPUT_FIELDS, RAW_FIELD]);
     const result = await this.call('query chunks by id', () =>
-      this.client.query({ collection_name: name, filter: idFilter(ids), output_fields: ['id', 'vector', ...OUTPUT_FIELDS], limit: ids.length, consistency_level: ConsistencyLevelEnum.Strong }),
+      this.client.query({ collection_name: name, filter: idFilter(ids), output_fields: outputFields, limit: ids.length, consistency_level: ConsistencyLevelEnum.Strong }),
     );
     const byId = new Map(
       result.data.map((row) => [
         String(row['id']),
-        { id: String(row['id']), vector: Float32Array.from(row['vector'] as number[]), text: String(row['text'] ?? ''), source: String(row['source'] ?? ''), chunkIndex: Number(row['chunk_index'] ?? 0) },
+        { id: String(row['id']), vector: Float32Array.from(row['vector'] as number[]), ...chunkRow(row), raw: String(row[RAW_FIELD] ?? ''), heading: String(row['heading'] ?? ''), line: Number(row['line'] ?? 0) },
       ]),
     );
     return ids.flatMap((id) => byId.get(id) ?? []);
+  }
+
+  async pageChunks(name: string, source: string): Promise<PageChunk[]> {
+    const result = await this.call('query page chunks', () =>
+      this.client.query({
+        collection_name: name,
+        filter: `source == ${JSON.stringify(source)}`,
+        output_fields: ['chunk_index', 'text', RAW_FIELD, ...LOCATION_FIELDS],
+        consistency_level: ConsistencyLevelEnum.Strong,
+      }),
+    );
+    return result.data
+      .map((row) => ({ chunkIndex: Number(row['chunk_index']), text: String(row['text'] ?? ''), raw: String(row[RAW_FIELD] ?? ''), heading: String(row['heading'] ?? ''), line: Number(row['line'] ?? 0) }))
+      .sort((a, b) => a.chunkIndex - b.chunkIndex);
   }
 
   private fullTextSupport: Promise<boolean> | undefined;
@@ -401,7 +443,8 @@ export class MilvusStore implements VectorStore {
   async search(name: string, query: SearchQuery, topK: number, mode: RetrievalMode): Promise<SearchHit[]> {
     let result;
     try {
-      result = await this.client.search(searchRequest(name, query, topK, mode));
+      const outputFields = await this.chunkFields(name, OUTPUT_FIELDS);
+      result = await this.client.search(searchRequest(name, query, topK, mode, outputFields));
     } catch (error) {
       // The SDK throws a TypeError, not a status, when the collection is missing: ask Milvus which it was.
       if ((await this.describe(name)) === undefined) throw notIngestedError(name, this.location);
@@ -414,9 +457,8 @@ export class MilvusStore implements VectorStore {
     return (result.results as Array<Record<string, unknown>>).map((row) => ({
       // Milvus Lite reports BM25 relevance negated (as a distance); Milvus proper, positive.
       score: mode === 'bm25' ? Math.abs(Number(row['score'])) : Number(row['score']),
-      text: String(row['text'] ?? ''),
-      source: String(row['source'] ?? ''),
-      chunkIndex: Number(row['chunk_index'] ?? 0),
+      ...chunkRow(row),
+      ...('heading' in row ? { heading: String(row['heading']), line: Number(row['line'] ?? 0) } : {}),
     }));
   }
 
@@ -450,6 +492,9 @@ class MilvusWriter implements CollectionWriter {
       text: truncateUtf8(chunk.text, MAX_TEXT_BYTES),
       source: chunk.source,
       chunk_index: chunk.chunkIndex,
+      [RAW_FIELD]: truncateUtf8(chunk.raw, MAX_TEXT_BYTES),
+      heading: truncateUtf8(chunk.heading, MAX_HEADING_BYTES),
+      line: chunk.line,
     }));
     const result = await this.store.run('insert', () => this.client.insert({ collection_name: this.physicalName, data }));
     if (Number(result.insert_cnt) !== chunks.length) {

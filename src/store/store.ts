@@ -40,6 +40,8 @@ export interface CollectionInfo extends CollectionMeta {
   rowCount: number;
   /** Whether the collection has a BM25 full-text index beside its vectors (bm25 and hybrid search). */
   fullText: boolean;
+  /** Whether its chunks carry their file's bytes, heading and line (collections made by ragoss 0.2+). */
+  pageText: boolean;
 }
 
 export interface StoredChunk {
@@ -48,7 +50,16 @@ export interface StoredChunk {
   text: string;
   source: string;
   chunkIndex: number;
+  /** The file's bytes the chunk stands for: a page's raws, joined in chunk order, are the file. */
+  raw: string;
+  /** The heading the chunk sits under, as the file writes it ('' above the first heading). */
+  heading: string;
+  /** 1-based line of the file where the chunk's content starts. */
+  line: number;
 }
+
+/** What `get` reads of a page's chunks to put the page back together. */
+export type PageChunk = Pick<StoredChunk, 'chunkIndex' | 'text' | 'raw' | 'heading' | 'line'>;
 
 /** What identifies a stored chunk and orders it as ingest wrote it. */
 export type ChunkKey = Pick<StoredChunk, 'id' | 'source' | 'chunkIndex'>;
@@ -58,6 +69,9 @@ export interface SearchHit {
   text: string;
   source: string;
   chunkIndex: number;
+  /** Unknown on collections made before ragoss stored where chunks sit in their files. */
+  heading?: string;
+  line?: number;
 }
 
 /** Fills a fresh collection; nothing is visible under the name until `commit` succeeds. */
@@ -82,6 +96,8 @@ export interface VectorStore {
   chunkKeys(name: string): Promise<ChunkKey[]>;
   /** Whole rows (text and vector too) of those ids the collection holds, in the order asked. */
   chunksByIds(name: string, ids: readonly string[]): Promise<StoredChunk[]>;
+  /** One page's chunks (no vectors) in chunk order; needs a collection with `pageText`. */
+  pageChunks(name: string, source: string): Promise<PageChunk[]>;
   search(name: string, query: SearchQuery, topK: number, mode: RetrievalMode): Promise<SearchHit[]>;
   /** False once closed or once the server behind it is known to be gone: a long-lived owner reconnects. */
   usable(): boolean;

@@ -2,7 +2,8 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import AdmZip from 'adm-zip';
-import { DEFAULT_CHUNKER, chunkHeading, chunkMarkdown, chunkText, splitSeed as splitMarkdown, type TokenLimit } from '../../src/corpus/chunk.js';
+import { DEFAULT_CHUNKER, chunkHeading, chunkMarkdown, chunkSpans, chunkText, splitSeed as splitMarkdown, type TokenLimit } from '../../src/corpus/chunk.js';
+import { headingsOf } from '../../src/corpus/outline.js';
 import { faqDir, fullZip } from '../helpers/paths.js';
 
 describe('splitMarkdown', () => {
@@ -181,5 +182,67 @@ describe('chunkMarkdown details', () => {
   it('needs the model\'s token limit, and seed is the default chunker', () => {
     expect(() => chunkText('markdown', '# a', 'a.md', undefined)).toThrow("the markdown chunker needs the embedding model's token limit");
     expect(DEFAULT_CHUNKER).toBe('seed');
+  });
+});
+
+describe('chunkSpans', () => {
+  const zipPages = () =>
+    new AdmZip(fullZip)
+      .getEntries()
+      .filter((entry) => entry.entryName.endsWith('.md'))
+      .map((entry) => ({ path: entry.entryName, text: entry.getData().toString('utf8') }));
+  const limit: TokenLimit = { maxTokens: 384, countTokens: (text) => Math.ceil(text.length / 4) + 2 };
+
+  it('gives back every page of the whole docs byte for byte when the raws are joined, with either chunker', () => {
+    for (const chunker of ['seed', 'markdown'] as const) {
+      for (const page of zipPages()) {
+        const spans = chunkSpans(chunker, page.text, page.path, limit);
+        expect(spans.map((span) => span.raw).join(''), `${chunker} ${page.path}`).toBe(page.text);
+        expect(spans.map((span) => span.text)).toEqual(chunkText(chunker, page.text, page.path, limit));
+      }
+    }
+  });
+
+  it('names, for every chunk, a heading that exists in its file at or above the chunk\'s line', () => {
+    for (const chunker of ['seed', 'markdown'] as const) {
+      for (const page of zipPages()) {
+        const headings = headingsOf(page.text);
+        for (const span of chunkSpans(chunker, page.text, page.path, limit)) {
+          if (span.heading === '') {
+            expect(headings.filter((heading) => heading.line < span.line), `${page.path}:${span.line}`).toEqual([]);
+            continue;
+          }
+          const line = page.text.split('\n')[headings.filter((heading) => heading.line <= span.line).at(-1)!.line - 1] ?? '';
+          expect(line, `${chunker} ${page.path}:${span.line}`).toMatch(/^\s{0,3}#{1,6}\s/);
+          expect(line).toContain(span.heading);
+        }
+      }
+    }
+  });
+
+  it('starts a seed chunk at its heading when the "# " it was split at opens one, and keeps a code comment\'s chunk under the section above', () => {
+    const text = '# Title\n\nintro\n\n## Setup\n\n```python\n# install it\npip install x\n```\n';
+    const spans = chunkSpans('seed', text, 'a.md', undefined);
+    expect(spans.map(({ raw, line, heading }) => ({ raw, line, heading }))).toEqual([
+      { raw: '', line: 1, heading: '' },
+      { raw: '# Title\n\nintro\n\n#', line: 1, heading: 'Title' },
+      { raw: '# Setup\n\n```python\n', line: 5, heading: 'Setup' },
+      { raw: '# install it\npip install x\n```\n', line: 8, heading: 'Setup' },
+    ]);
+  });
+
+  it('gives a markdown chunk the lines from its section heading (or an empty parent heading it absorbed) to the next chunk, front matter with the first', () => {
+    const text = '---\ntitle: T\n---\n\nintro\n\n## Install\n### On Linux\n\napt install\n\n## Use\n\nrun\n';
+    const spans = chunkSpans('markdown', text, 'a.md', words);
+    expect(spans.map(({ text: chunk, raw, line, heading }) => ({ chunk, raw, line, heading }))).toEqual([
+      { chunk: 'T\n\nintro', raw: '---\ntitle: T\n---\n\nintro\n\n', line: 5, heading: '' },
+      { chunk: 'T › Install › On Linux\n\napt install', raw: '## Install\n### On Linux\n\napt install\n\n', line: 8, heading: 'On Linux' },
+      { chunk: 'T › Use\n\nrun', raw: '## Use\n\nrun\n', line: 12, heading: 'Use' },
+    ]);
+  });
+
+  it('keeps CRLF line ends in the raw text', () => {
+    const text = '# A\r\n\r\none\r\n\r\n## B\r\n\r\ntwo\r\n';
+    expect(chunkSpans('markdown', text, 'a.md', words).map((span) => span.raw).join('')).toBe(text);
   });
 });

@@ -29,7 +29,7 @@ describe('evaluate', () => {
         { question: 'missed', expected: ['Z'] },
       ],
       2,
-      async (question) => answers[question] ?? [],
+      async (question) => ({ hits: answers[question] ?? [], grounded: true }),
     );
     expect(report.questions).toBe(3);
     expect(report.recallAtK).toBeCloseTo(2 / 3, 10);
@@ -56,7 +56,7 @@ describe('evaluate', () => {
       none: [at('en/x.md', 'X', 1)],
     };
     const questions = Object.keys(answers).map((question) => ({ question, expected: [], gold }));
-    const report = await evaluate(questions, 3, async (question) => answers[question] ?? []);
+    const report = await evaluate(questions, 3, async (question) => ({ hits: answers[question] ?? [], grounded: true }));
     expect(report.recallAtK).toBe(2 / 4);
     expect(report.mrr).toBe((1 / 2 + 1 / 2) / 4);
     expect(report.page).toEqual({ recallAtK: 3 / 4, mrr: (1 / 2 + 1 + 1) / 4 });
@@ -72,8 +72,9 @@ describe('evaluate', () => {
     expect(await readEvalQuestions(file)).toEqual([{ question: 'q', expected: [], gold: [{ source: 'en/a.md', heading: 'H' }] }]);
     writeFileSync(file, '{"question": "q", "gold": [{"heading": "H"}]}\n');
     await expect(readEvalQuestions(file)).rejects.toThrow(/gold\.jsonl:1 needs "question"/);
+    // An empty expected list is an off-topic question (the grounding check should flag it).
     writeFileSync(file, '{"question": "q", "expected": []}\n');
-    await expect(readEvalQuestions(file)).rejects.toThrow(/gold\.jsonl:1 needs/);
+    expect(await readEvalQuestions(file)).toEqual([{ question: 'q', expected: [] }]);
   });
 
   it('reads JSONL and names the bad line', async () => {
@@ -110,7 +111,7 @@ describe('readEvalQuestions validation', () => {
     }
     const empty = await refusal('\n  \n');
     expect(empty.message).toMatch(/q\.jsonl has no questions$/);
-    expect(empty.hint).toBe('put one {"question", "expected": [headings]} or {"question", "gold": [{"source", "heading"}]} object a line');
+    expect(empty.hint).toBe('put one {"question", "expected": [headings]} or {"question", "gold": [{"source", "heading"}]} object a line ("expected": [] for a question the docs do not cover)');
     const broken = await refusal('{"question": "q", "expected": ["h"]}\n{oops\n');
     expect(broken.message).toMatch(/q\.jsonl:2 is not valid JSON$/);
     const unreadable = (await readEvalQuestions(join(tempHome(), 'absent.jsonl')).catch((caught: unknown) => caught)) as UsageError;
@@ -124,15 +125,46 @@ describe('readEvalQuestions validation', () => {
   });
 
   it('refuses to evaluate no questions', async () => {
-    await expect(evaluate([], 3, async () => [])).rejects.toThrow('no questions to evaluate');
+    await expect(evaluate([], 3, async () => ({ hits: [], grounded: true }))).rejects.toThrow('no questions to evaluate');
   });
 
   it('needs the gold source and heading in the same hit, and a page hit only the source', async () => {
     const gold = [{ source: 'a.md', heading: 'H' }, { source: 'b.md', heading: 'K' }];
     const at = (source: string, text: string): RankedHit => ({ rank: 1, score: 1, text, source, chunkIndex: 0 });
-    const report = await evaluate([{ question: 'q', expected: [], gold }], 3, async () => [at('a.md', 'K body'), at('c.md', 'H body'), at('b.md', 'K body')]);
+    const report = await evaluate([{ question: 'q', expected: [], gold }], 3, async () => ({ hits: [at('a.md', 'K body'), at('c.md', 'H body'), at('b.md', 'K body')], grounded: true }));
     expect(report.recallAtK).toBe(1);
     expect(report.mrr).toBeCloseTo(1 / 3, 10);
     expect(report.page).toEqual({ recallAtK: 1, mrr: 1 });
+  });
+});
+
+describe('evaluate with off-topic questions', () => {
+  it('scores recall over the real questions only, and counts flagged off-topic questions and false alarms', async () => {
+    const answers: Record<string, { hits: RankedHit[]; grounded: boolean }> = {
+      real: { hits: hits('A heading\nbody'), grounded: true },
+      'real but flagged': { hits: hits('X'), grounded: false },
+      bread: { hits: hits('X'), grounded: false },
+      football: { hits: hits('A heading'), grounded: true },
+    };
+    const report = await evaluate(
+      [
+        { question: 'real', expected: ['A heading'] },
+        { question: 'real but flagged', expected: ['B heading'] },
+        { question: 'bread', expected: [] },
+        { question: 'football', expected: [] },
+      ],
+      3,
+      async (question) => answers[question] as { hits: RankedHit[]; grounded: boolean },
+    );
+    expect(report.questions).toBe(2);
+    expect(report.recallAtK).toBe(1 / 2);
+    expect(report.misses.map((miss) => miss.question)).toEqual(['real but flagged']);
+    expect(report.grounding).toEqual({ realQuestions: 2, realFlagged: ['real but flagged'], offTopicQuestions: 2, offTopicFlagged: 1, offTopicMissed: ['football'] });
+  });
+
+  it('reports zeros, not NaN, for a file of off-topic questions only', async () => {
+    const report = await evaluate([{ question: 'bread', expected: [] }], 3, async () => ({ hits: [], grounded: false }));
+    expect(report).toMatchObject({ questions: 0, recallAtK: 0, mrr: 0, grounding: { offTopicQuestions: 1, offTopicFlagged: 1 } });
+    expect(report.page).toBeUndefined();
   });
 });

@@ -18,7 +18,7 @@ function unit(index: number): Float32Array {
 }
 
 function chunks(count: number, tag: string): StoredChunk[] {
-  return Array.from({ length: count }, (_, index) => ({ id: `${tag}-${index}`, vector: unit(index), text: `${tag} chunk ${index}`, source: `en/faq/${tag}.md`, chunkIndex: index }));
+  return Array.from({ length: count }, (_, index) => ({ id: `${tag}-${index}`, vector: unit(index), text: `${tag} chunk ${index}`, source: `en/faq/${tag}.md`, chunkIndex: index, raw: `# ${tag} chunk ${index}\n`, heading: `${tag} chunk ${index}`, line: index + 1 }));
 }
 
 const physicalCollections = (): Promise<string[]> => physicalCollectionNames(inject('milvusUri'));
@@ -96,9 +96,9 @@ describe(`MilvusStore on a real Milvus (${inject('milvusBackend')})`, () => {
     const name = uniqueName('store_fulltext');
     const writer = await store.beginReplace(name, { embeddingModel: 'm', dimension: DIM, chunker: 'markdown' });
     const rows: StoredChunk[] = [
-      { id: 'w', vector: unit(0), text: 'Set queryNode.cache.warmup to sync to load vectors at start', source: 'en/a.md', chunkIndex: 0 },
-      { id: 'i', vector: unit(1), text: 'If io_setup() failed at start, raise the aio-max-nr limit', source: 'en/b.md', chunkIndex: 0 },
-      { id: 's', vector: unit(2), text: 'Milvus keeps its data in object storage such as MinIO or S3', source: 'en/c.md', chunkIndex: 0 },
+      { id: 'w', vector: unit(0), text: 'Set queryNode.cache.warmup to sync to load vectors at start', source: 'en/a.md', chunkIndex: 0, raw: '', heading: '', line: 1 },
+      { id: 'i', vector: unit(1), text: 'If io_setup() failed at start, raise the aio-max-nr limit', source: 'en/b.md', chunkIndex: 0, raw: '', heading: '', line: 1 },
+      { id: 's', vector: unit(2), text: 'Milvus keeps its data in object storage such as MinIO or S3', source: 'en/c.md', chunkIndex: 0, raw: '', heading: '', line: 1 },
     ];
     await writer.insert(rows);
     await writer.commit(3, unit(0));
