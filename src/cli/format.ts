@@ -167,13 +167,16 @@ export function formatEvalTable(reports: readonly EvalResult[]): string {
   const first = reports[0];
   if (first === undefined) return '';
   const k = first.topK;
-  const header = ['mode', `recall@${k}`, 'MRR', ...(first.page === undefined ? [] : [`page recall@${k}`, 'page MRR']), 'misses'];
+  const offTopic = first.grounding.offTopicQuestions > 0;
+  const header = ['mode', `recall@${k}`, 'MRR', ...(first.page === undefined ? [] : [`page recall@${k}`, 'page MRR']), 'misses', 'flagged', ...(offTopic ? ['off-topic flagged'] : [])];
   const rows = reports.map((report) => [
     report.mode,
     report.recallAtK.toFixed(3),
     report.mrr.toFixed(3),
     ...(report.page === undefined ? [] : [report.page.recallAtK.toFixed(3), report.page.mrr.toFixed(3)]),
     String(report.misses.length),
+    String(report.grounding.realFlagged.length),
+    ...(offTopic ? [`${report.grounding.offTopicFlagged}/${report.grounding.offTopicQuestions}`] : []),
   ]);
   const widths = header.map((title, column) => Math.max(title.length, ...rows.map((row) => (row[column] ?? '').length)));
   const line = (cells: readonly string[]) => cells.map((cell, column) => cell.padEnd(widths[column] ?? 0)).join('  ').trimEnd();

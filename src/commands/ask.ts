@@ -1,31 +1,15 @@
 import type { Command } from 'commander';
 import { requireChatKey, type ChatDelta } from '../answerer/chat.js';
-import {
-  DEFAULT_CHAT_BASE_URL,
-  DEFAULT_CHAT_MODEL,
-  DEFAULT_MODE_HELP,
-  DEFAULT_TOP_K,
-  resolveChatConfig,
-  resolveCommonConfig,
-  resolveLinkTemplate,
-  resolveMinScore,
-  resolveMode,
-  resolveTopK,
-  validateQuestion,
-  type ChatFlags,
-  type CommonFlags,
-} from '../config.js';
+import { DEFAULT_CHAT_BASE_URL, DEFAULT_CHAT_MODEL, DEFAULT_MODE_HELP, DEFAULT_TOP_K, resolveChatConfig, resolveCommonConfig, type ChatFlags, type CommonFlags } from '../config.js';
 import type { AskResult } from '../engine/engine.js';
 import { NotCoveredError } from '../errors.js';
 import { progressFor } from '../progress.js';
 import { withEngine } from '../cli/engine-for.js';
 import { describeGrounding, formatSources, groundingJson, hitJson, linkStyleFor, nearestSources } from '../cli/format.js';
 import type { CommandRunner } from '../cli/runtime.js';
-import { addGroundingOptions, type GroundingFlags } from '../cli/grounding-options.js';
+import { addGroundingOptions, queryRequest, type QueryFlags } from '../cli/query-options.js';
 
-interface AskFlags extends CommonFlags, ChatFlags, GroundingFlags {
-  topK?: string;
-  mode?: string;
+interface AskFlags extends CommonFlags, ChatFlags, QueryFlags {
   showReasoning?: boolean;
   force?: boolean;
   cite?: boolean;
@@ -65,13 +49,7 @@ export function registerAsk(program: Command, run: CommandRunner): void {
       const config = resolveCommonConfig(flags, env);
       const chat = resolveChatConfig(flags, env);
       const request = {
-        question: validateQuestion(question),
-        topK: resolveTopK(flags.topK, env),
-        mode: resolveMode(flags.mode, env),
-        collection: config.collection,
-        embeddingModel: config.embedding.explicitModel,
-        minScore: resolveMinScore(flags.minScore, env),
-        linkTemplate: resolveLinkTemplate(flags.linkTemplate, env),
+        ...queryRequest(question, flags, config, env),
         chat,
         force: flags.force === true,
         cite: flags.cite === true,

@@ -1,10 +1,10 @@
 import type { Command } from 'commander';
-import { DEFAULT_MODE_HELP, DEFAULT_TOP_K, resolveCommonConfig, resolveLinkTemplate, resolveMinScore, resolveMode, resolveTopK, validateQuestion, type CommonFlags } from '../config.js';
+import { DEFAULT_MODE_HELP, DEFAULT_TOP_K, resolveCommonConfig, type CommonFlags } from '../config.js';
 import { progressFor } from '../progress.js';
 import { withEngine } from '../cli/engine-for.js';
 import { describeGrounding, formatHits, groundingJson, hitJson, linkStyleFor } from '../cli/format.js';
 import type { CommandRunner } from '../cli/runtime.js';
-import { addGroundingOptions, type GroundingFlags } from '../cli/grounding-options.js';
+import { addGroundingOptions, queryRequest, type QueryFlags } from '../cli/query-options.js';
 
 export function registerSearch(program: Command, run: CommandRunner): void {
   const command = program
@@ -13,19 +13,11 @@ export function registerSearch(program: Command, run: CommandRunner): void {
     .argument('<question>', 'the question, in quotes')
     .option('--top-k <n>', `how many chunks to return (env RAGOSS_TOP_K; default ${DEFAULT_TOP_K})`)
     .option('--mode <mode>', `retrieval: dense, bm25 or hybrid (env RAGOSS_MODE; default ${DEFAULT_MODE_HELP})`);
-  addGroundingOptions(command).action(async (question: string, flags: CommonFlags & GroundingFlags & { topK?: string; mode?: string }) => {
+  addGroundingOptions(command).action(async (question: string, flags: CommonFlags & QueryFlags) => {
     await run(flags, async (runtime) => {
       const { env, signal, stdout, stderr } = runtime;
       const config = resolveCommonConfig(flags, env);
-      const request = {
-        question: validateQuestion(question),
-        topK: resolveTopK(flags.topK, env),
-        mode: resolveMode(flags.mode, env),
-        collection: config.collection,
-        embeddingModel: config.embedding.explicitModel,
-        minScore: resolveMinScore(flags.minScore, env),
-        linkTemplate: resolveLinkTemplate(flags.linkTemplate, env),
-      };
+      const request = queryRequest(question, flags, config, env);
       const progress = progressFor(stderr, { quiet: config.quiet || config.json });
       const result = await withEngine(config, runtime, progress, (engine) => engine.search(request, { progress, signal }));
       if (config.json) {

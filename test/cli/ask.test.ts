@@ -15,6 +15,7 @@ const seedUser = (context: string, question: string) =>
   `Use the following pieces of information enclosed in <context> tags to provide an answer to the question enclosed in <question> tags.\n<context>\n${context}\n</context>\n<question>\n${question}\n</question>`;
 
 interface JsonHit {
+  url: string;
   rank: number;
   score: number;
   text: string;
@@ -77,7 +78,8 @@ describe('ragoss ask end to end: real Milvus, local OpenRouter-style chat server
 
     expect(result.stdout.startsWith(DEFAULT_REPLY.answer)).toBe(true);
     expect(result.stdout).toContain('\nSources:\n');
-    for (const hit of hits) expect(result.stdout).toContain(`[${hit.rank}] ${hit.source} #${hit.chunkIndex} (score `);
+    // Each source: its link on milvus.io (the FAQ zip is the release asset), then file, chunk and score.
+    for (const hit of hits) expect(result.stdout).toContain(`[${hit.rank}] ${hit.url} (${hit.source} #${hit.chunkIndex}, score `);
     expect(result.stdout).not.toContain(DEFAULT_REPLY.reasoning);
     expect(result.stderr).not.toContain(DEFAULT_REPLY.reasoning);
   });
@@ -96,7 +98,7 @@ describe('ragoss ask end to end: real Milvus, local OpenRouter-style chat server
     const result = await ask(['--json']);
     expect(result.code, result.stderr).toBe(0);
     const output = singleJson(result.stdout);
-    expect(Object.keys(output).sort()).toEqual(['answer', 'hits', 'model', 'question', 'reasoning']);
+    expect(Object.keys(output).sort()).toEqual(['answer', 'answered', 'grounded', 'hits', 'model', 'question', 'reasoning', 'similarity', 'threshold']);
     expect(output).toMatchObject({ question: QUESTION, answer: DEFAULT_REPLY.answer, reasoning: DEFAULT_REPLY.reasoning, model: MODEL });
     const hits = output['hits'] as JsonHit[];
     expect(hits.map((hit) => hit.rank)).toEqual([1, 2, 3]);

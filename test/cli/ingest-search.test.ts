@@ -216,7 +216,12 @@ describe('ragoss ingest + search against a real Milvus', () => {
     if (fullText) expect(runs[1]).toMatchObject({ recallAtK: 0.5, page: { recallAtK: 0.5 } });
     const table = await runCli(['eval', file, '--mode', 'dense,bm25'], env);
     expect(table.code).toBe(0);
-    expect(table.stdout).toMatch(/^2 questions, model testing\/tiny-random-albert-768, chunker seed\nmode {3}recall@3 {2}MRR {4}page recall@3 {2}page MRR {2}misses\ndense {2}/);
+    expect(table.stdout).toMatch(/^2 questions, model testing\/tiny-random-albert-768, chunker seed\nmode {3}recall@3 {2}MRR {4}page recall@3 {2}page MRR {2}misses {2}flagged\ndense {2}/);
+    // Off-topic lines ("expected": []) are scored by the grounding check, beside recall.
+    writeFileSync(file, `${JSON.stringify({ question: 'How do I bake sourdough bread?', expected: [] })}\n${JSON.stringify({ question: 'Where does Milvus store data?', expected: ['Where does Milvus store data?'] })}\n`);
+    const strict = await runCli(['eval', file, '--min-score', '1'], env);
+    expect(strict.code, strict.stderr).toBe(0);
+    expect(strict.stdout).toMatch(/^questions {3}1\n[\s\S]*\nthreshold {3}1\.000\nflagged {5}1 of 1 real questions\n {2}- Where does Milvus store data\?\noff-topic {3}1 of 1 flagged\n$/);
     const badMode = await runCli(['search', QUESTION, '--mode', 'sparse'], env);
     expect(badMode.code).toBe(2);
     expect(badMode.stderr).toMatch(/--mode must be one of dense, bm25, hybrid, got "sparse"/);

@@ -3,7 +3,9 @@ import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { baseEnv, runCli, tempHome } from '../helpers/cli.js';
 import { DEFAULT_REPLY, chatRequests, messagesOf, startChatServer, type ChatServer } from '../helpers/chat-server.js';
-import { binPath, faqZip, projectRoot, tinyModel } from '../helpers/paths.js';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { binPath, faqDir, faqZip, projectRoot, tinyModel } from '../helpers/paths.js';
 
 const QUESTION = 'How is data stored in milvus?';
 
@@ -39,13 +41,50 @@ describe('ragoss mcp, driven by the MCP SDK’s own client over stdio', () => {
     await chat.close();
   });
 
-  it('lists the search and ask tools with their input schemas', async () => {
+  it('lists the search, ask and get tools with their input schemas', async () => {
     const { tools } = await client.listTools();
     const byName = new Map(tools.map((tool) => [tool.name, tool]));
-    expect([...byName.keys()].sort()).toEqual(['ask', 'search']);
-    for (const name of ['ask', 'search']) {
-      expect(byName.get(name)?.inputSchema.required).toEqual(['question']);
-      expect(Object.keys(byName.get(name)?.inputSchema.properties ?? {}).sort()).toEqual(['mode', 'question', 'top_k']);
+    expect([...byName.keys()].sort()).toEqual(['ask', 'get', 'search']);
+    for (const name of ['ask', 'search']) expect(byName.get(name)?.inputSchema.required).toEqual(['question']);
+    expect(Object.keys(byName.get('search')?.inputSchema.properties ?? {}).sort()).toEqual(['mode', 'question', 'top_k']);
+    expect(Object.keys(byName.get('ask')?.inputSchema.properties ?? {}).sort()).toEqual(['cite', 'force', 'mode', 'question', 'top_k']);
+    expect(byName.get('get')?.inputSchema.required).toEqual(['source']);
+    expect(Object.keys(byName.get('get')?.inputSchema.properties ?? {}).sort()).toEqual(['chunk', 'heading', 'source']);
+  });
+
+  it('search carries links and grounding; get reads the page or section around a hit, exactly as the file has it', async () => {
+    const result = await client.callTool({ name: 'search', arguments: { question: QUESTION } });
+    const structured = result.structuredContent as { grounded: boolean; threshold: number | null; similarity: number; hits: Array<Hit & { url: string; heading: string }> };
+    // The tiny test model has no calibrated threshold: nothing is flagged.
+    expect(structured).toMatchObject({ grounded: true, threshold: null });
+    const [top] = structured.hits;
+    expect(top?.url).toMatch(/^https:\/\/milvus\.io\/docs\/v2\.4\.x\/[\w-]+\.md/);
+    const page = await client.callTool({ name: 'get', arguments: { source: top?.source } });
+    expect(page.isError).toBeFalsy();
+    expect((page.structuredContent as { text: string }).text).toBe(readFileSync(join(faqDir, top?.source ?? ''), 'utf8'));
+    const section = await client.callTool({ name: 'get', arguments: { source: top?.url } });
+    expect(section.structuredContent).toMatchObject({ source: top?.source, scope: 'section', heading: top?.heading });
+    const missing = await client.callTool({ name: 'get', arguments: { source: 'nope.md' } });
+    expect(missing.isError).toBe(true);
+    expect((missing.content as Array<{ text: string }>)[0]?.text).toMatch(/^no page "nope\.md" in the collection — /);
+  });
+
+  it('ask returns "not covered" as a normal result, without calling the model, when the question is below the threshold', async () => {
+    const strictTransport = new StdioClientTransport({ command: process.execPath, args: [binPath, 'mcp', '-q'], env: { ...env, RAGOSS_MIN_SCORE: '1' }, cwd: projectRoot, stderr: 'pipe' });
+    const strict = new Client({ name: 'ragoss-test-strict', version: '1.0.0' });
+    await strict.connect(strictTransport);
+    try {
+      chat.requests.length = 0;
+      const result = await strict.callTool({ name: 'ask', arguments: { question: QUESTION } });
+      expect(result.isError).toBeFalsy();
+      expect(result.structuredContent).toMatchObject({ answered: false, answer: '', grounded: false, threshold: 1 });
+      expect((result.content as Array<{ text: string }>)[0]?.text).toMatch(/^The Milvus docs do not seem to cover this question \(best similarity 0\.\d{3} < 1\.000\)\. Nearest passages:\n\[1\] https:/);
+      expect(chatRequests(chat)).toHaveLength(0);
+      const forced = await strict.callTool({ name: 'ask', arguments: { question: QUESTION, force: true } });
+      expect(forced.structuredContent).toMatchObject({ answered: true, grounded: false });
+      expect(chatRequests(chat)).toHaveLength(1);
+    } finally {
+      await strict.close();
     }
   });
 
@@ -63,7 +102,7 @@ describe('ragoss mcp, driven by the MCP SDK’s own client over stdio', () => {
     const bm25 = await client.callTool({ name: 'search', arguments: { question: QUESTION, mode: 'bm25' } });
     expect((bm25.structuredContent as { mode: string }).mode).toBe('bm25');
     const text = (result.content as Array<{ type: string; text: string }>)[0]?.text ?? '';
-    expect(text).toContain(`[1] ${hits[0]?.source} #${hits[0]?.chunk_index}`);
+    expect(text).toContain(`(${hits[0]?.source} #${hits[0]?.chunk_index}, score `);
     const fewer = await client.callTool({ name: 'search', arguments: { question: QUESTION, top_k: 1 } });
     expect((fewer.structuredContent as { hits: Hit[] }).hits).toHaveLength(1);
   });

@@ -13,7 +13,7 @@ import { SnapshotReader, SnapshotWriter } from '../../src/snapshot/parquet.js';
 import { baseEnv, runCli, tempHome } from '../helpers/cli.js';
 import { testMilvusClient } from '../helpers/milvus-client.js';
 import { startTestMilvus, type TestMilvus } from '../helpers/milvus-server.js';
-import { devQuestions, faqZip, fullDocsQuestions, modelsDir, tinyModel } from '../helpers/paths.js';
+import { devQuestions, faqDir, faqZip, fullDocsQuestions, modelsDir, tinyModel } from '../helpers/paths.js';
 
 const backend = inject('milvusBackend');
 
@@ -77,14 +77,17 @@ describe(`snapshots: export, import, refusals (${backend})`, () => {
     const file = await asyncBufferFromFile(snapshot);
     const metadata = await parquetMetadataAsync(file);
     const columns = parquetSchema(metadata).children.map((child) => [child.element.name, child.element.type ?? child.element.converted_type]);
-    expect(columns).toEqual([['id', 'BYTE_ARRAY'], ['source', 'BYTE_ARRAY'], ['chunk_index', 'INT64'], ['text', 'BYTE_ARRAY'], ['vector', 'LIST']]);
-    const rows = (await parquetReadObjects({ file, metadata })) as Array<{ id: string; source: string; chunk_index: bigint; text: string; vector: number[] }>;
+    expect(columns).toEqual([['id', 'BYTE_ARRAY'], ['source', 'BYTE_ARRAY'], ['chunk_index', 'INT64'], ['text', 'BYTE_ARRAY'], ['vector', 'LIST'], ['raw', 'BYTE_ARRAY'], ['heading', 'BYTE_ARRAY'], ['line', 'INT64']]);
+    const rows = (await parquetReadObjects({ file, metadata })) as Array<{ id: string; source: string; chunk_index: bigint; text: string; vector: number[]; raw: string }>;
+    // The pages travel too: a file's raws, in chunk order, are the file.
+    const product = rows.filter((row) => row.source === 'en/faq/product_faq.md').map((row) => row.raw).join('');
+    expect(product).toBe(readFileSync(join(faqDir, 'en', 'faq', 'product_faq.md'), 'utf8'));
     expect(rows).toHaveLength(72);
     // In the order ingest wrote them: files by path, then chunk index.
     expect(rows.slice(0, 3).map((row) => [row.source, Number(row.chunk_index)])).toEqual([['en/faq/operational_faq.md', 0], ['en/faq/operational_faq.md', 1], ['en/faq/operational_faq.md', 2]]);
     expect(rows.every((row) => row.vector.length === 768 && /^[0-9a-f]{32}$/.test(row.id))).toBe(true);
     const manifest = JSON.parse(metadata.key_value_metadata?.find(({ key }) => key === 'ragoss')?.value ?? '{}') as Record<string, unknown>;
-    expect(manifest).toMatchObject({ format: 'ragoss-snapshot', formatVersion: 1, rows: 72, collection: source, embeddingModel: tinyModel, dimension: 768, rowsDigest: summary['rowsDigest'] });
+    expect(manifest).toMatchObject({ format: 'ragoss-snapshot', formatVersion: 2, rows: 72, collection: source, embeddingModel: tinyModel, dimension: 768, rowsDigest: summary['rowsDigest'] });
   });
 
   it('imports it with no model compute, and the import answers every dev question exactly as its source', async () => {
@@ -97,6 +100,9 @@ describe(`snapshots: export, import, refusals (${backend})`, () => {
     expect(await answers(milvusUri, home, target)).toEqual(before);
     expect(await answers(milvusUri, home, target, 'dense')).toEqual(await answers(milvusUri, home, source, 'dense'));
     expect(before.every((list) => list.length === 10)).toBe(true);
+    // The pages came along: get reads them back from the import exactly.
+    const page = await runCli(['get', 'en/faq/product_faq.md', '--collection', target], env);
+    expect(page.stdout).toBe(readFileSync(join(faqDir, 'en', 'faq', 'product_faq.md'), 'utf8'));
   });
 
   it('imports a published snapshot from a URL, downloaded and cached like the docs', async () => {
@@ -158,6 +164,9 @@ describe(`snapshots: export, import, refusals (${backend})`, () => {
         { name: 'chunk_index', data: rows.map((row) => BigInt(row.chunkIndex)) },
         { name: 'text', data: rows.map((row) => row.text) },
         { name: 'vector', data: rows.map((row) => Array.from(row.vector)) },
+        { name: 'raw', data: rows.map((row) => row.raw) },
+        { name: 'heading', data: rows.map((row) => row.heading) },
+        { name: 'line', data: rows.map((row) => BigInt(row.line)) },
       ],
     });
     await writer.finish();
@@ -191,6 +200,15 @@ describe(`snapshots: export, import, refusals (${backend})`, () => {
     const result = await runCli(['ingest', '--source', plain, '--collection', target], env);
     expect(result.code).toBe(1);
     expect(errorLines(result.stderr)).toEqual([expect.stringContaining('plain.parquet is damaged or not a ragoss snapshot: its Parquet metadata has no "ragoss" entry')]);
+    // A format-1 snapshot (ragoss 0.1) has no page text: refused with the way out.
+    const reader = await SnapshotReader.open(snapshot);
+    const old = join(home, 'format1.parquet');
+    const oldWriter = new ParquetWriter({ writer: fileWriter(old), schema: [{ name: 'root', num_children: 1 }, { name: 'id', type: 'BYTE_ARRAY', converted_type: 'UTF8', repetition_type: 'REQUIRED' }], kvMetadata: [{ key: 'ragoss', value: JSON.stringify({ ...reader.manifest, formatVersion: 1, ragossVersion: '0.1.0', rows: 1 }) }] });
+    await oldWriter.write({ columnData: [{ name: 'id', data: ['a'] }] });
+    await oldWriter.finish();
+    const refused = await runCli(['ingest', '--source', old, '--collection', target], env);
+    expect(refused.code).toBe(1);
+    expect(errorLines(refused.stderr)).toEqual([expect.stringMatching(/format1\.parquet has format version 1 \(ragoss 0\.1\.0\), whose chunks do not carry their pages' text — export it again with this ragoss/)]);
     const badName = await runCli(['export', '--collection', source, '--out', join(home, 'faq.bin')], env);
     expect(badName.code).toBe(2);
     expect(errorLines(badName.stderr)).toEqual([expect.stringContaining('--out must name a .parquet file')]);
@@ -211,6 +229,9 @@ describe(`snapshots: export, import, refusals (${backend})`, () => {
           { name: 'text', data_type: DataType.VarChar, max_length: 65_535 },
           { name: 'source', data_type: DataType.VarChar, max_length: 1024 },
           { name: 'chunk_index', data_type: DataType.Int64 },
+          { name: 'raw', data_type: DataType.VarChar, max_length: 65_535 },
+          { name: 'heading', data_type: DataType.VarChar, max_length: 1024 },
+          { name: 'line', data_type: DataType.Int64 },
         ],
       });
       await client.createIndex({ collection_name: plain, field_name: 'vector', index_type: 'FLAT', metric_type: 'IP' });

@@ -1,6 +1,7 @@
 import AdmZip from 'adm-zip';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
 import { DEFAULT_EMBEDDING_MODEL } from '../../src/config.js';
 import { baseEnv, runCli, tempHome } from '../helpers/cli.js';
@@ -13,6 +14,41 @@ import { devQuestions, faqZip, fullDocsQuestions, fullZip } from '../helpers/pat
 const HYBRID_SUBSET_RECALL = 0.93;
 const HYBRID_SUBSET_MRR = 0.75;
 const HYBRID_SUBSET_FAQ_RECALL = 0.9;
+/** The grounding targets: off-topic questions flagged, real ones let through (see test/fixtures/grounding). */
+const OFF_TOPIC_FLAGGED = 0.95;
+const REAL_FLAGGED = 0.05;
+const groundingDir = join(dirname(fileURLToPath(import.meta.url)), '..', 'fixtures', 'grounding');
+
+/** Real questions and the off-topic ones the threshold is for (unrelated subjects, general programming) in one eval file. */
+function groundingSet(...realFiles: string[]): string {
+  const lines = realFiles.flatMap((file) => readFileSync(file, 'utf8').split('\n').filter((line) => line.trim() !== ''));
+  const offTopic = readFileSync(join(groundingDir, 'off-topic.jsonl'), 'utf8')
+    .split('\n')
+    .filter((line) => line.trim() !== '' && (JSON.parse(line) as { topic: string }).topic !== 'adjacent');
+  const file = join(tempHome(), 'grounding.jsonl');
+  writeFileSync(file, [...lines, ...offTopic].join('\n'));
+  return file;
+}
+
+interface GroundingRun {
+  mode: string;
+  grounding: { realQuestions: number; realFlagged: string[]; offTopicQuestions: number; offTopicFlagged: number; offTopicMissed: string[] };
+}
+
+/** Runs eval over a grounding set in dense and hybrid modes and checks both targets in each. */
+async function expectGroundingTargets(env: Record<string, string>, file: string, label: string): Promise<void> {
+  const result = await runCli(['eval', file, '--mode', 'dense,hybrid', '--json'], env);
+  expect(result.code, result.stderr).toBe(0);
+  const { runs } = JSON.parse(result.stdout) as { runs: GroundingRun[] };
+  for (const { mode, grounding } of runs) {
+    const real = grounding.realFlagged.length / grounding.realQuestions;
+    const offTopic = grounding.offTopicFlagged / grounding.offTopicQuestions;
+    console.log(`${label}, ${mode}: ${grounding.realFlagged.length}/${grounding.realQuestions} real flagged, ${grounding.offTopicFlagged}/${grounding.offTopicQuestions} off-topic flagged; let through: ${grounding.offTopicMissed.join(' | ')}`);
+    expect(grounding.offTopicQuestions).toBeGreaterThan(100);
+    expect(offTopic, `${mode}: off-topic flagged`).toBeGreaterThanOrEqual(OFF_TOPIC_FLAGGED);
+    expect(real, `${mode}: real flagged: ${grounding.realFlagged.join(' | ')}`).toBeLessThanOrEqual(REAL_FLAGGED);
+  }
+}
 const realModelDir = process.env['RAGOSS_REAL_MODEL_DIR'];
 const available = realModelDir !== undefined && existsSync(join(realModelDir, DEFAULT_EMBEDDING_MODEL, 'onnx', 'model.onnx'));
 if (!available && process.env['CI'] === 'true') {
@@ -57,6 +93,10 @@ describe.skipIf(!available)(`retrieval quality of the default model (${DEFAULT_E
     expect(report.questions).toBeGreaterThan(10);
     expect(report.recallAtK).toBe(1);
     expect(report.mrr).toBe(1);
+  });
+
+  it('flags off-topic questions and lets real ones through, with the default threshold, dense and hybrid', async () => {
+    await expectGroundingTargets(env, groundingSet(devQuestions, join(groundingDir, 'faq-real.jsonl')), 'FAQ (seed)');
   });
 });
 
@@ -127,5 +167,9 @@ describe.skipIf(!available)('retrieval quality on the full-docs dev set (answer 
     console.log(`FAQ dev set, answer pages + FAQ, markdown/hybrid: recall@3 ${report.recallAtK.toFixed(3)}, MRR ${report.mrr.toFixed(3)}`);
     expect(report).toMatchObject({ mode: 'hybrid', chunker: 'markdown' });
     expect(report.recallAtK).toBeGreaterThanOrEqual(HYBRID_SUBSET_FAQ_RECALL);
+  });
+
+  it('flags off-topic questions and lets the dev questions through, with the markdown default threshold', async () => {
+    await expectGroundingTargets(env, groundingSet(devQuestions, fullDocsQuestions), 'answer pages + FAQ (markdown)');
   });
 });

@@ -37,6 +37,8 @@ describe('ragoss serve in the foreground', () => {
       text: await runCli(['search', QUESTION], { ...env, RAGOSS_DAEMON: '0' }),
       json: await runCli(['search', QUESTION, '--json', '--top-k', '5'], { ...env, RAGOSS_DAEMON: '0' }),
       missing: await runCli(['search', QUESTION, '--collection', 'never_ingested'], { ...env, RAGOSS_DAEMON: '0' }),
+      section: await runCli(['get', 'product_faq.md', '--heading', 'Where does Milvus store data?', '--json'], { ...env, RAGOSS_DAEMON: '0' }),
+      strict: await runCli(['search', QUESTION, '--json', '--min-score', '1'], { ...env, RAGOSS_DAEMON: '0' }),
     };
     const serve = spawnCli(['serve'], env);
     await serve.waitForStderr('serving on');
@@ -49,14 +51,21 @@ describe('ragoss serve in the foreground', () => {
       text: await runCli(['search', QUESTION], env),
       json: await runCli(['search', QUESTION, '--json', '--top-k', '5'], env),
       missing: await runCli(['search', QUESTION, '--collection', 'never_ingested'], env),
+      section: await runCli(['get', 'product_faq.md', '--heading', 'Where does Milvus store data?', '--json'], env),
+      strict: await runCli(['search', QUESTION, '--json', '--min-score', '1'], env),
     };
     expect(served.text.stdout).toBe(inProcess.text.stdout);
     expect(served.text.code).toBe(0);
     expect(served.json.stdout).toBe(inProcess.json.stdout);
     expect(served.missing.code).toBe(3);
     expect(served.missing.stderr).toBe(inProcess.missing.stderr.split('\n').filter((line) => line.includes('error')).join('\n') + '\n');
+    // get (POST /v1/get) and the grounding threshold travel through the service unchanged.
+    expect(served.section.stdout).toBe(inProcess.section.stdout);
+    expect(JSON.parse(served.section.stdout)).toMatchObject({ source: 'en/faq/product_faq.md', scope: 'section' });
+    expect(served.strict.stdout).toBe(inProcess.strict.stdout);
+    expect(JSON.parse(served.strict.stdout)).toMatchObject({ grounded: false, threshold: 1 });
     // They really went through the service: it counted them.
-    expect((await health(home))?.requestsServed).toBe((before?.requestsServed ?? 0) + 3);
+    expect((await health(home))?.requestsServed).toBe((before?.requestsServed ?? 0) + 5);
 
     const milvus = milvusLiteOn(dataDirOf(home));
     expect(milvus).toHaveLength(1);

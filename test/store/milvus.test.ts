@@ -43,11 +43,23 @@ describe(`MilvusStore on a real Milvus (${inject('milvusBackend')})`, () => {
     await writer.insert(chunks(5, 'a'));
     await writer.commit(5, unit(0));
     const info = await store.describe(name);
-    expect(info).toMatchObject({ name, embeddingModel: 'test/model', dimension: DIM, rowCount: 5 });
+    expect(info).toMatchObject({ name, embeddingModel: 'test/model', dimension: DIM, rowCount: 5, pageText: true });
     expect(info?.physicalName).not.toBe(name);
     const hits = await store.search(name, { text: '', vector: unit(2) }, 3, 'dense');
-    expect(hits[0]).toEqual({ score: expect.closeTo(1, 5), text: 'a chunk 2', source: 'en/faq/a.md', chunkIndex: 2 });
+    expect(hits[0]).toEqual({ score: expect.closeTo(1, 5), text: 'a chunk 2', source: 'en/faq/a.md', chunkIndex: 2, heading: 'a chunk 2', line: 3 });
     expect(hits).toHaveLength(3);
+  });
+
+  it('gives back a page\'s chunks in chunk order, with their raw bytes, heading and line', async () => {
+    const name = uniqueName('store_page');
+    const writer = await store.beginReplace(name, { embeddingModel: 'm', dimension: DIM, chunker: 'seed' });
+    // Inserted out of order, and beside another page with a source that shares a prefix.
+    const page = chunks(4, 'p');
+    await writer.insert([page[2]!, page[0]!, ...chunks(2, 'p2'), page[3]!, page[1]!]);
+    await writer.commit(6, unit(0));
+    const stored = await store.pageChunks(name, 'en/faq/p.md');
+    expect(stored).toEqual(page.map(({ chunkIndex, text, raw, heading, line }) => ({ chunkIndex, text, raw, heading, line })));
+    expect(await store.pageChunks(name, 'en/faq/"quoted".md')).toEqual([]);
   });
 
   it('replaces the data atomically: until commit the old rows keep serving, then the old collection is gone', async () => {
