@@ -71,6 +71,10 @@ step "cold: search says 'not ingested' (exit 3); ingesting"
 [ "$(json 'v.hits.length' <"$work/answer.json")" = 3 ] || fail "ask --json did not carry 3 hits"
 json 'v.answer' <"$work/answer.json" | grep -q '^From the docs: ' || fail "ask --json answer: $(cat "$work/answer.json")"
 step "cold: ingest + ask in $(seconds "$started") s; top source $(json 'v.hits[0].source + " #" + v.hits[0].chunkIndex' <"$work/answer.json")"
+json 'v.hits[0].url' <"$work/answer.json" | grep -q '^https://milvus.io/docs/v2.4.x/' || fail "ask --json hits carry no milvus.io link: $(head -c 400 "$work/answer.json")"
+code=0; "$ragoss" ask "How do I bake sourdough bread with a crispy crust?" --json >"$work/offtopic.json" 2>"$work/err" || code=$?
+[ "$code" = 4 ] && [ "$(json 'v.answered' <"$work/offtopic.json")" = false ] || { cat "$work/err" >&2; fail "an off-topic ask exited $code, not 4 (not covered)"; }
+step "cold: an off-topic question exits 4 without asking the model"
 
 # --- warm: the same home, as a restored cache: search answers, nothing to ingest.
 started=$(now)
