@@ -1,5 +1,6 @@
 import type { MilvusClient } from '@zilliz/milvus2-sdk-node';
-import { physicalCollectionNames } from '../helpers/milvus-client.js';
+import { DataType } from '@zilliz/milvus2-sdk-node';
+import { physicalCollectionNames, testMilvusClient } from '../helpers/milvus-client.js';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { parseMilvusUri } from '../../src/config.js';
 import { truncateUtf8 } from '../../src/store/milvus.js';
@@ -102,6 +103,35 @@ describe(`MilvusStore on a real Milvus (${inject('milvusBackend')})`, () => {
     const leftovers = (await physicalCollections()).filter((physical) => physical.startsWith(`${name}__`));
     expect(leftovers).toEqual([(await store.describe(name))?.physicalName]);
     expect((await store.search(name, { text: '', vector: unit(1) }, 1, 'dense'))[0]?.text).toBe('next chunk 1');
+  });
+
+  it('still searches a collection made by ragoss 0.1, which has no raw, heading or line fields', async () => {
+    const name = uniqueName('store_v01');
+    const physical = `${name}__20261101000000000_abcd`;
+    const client = testMilvusClient(inject('milvusUri'), 30_000);
+    try {
+      await client.createCollection({
+        collection_name: physical,
+        fields: [
+          { name: 'id', data_type: DataType.VarChar, is_primary_key: true, max_length: 64 },
+          { name: 'vector', data_type: DataType.FloatVector, dim: DIM },
+          { name: 'text', data_type: DataType.VarChar, max_length: 65_535 },
+          { name: 'source', data_type: DataType.VarChar, max_length: 1024 },
+          { name: 'chunk_index', data_type: DataType.Int64 },
+        ],
+        properties: { 'ragoss.embedding_model': 'test/model', 'ragoss.dimension': String(DIM), 'ragoss.chunker': 'seed' },
+      });
+      await client.createIndex({ collection_name: physical, field_name: 'vector', index_type: 'AUTOINDEX', metric_type: 'IP' });
+      await client.insert({ collection_name: physical, data: [0, 1].map((index) => ({ id: `old-${index}`, vector: Array.from(unit(index)), text: `old chunk ${index}`, source: 'en/faq/old.md', chunk_index: index })) });
+      await client.flush({ collection_names: [physical] });
+      await client.loadCollectionSync({ collection_name: physical });
+      await client.createAlias({ collection_name: physical, alias: name });
+    } finally {
+      await client.closeConnection();
+    }
+    expect(await store.describe(name)).toMatchObject({ rowCount: 2, pageText: false });
+    const [hit] = await store.search(name, { text: '', vector: unit(1) }, 1, 'dense');
+    expect(hit).toEqual({ score: expect.closeTo(1, 5), text: 'old chunk 1', source: 'en/faq/old.md', chunkIndex: 1 });
   });
 
   it('records the chunker, and full-text search exactly where the server has it (Milvus Lite 3.2, not Milvus 2.3)', async () => {
