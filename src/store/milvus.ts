@@ -127,10 +127,15 @@ function searchRequest(name: string, query: SearchQuery, topK: number, mode: Ret
   };
 }
 
-/** gRPC's failure in words where it has a plain name; its own first line otherwise. */
-function grpcProblem(message: string): string {
+/**
+ * gRPC's failure in words where it has a plain name; its own first line otherwise. A deadline is
+ * one plain line however grpc-js words it: expiring while it still picks a connection ("Waiting
+ * for LB pick"), resolves the name or waits for the answer, it lists its internal timings.
+ */
+export function grpcProblem(message: string, timeoutMs: number): string {
   if (/Name resolution failed/.test(message)) return 'host not found';
   if (/ECONNREFUSED|Connection refused/i.test(message)) return 'connection refused';
+  if (/DEADLINE_EXCEEDED|Deadline exceeded/i.test(message)) return `no answer within ${timeoutMs / 1000}s`;
   return message.split('\n')[0] ?? message;
 }
 
@@ -179,7 +184,7 @@ export class MilvusStore implements VectorStore {
     clearTimeout(timer);
     if (outcome !== undefined) {
       void client.closeConnection().catch(() => undefined);
-      const why = outcome === 'timeout' ? `no answer within ${connection.timeoutMs / 1000}s` : grpcProblem(errorMessage(outcome));
+      const why = outcome === 'timeout' ? `no answer within ${connection.timeoutMs / 1000}s` : grpcProblem(errorMessage(outcome), connection.timeoutMs);
       throw new RagossError(
         `cannot reach Milvus at ${connection.displayUri}: ${connection.explainFailure?.() ?? why}`,
         'check MILVUS_URI and start the server (docker compose up -d, or milvus-lite server --data-dir DIR --port 19530), or unset MILVUS_URI to use the embedded Milvus Lite',
@@ -199,7 +204,7 @@ export class MilvusStore implements VectorStore {
     try {
       result = await run();
     } catch (error) {
-      throw this.failure(what, errorMessage(error).split('\n')[0] ?? 'unknown error', error);
+      throw this.failure(what, grpcProblem(errorMessage(error), this.connection.timeoutMs), error);
     }
     const status = ('status' in result ? result.status : 'error_code' in result ? result : undefined) as ResStatus | undefined;
     if (!isOk(status)) throw this.failure(what, statusReason(status as ResStatus));
@@ -448,7 +453,7 @@ export class MilvusStore implements VectorStore {
     } catch (error) {
       // The SDK throws a TypeError, not a status, when the collection is missing: ask Milvus which it was.
       if ((await this.describe(name)) === undefined) throw notIngestedError(name, this.location);
-      throw this.failure('search', errorMessage(error).split('\n')[0] ?? 'unknown error', error);
+      throw this.failure('search', grpcProblem(errorMessage(error), this.connection.timeoutMs), error);
     }
     if (!isOk(result.status)) {
       if (isMissingCollection(result.status)) throw notIngestedError(name, this.location);

@@ -3,7 +3,7 @@ import { DataType } from '@zilliz/milvus2-sdk-node';
 import { physicalCollectionNames, testMilvusClient } from '../helpers/milvus-client.js';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { parseMilvusUri } from '../../src/config.js';
-import { truncateUtf8 } from '../../src/store/milvus.js';
+import { grpcProblem, truncateUtf8 } from '../../src/store/milvus.js';
 import { openStore } from '../../src/store/open.js';
 import { serverFeatures, type StoredChunk, type VectorStore } from '../../src/store/store.js';
 import { silentProgress } from '../../src/progress.js';
@@ -228,5 +228,19 @@ describe('serverFeatures', () => {
     expect(serverFeatures('milvus_lite-3.2.2')).toEqual({ bm25: true });
     expect(serverFeatures('milvus_lite-2.4.10')).toEqual({ bm25: false });
     expect(serverFeatures('unknown')).toEqual({ bm25: undefined });
+  });
+});
+
+describe('grpcProblem', () => {
+  it('says every variant of a deadline as one plain line, whatever grpc-js was doing when it expired', () => {
+    const variants = [
+      '4 DEADLINE_EXCEEDED: Deadline exceeded after 2.008s,name resolution: 0.058s,metadata filters: 0.002s,time to current attempt start: 0.012s,Waiting for LB pick',
+      '4 DEADLINE_EXCEEDED: Deadline exceeded after 2.001s,LB pick: 0.001s,remote_addr=127.0.0.1:19530',
+      'Deadline exceeded after 10.000s',
+    ];
+    for (const message of variants) expect(grpcProblem(message, 2000)).toBe('no answer within 2s');
+    expect(grpcProblem('14 UNAVAILABLE: Name resolution failed for target dns:nowhere.invalid:19530', 2000)).toBe('host not found');
+    expect(grpcProblem('14 UNAVAILABLE: No connection established. Last error: connect ECONNREFUSED 127.0.0.1:1', 2000)).toBe('connection refused');
+    expect(grpcProblem('3 INVALID_ARGUMENT: bad\nmore', 2000)).toBe('3 INVALID_ARGUMENT: bad');
   });
 });
