@@ -143,8 +143,9 @@ export function formatEval(report: EvalResult): string {
     `model       ${report.embeddingModel}`,
     `chunker     ${report.chunker}`,
     `mode        ${report.mode}`,
-    `recall@${report.topK}    ${report.recallAtK.toFixed(3)}`,
-    `MRR         ${report.mrr.toFixed(3)}`,
+    // A file of off-topic questions only has no real question to score recall on.
+    `recall@${report.topK}    ${report.questions === 0 ? 'n/a' : report.recallAtK.toFixed(3)}`,
+    `MRR         ${report.questions === 0 ? 'n/a' : report.mrr.toFixed(3)}`,
     ...(report.page === undefined ? [] : [`page recall@${report.topK} ${report.page.recallAtK.toFixed(3)}`, `page MRR    ${report.page.mrr.toFixed(3)}`]),
     `misses      ${report.misses.length}`,
     ...report.misses.flatMap((miss) => [`  - ${miss.question}`, `    expected: ${miss.expected.join(' | ')}`, `    got:      ${miss.retrieved.join(' | ')}`]),

@@ -120,9 +120,7 @@ export class LocalEngine implements Engine {
   async get(request: GetRequest, context: OperationContext): Promise<GetResult> {
     const store = await this.store(context.progress, context.signal);
     const info = await this.describe(store, request.collection);
-    if (!info.pageText) {
-      throw new RagossError(`collection ${info.name} was made before ragoss stored each chunk's place in its page`, `re-ingest it (ragoss ingest --collection ${info.name}; unchanged chunks keep their vectors)`);
-    }
+    if (!info.pageText) throw new RagossError(`collection ${info.name} was made before ragoss stored each chunk's place in its page`, reingestHint(info));
     // The common case, a source as search printed it, costs one query; anything else lists the sources.
     let chunks = await store.pageChunks(info.physicalName, request.source);
     let target: PageTarget = { source: request.source };
@@ -131,7 +129,7 @@ export class LocalEngine implements Engine {
       target = resolveSource(request.source, sources);
       chunks = await store.pageChunks(info.physicalName, target.source);
     }
-    const part = pagePart(target.source, chunks, { heading: request.heading ?? target.anchor, chunk: request.chunk });
+    const part = pagePart(target.source, chunks, { heading: request.heading, chunk: request.chunk, anchor: target.anchor, line: target.line });
     const url = chunkUrl({ source: target.source, heading: part.scope === 'page' ? '' : part.heading, line: part.line }, info.corpus, request.linkTemplate);
     return { collection: info.name, source: target.source, ...part, ...(url === undefined ? {} : { url }) };
   }
@@ -246,7 +244,7 @@ export class LocalEngine implements Engine {
     this.described.delete(request.collection);
     const info = await this.describe(store, request.collection);
     const { exportCollection } = await import('../pipeline/snapshot.js');
-    const { manifest, bytes } = await exportCollection(info, { store, path: request.out, ragossVersion: packageVersion(), progress, signal });
+    const { manifest, bytes } = await exportCollection(info, { store, path: request.out, ragossVersion: packageVersion(), progress, signal, reingestHint: reingestHint(info) });
     return {
       collection: info.name,
       path: request.out,
@@ -450,6 +448,15 @@ function availableMode(requested: RetrievalMode | undefined, info: CollectionInf
       're-ingest on Milvus Lite 3.2+ or Milvus 2.5+ to add one, or leave out --mode / RAGOSS_MODE',
   );
   return 'dense';
+}
+
+/**
+ * How to rebuild a collection from the docs it was built from (a bare `ragoss ingest` would
+ * ingest the default FAQ into it instead); unchanged chunks keep their vectors.
+ */
+function reingestHint(info: CollectionInfo): string {
+  const from = info.corpus === undefined ? ' with the --source and --glob it was built from' : ` --source '${info.corpus.source}' --glob '${info.corpus.glob}'`;
+  return `re-ingest it: ragoss ingest --collection ${info.name}${from} --chunker ${info.chunker} (unchanged chunks keep their vectors)`;
 }
 
 /** A hit with the link where a reader can check it, when ragoss can tell one. */

@@ -148,7 +148,7 @@ export function createMcpServer(engine: Engine, defaults: McpDefaults, version: 
     async ({ source, heading, chunk }, extra) => {
       try {
         if (heading !== undefined && chunk !== undefined) throw new RagossError('pass heading or chunk, not both');
-        const request = { collection: defaults.collection, source, ...(heading === undefined ? {} : { heading }), ...(chunk === undefined ? {} : { chunk }), ...(defaults.linkTemplate === undefined ? {} : { linkTemplate: defaults.linkTemplate }) };
+        const request = { collection: defaults.collection, source: source.trim(), ...(heading === undefined ? {} : { heading }), ...(chunk === undefined ? {} : { chunk }), ...(defaults.linkTemplate === undefined ? {} : { linkTemplate: defaults.linkTemplate }) };
         const { collection: _collection, ...result } = await engine.get(request, context(extra.signal));
         return { content: [{ type: 'text', text: result.text }], structuredContent: result };
       } catch (error) {

@@ -123,7 +123,7 @@ function score(firstRanks: readonly number[]): { recallAtK: number; mrr: number 
 const rankOfFirst = (hits: readonly RankedHit[], relevant: (hit: RankedHit) => boolean) => hits.findIndex(relevant) + 1;
 
 export function isOffTopic(question: EvalQuestion): boolean {
-  return question.expected.length === 0 && question.gold === undefined;
+  return question.expected.length === 0 && (question.gold === undefined || question.gold.length === 0);
 }
 
 /** What eval needs of a search: the ranked hits, and whether the grounding check passed. */

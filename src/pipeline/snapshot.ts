@@ -23,12 +23,10 @@ export interface ExportStats {
  */
 export async function exportCollection(
   info: CollectionInfo,
-  options: { store: VectorStore; path: string; ragossVersion: string; progress: Progress; signal?: AbortSignal },
+  options: { store: VectorStore; path: string; ragossVersion: string; progress: Progress; signal?: AbortSignal; reingestHint: string },
 ): Promise<ExportStats> {
   const { store, progress, signal } = options;
-  if (!info.pageText) {
-    throw new RagossError(`collection ${info.name} was made before ragoss stored each chunk's place in its page, which snapshots carry`, `re-ingest it first (ragoss ingest --collection ${info.name}; unchanged chunks keep their vectors)`);
-  }
+  if (!info.pageText) throw new RagossError(`collection ${info.name} was made before ragoss stored each chunk's place in its page, which snapshots carry`, options.reingestHint);
   const keys = (await store.chunkKeys(info.physicalName)).sort(byIngestOrder);
   if (keys.length !== info.rowCount) {
     throw new RagossError(`collection ${info.name} listed ${keys.length} of its ${info.rowCount} chunks`, 'run the export again; if it repeats, re-ingest the collection');

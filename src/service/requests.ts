@@ -51,22 +51,29 @@ function query(body: Body, env: Env): SearchRequest {
     question: validateQuestion(question),
     topK: resolveTopK(optionalString(body, 'topK'), env),
     mode: mode(body, env),
-    ...answerSettings(body, env),
+    ...minScoreOf(body, env),
+    ...linkTemplateOf(body, env),
   };
 }
 
-/** The grounding threshold and link style: the body's, else the service's environment's (`null`: the CLI's "the default"). */
-function answerSettings(body: Body, env: Env): Pick<SearchRequest, 'minScore' | 'linkTemplate'> {
+/** The grounding threshold: the body's, else the service's environment's (`null`: the CLI's "the default"). */
+function minScoreOf(body: Body, env: Env): Pick<SearchRequest, 'minScore'> {
   const minScore = body['minScore'] === null ? undefined : resolveMinScore(optionalString(body, 'minScore'), env);
+  return minScore === undefined ? {} : { minScore };
+}
+
+/** How hits link to the docs, resolved the same way. */
+function linkTemplateOf(body: Body, env: Env): Pick<SearchRequest, 'linkTemplate'> {
   const linkTemplate = body['linkTemplate'] === null ? undefined : resolveLinkTemplate(optionalString(body, 'linkTemplate'), env);
-  return { ...(minScore === undefined ? {} : { minScore }), ...(linkTemplate === undefined ? {} : { linkTemplate }) };
+  return linkTemplate === undefined ? {} : { linkTemplate };
 }
 
 function optionalChunk(body: Body): number | undefined {
-  const value = body['chunk'];
-  if (value === undefined || value === null) return undefined;
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < 0) throw new UsageError('"chunk" must be a chunk index (0 or more)');
-  return value;
+  const value = optionalString(body, 'chunk');
+  if (value === undefined) return undefined;
+  const chunk = Number(value);
+  if (value.trim() === '' || !Number.isInteger(chunk) || chunk < 0) throw new UsageError(`"chunk" must be a chunk index (0 or more), got "${value}"`);
+  return chunk;
 }
 
 /** `null` is the CLI saying "the default" (its user chose no mode): the service's env must not pick one. */
@@ -93,26 +100,24 @@ export const parseRequest = {
   search: (body: Body, env: Env): SearchRequest => query(body, env),
   ask: (body: Body, env: Env): AskRequest => ({ ...query(body, env), chat: chat(body, env), force: body['force'] === true, cite: body['cite'] === true }),
   get(body: Body, env: Env): GetRequest {
-    const source = optionalString(body, 'source');
+    const source = optionalString(body, 'source')?.trim();
     if (source === undefined || source === '') throw new UsageError('"source" is required', 'send {"source": "en/faq/product_faq.md"}, optionally with "heading" or "chunk"');
     const heading = optionalString(body, 'heading');
     const chunk = optionalChunk(body);
     if (heading !== undefined && chunk !== undefined) throw new UsageError('send "heading" or "chunk", not both');
-    const { linkTemplate } = answerSettings(body, env);
     return {
       collection: target(body, env).collection,
       source,
       ...(heading === undefined ? {} : { heading }),
       ...(chunk === undefined ? {} : { chunk }),
-      ...(linkTemplate === undefined ? {} : { linkTemplate }),
+      ...linkTemplateOf(body, env),
     };
   },
   eval(body: Body, env: Env): EvalRequest {
     const questions = body['questions'];
     if (!Array.isArray(questions) || questions.length === 0) throw new UsageError('"questions" must be a non-empty array of {"question", "expected": [...]} or {"question", "gold": [...]}');
     const parsed = questions.map((item: unknown, index) => parseEvalQuestion(item, `questions[${index}]`));
-    const { minScore } = answerSettings(body, env);
-    return { ...target(body, env), questions: parsed, topK: resolveTopK(optionalString(body, 'topK'), env), mode: mode(body, env), ...(minScore === undefined ? {} : { minScore }) };
+    return { ...target(body, env), questions: parsed, topK: resolveTopK(optionalString(body, 'topK'), env), mode: mode(body, env), ...minScoreOf(body, env) };
   },
   ingest(body: Body, env: Env): IngestRequest {
     const source = optionalString(body, 'source') ?? env['RAGOSS_SOURCE'] ?? DEFAULT_SOURCE_URL;

@@ -162,6 +162,11 @@ describe('evaluate with off-topic questions', () => {
     expect(report.grounding).toEqual({ realQuestions: 2, realFlagged: ['real but flagged'], offTopicQuestions: 2, offTopicFlagged: 1, offTopicMissed: ['football'] });
   });
 
+  it('counts a question with an empty gold list as off-topic too', async () => {
+    const report = await evaluate([{ question: 'bread', expected: [], gold: [] }], 3, async () => ({ hits: [], grounded: false }));
+    expect(report.grounding).toMatchObject({ realQuestions: 0, offTopicQuestions: 1, offTopicFlagged: 1 });
+  });
+
   it('reports zeros, not NaN, for a file of off-topic questions only', async () => {
     const report = await evaluate([{ question: 'bread', expected: [] }], 3, async () => ({ hits: [], grounded: false }));
     expect(report).toMatchObject({ questions: 0, recallAtK: 0, mrr: 0, grounding: { offTopicQuestions: 1, offTopicFlagged: 1 } });

@@ -2,6 +2,7 @@ import AdmZip from 'adm-zip';
 import { describe, expect, it } from 'vitest';
 import { chunkSpans, type TokenLimit } from '../../src/corpus/chunk.js';
 import { headingAnchor, headingsOf } from '../../src/corpus/outline.js';
+import { UsageError } from '../../src/errors.js';
 import { assemblePage, pagePart, resolveSource } from '../../src/pipeline/pages.js';
 import type { PageChunk } from '../../src/store/store.js';
 import { fullZip } from '../helpers/paths.js';
@@ -43,6 +44,20 @@ describe('pagePart', () => {
     }
   });
 
+  it('gives what a link points at: the section around its line, its anchor\'s section, else the page', () => {
+    const chunks = stored(page, 'en/guide.md', 'markdown');
+    expect(pagePart('en/guide.md', chunks, { line: 15 })).toMatchObject({ scope: 'section', heading: 'On Linux', line: 13 });
+    expect(pagePart('en/guide.md', chunks, { anchor: 'Use' })).toMatchObject({ scope: 'section', heading: 'Use' });
+    // A heading since renamed: the page, not an error.
+    expect(pagePart('en/guide.md', chunks, { anchor: 'Removed-heading' })).toMatchObject({ scope: 'page', text: page });
+  });
+
+  it('will not put a page back from a chunk Milvus may have cut at its 64 KiB limit', () => {
+    const long = `# Big\n\n${'字'.repeat(21_845)}\n`;
+    expect(Buffer.byteLength(long)).toBeGreaterThan(65_532);
+    expect(() => assemblePage('en/big.md', [{ chunkIndex: 0, text: long, raw: long, heading: 'Big', line: 1 }])).toThrow(/longer than Milvus stores/);
+  });
+
   it('refuses what it cannot give, with the fix', () => {
     const chunks = stored(page, 'en/guide.md', 'markdown');
     expect(() => pagePart('en/guide.md', chunks, { heading: 'Nope' })).toThrow(/en\/guide\.md has no heading "Nope"/);
@@ -60,8 +75,15 @@ describe('resolveSource', () => {
     expect(resolveSource('product_faq.md', sources)).toEqual({ source: 'en/faq/product_faq.md' });
     expect(resolveSource('https://milvus.io/docs/v2.4.x/manage-collections.md#Load--Release-Collection', sources)).toEqual({ source: 'en/userGuide/manage-collections.md', anchor: 'Load--Release-Collection' });
     expect(resolveSource('file:///home/me/docs/en/a/overview.md', sources)).toEqual({ source: 'en/a/overview.md' });
-    expect(resolveSource('/home/me/docs/en/b/overview.md:12', sources)).toEqual({ source: 'en/b/overview.md' });
+    expect(resolveSource('/home/me/docs/en/b/overview.md:12', sources)).toEqual({ source: 'en/b/overview.md', line: 12 });
+    // A template's line anchor (#L37) is a line, not a heading.
+    expect(resolveSource('https://github.com/milvus-io/milvus-docs/blob/v2.4.x/site/en/faq/product_faq.md#L37', sources)).toEqual({ source: 'en/faq/product_faq.md', line: 37 });
     expect(headingAnchor('Load & Release Collection')).toBe('Load--Release-Collection');
+  });
+
+  it('refuses a link it cannot read with a usage error, not a crash', () => {
+    expect(() => resolveSource('https://milvus.io/docs/v2.4.x/a.md#100%', sources)).toThrow(UsageError);
+    expect(() => resolveSource('http://', sources)).toThrow(/is not a link ragoss can read/);
   });
 
   it('refuses an unknown or ambiguous page, naming the candidates', () => {

@@ -40,7 +40,9 @@ describe('ragoss serve in the foreground', () => {
       section: await runCli(['get', 'product_faq.md', '--heading', 'Where does Milvus store data?', '--json'], { ...env, RAGOSS_DAEMON: '0' }),
       strict: await runCli(['search', QUESTION, '--json', '--min-score', '1'], { ...env, RAGOSS_DAEMON: '0' }),
     };
-    const serve = spawnCli(['serve'], env);
+    // The service's own environment sets a threshold and a link style: what a command leaves to the
+    // defaults must stay the defaults (served output below is compared with in-process output).
+    const serve = spawnCli(['serve'], { ...env, RAGOSS_MIN_SCORE: '1', RAGOSS_LINK_TEMPLATE: 'https://mirror.invalid/{name}' });
     await serve.waitForStderr('serving on');
     const socket = socketOf(home);
     expect(statSync(socket).mode & 0o777).toBe(0o600);
