@@ -23,8 +23,11 @@ export async function retrieve(question: string, embedder: Embedder, store: Vect
   // Even BM25 alone embeds the question: the grounding check needs its dense similarity.
   const vector = await embedder.embedQuery(question);
   const query = { text: question, vector };
-  const hits = await store.search(options.collection, query, options.topK, options.mode);
-  // Dense hits come best first; other modes rank by other scores, so one dense probe tells.
-  const nearest = options.mode === 'dense' ? hits : await store.search(options.collection, query, 1, 'dense');
-  return { hits: hits.map((hit, index) => ({ rank: index + 1, ...hit })), similarity: nearest[0]?.score };
+  // Dense hits come best first; other modes rank by other scores, so one dense probe tells. It runs
+  // beside the search, not after it.
+  const [hits, probe] = await Promise.all([
+    store.search(options.collection, query, options.topK, options.mode),
+    options.mode === 'dense' ? undefined : store.search(options.collection, query, 1, 'dense'),
+  ]);
+  return { hits: hits.map((hit, index) => ({ rank: index + 1, ...hit })), similarity: (probe ?? hits)[0]?.score };
 }
