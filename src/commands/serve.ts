@@ -1,5 +1,7 @@
 import type { Command } from 'commander';
+import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
+import { delimiter, resolve } from 'node:path';
 import { engineSettings, parseDuration, parsePositiveInt, pick, resolveCommonConfig, type CommonFlags, type Env } from '../config.js';
 import { UsageError } from '../errors.js';
 import { lineProgress, silentProgress } from '../progress.js';
@@ -14,6 +16,7 @@ interface ServeFlags extends CommonFlags {
   port?: string;
   host?: string;
   token?: string;
+  allowPath?: string[];
   idleTimeout?: string;
   autoStarted?: boolean;
 }
@@ -28,7 +31,8 @@ export function registerServe(program: Command, run: CommandRunner): void {
     .option('--stop', 'stop the service for this ragoss home')
     .option('--port <n>', 'also serve the HTTP API on TCP (127.0.0.1 unless --host)')
     .option('--host <address>', 'TCP address to listen on; anything but loopback needs --token')
-    .option('--token <secret>', 'bearer token every TCP request must carry (env RAGOSS_SERVE_TOKEN, which keeps it out of ps)')
+    .option('--token <secret>', 'bearer token every TCP request must carry (env RAGOSS_SERVE_TOKEN, which keeps it out of ps; default: a new random one, kept in the 0600 serve.json)')
+    .option('--allow-path <dir...>', 'let TCP requests ingest from and export to paths under these directories (env RAGOSS_SERVE_ALLOW_PATHS, colon-separated; default: none, only the Unix socket may name local paths)')
     .option('--idle-timeout <duration>', `stop after this long without requests: 90s, 10m, 1h, 0 for never (env RAGOSS_IDLE_TIMEOUT; default ${DEFAULT_IDLE})`)
     .option('--auto-started', 'internal: started by a command, so it may be restarted when idle')
     .action(async (flags: ServeFlags) => {
@@ -52,11 +56,18 @@ function tcpOptions(flags: ServeFlags, token: string | undefined): { host: strin
 }
 
 /** What a detached service needs to run with this command's settings (secrets via env, not argv). */
-function detachedArgs(flags: ServeFlags, token: string | undefined, env: Env): { args: string[]; env: Env } {
+function detachedArgs(flags: ServeFlags, token: string | undefined, allowedPaths: readonly string[], env: Env): { args: string[]; env: Env } {
   const args = ['--idle-timeout', flags.idleTimeout ?? pick(undefined, env, 'RAGOSS_IDLE_TIMEOUT') ?? DEFAULT_IDLE];
   if (flags.port !== undefined) args.push('--port', flags.port);
   if (flags.host !== undefined) args.push('--host', flags.host);
-  return { args, env: { ...env, RAGOSS_SERVE_TOKEN: token, RAGOSS_COLLECTION: flags.collection ?? env['RAGOSS_COLLECTION'] } };
+  const paths = allowedPaths.length === 0 ? {} : { RAGOSS_SERVE_ALLOW_PATHS: allowedPaths.join(delimiter) };
+  return { args, env: { ...env, RAGOSS_SERVE_TOKEN: token, ...paths, RAGOSS_COLLECTION: flags.collection ?? env['RAGOSS_COLLECTION'] } };
+}
+
+/** The directories TCP requests may name local paths under, absolute. */
+function allowedPathsOf(flags: ServeFlags, env: Env): string[] {
+  const fromEnv = pick(undefined, env, 'RAGOSS_SERVE_ALLOW_PATHS')?.split(delimiter).filter((dir) => dir !== '');
+  return (flags.allowPath ?? fromEnv ?? []).map((dir) => resolve(dir));
 }
 
 async function serveCommand(flags: ServeFlags, { env, signal, stdout, stderr }: Runtime): Promise<void> {
@@ -73,8 +84,12 @@ async function serveCommand(flags: ServeFlags, { env, signal, stdout, stderr }: 
     stdout.write(`stopped the ragoss service (pid ${running})\n`);
     return;
   }
-  const token = pick(flags.token, env, 'RAGOSS_SERVE_TOKEN');
-  const tcp = tcpOptions(flags, token);
+  const given = pick(flags.token, env, 'RAGOSS_SERVE_TOKEN');
+  const tcp = tcpOptions(flags, given);
+  // Loopback is not private to a user: every TCP request carries a token, a new one unless given,
+  // kept where only this user can read it (serve.json, 0600), never in a log.
+  const token = given ?? (tcp === undefined ? undefined : randomBytes(24).toString('base64url'));
+  const allowedPaths = allowedPathsOf(flags, env);
   const idleTimeoutMs = parseDuration(flags.idleTimeout ?? pick(undefined, env, 'RAGOSS_IDLE_TIMEOUT'), '--idle-timeout', parseDuration(DEFAULT_IDLE, '', 0));
   if (flags.detach) {
     const existing = await currentService(config.home);
@@ -82,7 +97,7 @@ async function serveCommand(flags: ServeFlags, { env, signal, stdout, stderr }: 
       stdout.write(`a ragoss service is already running (pid ${existing.pid}) at ${existing.socket}\n`);
       return;
     }
-    const detached = detachedArgs(flags, token, env);
+    const detached = detachedArgs(flags, token, allowedPaths, env);
     const health = await startDetached(settings, detached.env, detached.args);
     if (health === undefined) throw new UsageError('the ragoss service did not start', `see ${paths.log}`);
     stdout.write(`started the ragoss service (pid ${health.pid}) at ${health.socket}${health.tcp === null ? '' : ` and ${health.tcp}`}\n`);
@@ -93,13 +108,16 @@ async function serveCommand(flags: ServeFlags, { env, signal, stdout, stderr }: 
   const { AlreadyServingError, startService } = await import('../service/server.js');
   let running;
   try {
-    running = await startService({ settings, env, socketPath: paths.socket, pidFile: paths.pidFile, tcp, token, idleTimeoutMs, autoStarted: flags.autoStarted === true, log });
+    running = await startService({ settings, env, socketPath: paths.socket, pidFile: paths.pidFile, tcp, token, allowedPaths, idleTimeoutMs, autoStarted: flags.autoStarted === true, log });
   } catch (error) {
     // Two commands started a service at the same moment: the other one won, and serves both.
     if (flags.autoStarted && error instanceof AlreadyServingError) return log.step(`pid ${error.pid} already serves this home; exiting`);
     throw error;
   }
   log.step(`serving on ${running.socketPath}${running.tcpUrl === undefined ? '' : ` and ${running.tcpUrl}`} (pid ${process.pid})`);
+  if (running.tcpUrl !== undefined) {
+    log.step(`TCP requests need the bearer token kept in ${paths.pidFile} (readable by you only): curl -H "Authorization: Bearer $(node -p 'require(process.argv[1]).token' ${paths.pidFile})" ${running.tcpUrl}/v1/health`);
+  }
   // Ctrl-C or SIGTERM stops it cleanly: requests cancelled, the embedded Milvus stopped, files removed.
   const onSignal = () => void running.stop('interrupted');
   signal.addEventListener('abort', onSignal, { once: true });

@@ -8,6 +8,8 @@ export interface PidRecord {
   tcp: string | null;
   startedAt: string;
   autoStarted: boolean;
+  /** The bearer token TCP requests need (the file is 0600); absent without TCP. */
+  token?: string;
 }
 
 export function readPidRecord(pidFile: string): PidRecord | undefined {

@@ -2,6 +2,7 @@ import { chmodSync, existsSync, rmSync } from 'node:fs';
 import { rename, rm, writeFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { resolve as resolvePath, sep } from 'node:path';
 import { resolveCommonConfig, type EngineSettings, type Env } from '../config.js';
 import type { OperationContext } from '../engine/engine.js';
 import { LocalEngine } from '../engine/local.js';
@@ -23,7 +24,10 @@ export interface ServeOptions {
   pidFile: string;
   /** Also listen on TCP (127.0.0.1 unless a host is given, which then needs a token). */
   tcp?: { host: string; port: number };
+  /** Every TCP request must carry it (always set with TCP). */
   token?: string;
+  /** Directories a TCP request may name local paths under (ingest sources, export targets). */
+  allowedPaths?: readonly string[];
   /** Stop after this long without requests; 0 never. */
   idleTimeoutMs: number;
   autoStarted: boolean;
@@ -184,7 +188,15 @@ class Service {
         const { port } = tcpServer.address() as AddressInfo;
         this.tcpUrl = `http://${tcp.host.includes(':') ? `[${tcp.host}]` : tcp.host}:${port}`;
       }
-      const record: PidRecord = { pid: process.pid, version: this.version, socket: socketPath, tcp: this.tcpUrl ?? null, startedAt: this.startedAt.toISOString(), autoStarted: this.options.autoStarted };
+      const record: PidRecord = {
+        pid: process.pid,
+        version: this.version,
+        socket: socketPath,
+        tcp: this.tcpUrl ?? null,
+        startedAt: this.startedAt.toISOString(),
+        autoStarted: this.options.autoStarted,
+        ...(this.tcpUrl === undefined || this.options.token === undefined ? {} : { token: this.options.token }),
+      };
       // Replaced, not rewritten in place: a racing reader never sees it empty.
       const temporary = `${pidFile}.${process.pid}.tmp`;
       await writeFile(temporary, JSON.stringify(record), { mode: 0o600 });
@@ -232,8 +244,8 @@ class Service {
   /** Who may talk to us: loopback Host headers only (DNS rebinding), and the token on TCP when set. */
   private refuse(request: IncomingMessage, local: boolean): { status: number; error: WireError } | undefined {
     const { token, tcp } = this.options;
-    if (!local && token !== undefined && request.headers.authorization !== `Bearer ${token}`) {
-      return { status: 401, error: { message: 'missing or wrong bearer token', hint: 'send Authorization: Bearer <RAGOSS_SERVE_TOKEN>', exitCode: ExitCode.usage } };
+    if (!local && (token === undefined || request.headers.authorization !== `Bearer ${token}`)) {
+      return { status: 401, error: { message: 'missing or wrong bearer token', hint: `send Authorization: Bearer <the "token" in ${this.options.pidFile}, or your RAGOSS_SERVE_TOKEN>`, exitCode: ExitCode.usage } };
     }
     const openToNetwork = !local && tcp !== undefined && !isLoopbackHost(tcp.host);
     const host = (request.headers.host ?? 'localhost').replace(/:\d+$/, '').toLowerCase();
@@ -261,10 +273,23 @@ class Service {
     if (operation === undefined || !allowed.includes(request.method ?? '')) {
       return this.sendJson(response, 404, { message: `no endpoint ${request.method} ${path}`, hint: 'see the HTTP API section of the README', exitCode: ExitCode.usage });
     }
-    await this.runOperation(request, response, path, operation);
+    await this.runOperation(request, response, path, operation, local);
   }
 
-  private async runOperation(request: IncomingMessage, response: ServerResponse, path: string, operation: Operation): Promise<void> {
+  /**
+   * A TCP request may be another local user's: it does not get to make this service read or write
+   * this user's files, unless the service was started with directories it may name.
+   */
+  private pathRefused(path: string, body: Record<string, unknown>): WireError | undefined {
+    const named = path === '/v1/export' ? body['out'] : ['/v1/ingest', '/v1/jobs'].includes(path) ? body['source'] : undefined;
+    if (typeof named !== 'string' || /^https?:\/\//i.test(named)) return undefined;
+    const target = resolvePath(named);
+    const allowed = (this.options.allowedPaths ?? []).some((dir) => target === dir || target.startsWith(`${dir}${sep}`));
+    if (allowed) return undefined;
+    return { message: `TCP requests may not name local paths (${named})`, hint: 'use the Unix socket (the ragoss CLI does), or start the service with --allow-path DIR', exitCode: ExitCode.usage };
+  }
+
+  private async runOperation(request: IncomingMessage, response: ServerResponse, path: string, operation: Operation, local: boolean): Promise<void> {
     const controller = new AbortController();
     this.active.add(controller);
     this.disarmIdleTimer();
@@ -281,6 +306,8 @@ class Service {
     try {
       const body = await readJsonBody(request);
       if (typeof body['apiKey'] === 'string') secrets = [...secrets, body['apiKey']];
+      const refusedPath = local ? undefined : this.pathRefused(path, body);
+      if (refusedPath !== undefined) return this.sendJson(response, 403, refusedPath);
       if (streamed) response.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' });
       const progress = streamed ? progressEmitter((event) => send('progress', event)) : this.options.log;
       const result = await operation(body, { progress, signal: controller.signal }, send);

@@ -1,7 +1,7 @@
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { existsSync, readFileSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { request } from 'node:http';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../../src/store/embedded.js';
@@ -136,6 +136,53 @@ describe('the service over TCP', () => {
     expect(await get(port, { authorization: 'Bearer tok-123456' })).toBe(401);
     expect(await get(port, { authorization: 'Bearer flag-token-1' })).toBe(200);
     expect(flagged.stderr()).not.toContain('flag-token-1');
+  });
+
+  function post(port: number, path: string, body: unknown, headers: Record<string, string>): Promise<{ status: number; body: Record<string, unknown> }> {
+    return new Promise((resolvePost, rejectPost) => {
+      const data = JSON.stringify(body);
+      const call = request({ host: '127.0.0.1', port, path, method: 'POST', agent: false, headers: { ...headers, 'content-type': 'application/json', accept: 'application/json', 'content-length': String(Buffer.byteLength(data)) } }, (response) => {
+        let text = '';
+        response.on('data', (chunk: Buffer) => (text += chunk.toString()));
+        response.on('end', () => resolvePost({ status: response.statusCode ?? 0, body: JSON.parse(text) as Record<string, unknown> }));
+      });
+      call.on('error', rejectPost);
+      call.end(data);
+    });
+  }
+
+  it('without --token, makes one: only in the 0600 serve.json, never logged; every TCP request needs it', async () => {
+    const port = await freePort();
+    const serve = spawnCli(['serve', '--port', String(port)], env);
+    await serve.waitForStderr('TCP requests need');
+    const record = join(home, 'serve.json');
+    expect(statSync(record).mode & 0o777).toBe(0o600);
+    const token = (JSON.parse(readFileSync(record, 'utf8')) as { token: string }).token;
+    expect(token).toMatch(/^[\w-]{32}$/);
+    // Another local user, or any process without the file: no token, no answer.
+    expect(await get(port, {})).toBe(401);
+    expect(await get(port, { authorization: 'Bearer guess' })).toBe(401);
+    expect(await get(port, { authorization: `Bearer ${token}` })).toBe(200);
+    expect(serve.stderr()).toContain(`TCP requests need the bearer token kept in ${record} (readable by you only)`);
+    expect(serve.stderr()).not.toContain(token);
+    const unauthorised = await post(port, '/v1/search', { question: QUESTION }, {});
+    expect(unauthorised.status).toBe(401);
+    // Even with the token, a TCP request may not make the service read or write local paths.
+    const auth = { authorization: `Bearer ${token}` };
+    const ingest = await post(port, '/v1/ingest', { source: '/etc', glob: '**/*', dryRun: true }, auth);
+    expect(ingest).toMatchObject({ status: 403, body: { message: 'TCP requests may not name local paths (/etc)' } });
+    expect((await post(port, '/v1/export', { out: join(home, 'x.parquet') }, auth)).status).toBe(403);
+    expect((await post(port, '/v1/jobs', { source: faqZip }, auth)).status).toBe(403);
+    expect((await post(port, '/v1/search', { question: QUESTION, topK: 1 }, auth)).status).toBe(200);
+    serve.child.kill('SIGINT');
+    await serve.exited;
+    // --allow-path lets TCP requests name paths under it, and only there.
+    const allowed = spawnCli(['serve', '--port', String(port), '--allow-path', dirname(faqZip)], { ...env, RAGOSS_SERVE_TOKEN: 'tok-123456' });
+    await allowed.waitForStderr('serving on');
+    const inside = await post(port, '/v1/ingest', { source: faqZip, dryRun: true }, { authorization: 'Bearer tok-123456' });
+    expect(inside.status, JSON.stringify(inside.body)).toBe(200);
+    expect(inside.body).toMatchObject({ dryRun: true, totalChunks: 72 });
+    expect((await post(port, '/v1/ingest', { source: `${dirname(faqZip)}/../../etc`, dryRun: true }, { authorization: 'Bearer tok-123456' })).status).toBe(403);
   });
 
   it('refuses to listen beyond loopback without a token', async () => {
