@@ -8,7 +8,7 @@ export default defineConfig({
     testTimeout: 120_000,
     hookTimeout: 120_000,
     // Two cores: files that each run models and Milvus calls are faster one or two at a time.
-    maxWorkers: 2,
+    maxWorkers: Number(process.env['RAGOSS_TEST_WORKERS'] ?? 2),
     reporters: ['default'],
     projects: [
       { extends: true, test: { name: 'lite', include: ['test/**/*.test.ts'], globalSetup: ['test/global-setup.ts'] } },

@@ -32,6 +32,7 @@ import { fileURLToPath } from 'node:url';
 import { benchReingest, reingestRows } from './reingest.mjs';
 import { benchService, benchStoreBackends } from './service.mjs';
 import { benchSnapshot, snapshotRows } from './snapshot.mjs';
+import { freePort, median, quantile } from './stats.mjs';
 
 const benchDir = dirname(fileURLToPath(import.meta.url));
 const root = resolve(benchDir, '..');
@@ -62,15 +63,6 @@ const timeBin = existsSync('/usr/bin/time') ? '/usr/bin/time' : undefined;
 
 // ---------- small helpers ----------
 const log = (message) => process.stderr.write(`bench: ${message}\n`);
-const median = (xs) => quantile(xs, 0.5);
-function quantile(xs, q) {
-  const sorted = [...xs].sort((a, b) => a - b);
-  if (sorted.length === 0) return NaN;
-  const pos = (sorted.length - 1) * q;
-  const lo = Math.floor(pos);
-  const hi = Math.ceil(pos);
-  return sorted[lo] + (sorted[hi] - sorted[lo]) * (pos - lo);
-}
 const round = (x, digits = 3) => (Number.isFinite(x) ? Number(x.toFixed(digits)) : x);
 const fmtS = (x) => (Number.isFinite(x) ? `${x.toFixed(2)} s` : 'n/a');
 const fmtMiB = (bytes) => (Number.isFinite(bytes) ? `${(bytes / 1024 / 1024).toFixed(0)} MiB` : 'n/a');
@@ -156,14 +148,6 @@ const ragoss = (args, env, options = {}) => run(process.execPath, [join(root, 'b
 const probe = async (mode, args, env) => lastJson((await mustRun(`probe ${mode}`, process.execPath, [join(benchDir, 'probe.mjs'), mode, JSON.stringify(args)], { env, rss: false })).stdout);
 
 // ---------- servers ----------
-async function freePort() {
-  const server = createServer();
-  await new Promise((ok) => server.listen(0, '127.0.0.1', ok));
-  const { port } = server.address();
-  await new Promise((ok) => server.close(ok));
-  return port;
-}
-
 async function startMilvus() {
   const dataDir = join(work, 'milvus-server');
   rmSync(dataDir, { recursive: true, force: true });

@@ -8,11 +8,6 @@ import { join } from 'node:path';
 const QUESTION = 'How is data stored in milvus?';
 const VARIED = ['How is data stored in milvus?', 'What is the maximum vector dimension?', 'Does Milvus support Apple M1?', 'How do I flush data?', 'What index types exist?', 'How does Milvus handle deletes?'];
 
-const quantile = (xs, q) => {
-  const sorted = [...xs].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
-};
-
 /** One POST over the service's Unix socket; resolves with the parsed JSON answer. */
 function post(socketPath, path, body) {
   return new Promise((resolvePost, rejectPost) => {
@@ -176,4 +171,3 @@ export async function benchStoreBackends({ ragoss, childEnv, log, freePort }, { 
   return out;
 }
 
-export { quantile };

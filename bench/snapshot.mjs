@@ -8,6 +8,7 @@ import { spawn } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { freePort } from './stats.mjs';
 
 /** BENCH_SNAPSHOT_GLOB=en/faq/*.md runs the section in a minute (a smoke test of the bench itself). */
 const MODEL_DOCS_GLOB = process.env.BENCH_SNAPSHOT_GLOB ?? 'en/**/*.md';
@@ -134,8 +135,6 @@ export async function benchSnapshot({ ragoss, childEnv, log }, { work, fullZip, 
 
 /** The snapshot imported into a real Milvus 2.3 standalone (dense only there) and asked the same questions. */
 async function realServerAnswers({ ragoss, childEnv, log }, { server, dir, snapshotFile, questions, built }) {
-  const { createServer } = await import('node:net');
-  const freePort = () => new Promise((ok) => { const s = createServer(); s.listen(0, '127.0.0.1', () => { const { port } = s.address(); s.close(() => ok(port)); }); });
   const flags = ['--etcd-port', '--root-coord-port', '--proxy-internal-port', '--query-coord-port', '--query-node-port', '--index-coord-port', '--index-node-port', '--data-coord-port', '--data-node-port'];
   const proxy = await freePort();
   const ports = [];

@@ -2,7 +2,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { resolveCommonConfig, type CommonFlags } from './config.js';
 import { ExitCode } from './errors.js';
 import { packageVersion } from './version.js';
-import { runCommand, type Runtime } from './cli/runtime.js';
+import { processIo, runCommand, type CliIo, type Runtime } from './cli/runtime.js';
 import { registerAsk } from './commands/ask.js';
 import { registerDoctor } from './commands/doctor.js';
 import { registerEval } from './commands/eval.js';
@@ -26,21 +26,23 @@ function addCommonOptions(command: Command): void {
     .addOption(new Option('-v, --verbose', 'show stack traces on errors'));
 }
 
-export function buildProgram(onExitCode: (code: number) => void): Command {
+export function buildProgram(onExitCode: (code: number) => void, io: CliIo = processIo()): Command {
   const program = new Command('ragoss')
     .description('Ask the Milvus docs questions: retrieval from Milvus, answers from gpt-oss.')
     .version(packageVersion())
     .showHelpAfterError('(run ragoss --help for usage)')
+    // Set before the commands are added: each inherits it.
+    .configureOutput({ writeOut: (text) => io.stdout.write(text), writeErr: (text) => io.stderr.write(text) })
     .exitOverride();
   const run = async (flags: CommonFlags, body: (runtime: Runtime) => Promise<void>) => {
     const secrets = () => {
       try {
-        return resolveCommonConfig({}, process.env).secrets;
+        return resolveCommonConfig({}, io.env).secrets;
       } catch {
         return [];
       }
     };
-    onExitCode(await runCommand(body, { verbose: flags.verbose === true, secrets }));
+    onExitCode(await runCommand(body, { verbose: flags.verbose === true, secrets, io }));
   };
   registerIngest(program, run);
   registerExport(program, run);
@@ -58,11 +60,12 @@ export function buildProgram(onExitCode: (code: number) => void): Command {
   return program;
 }
 
-export async function main(argv: readonly string[]): Promise<number> {
+/** Runs one command line (`argv` as process.argv has it) and returns its exit code; exits nothing. */
+export async function main(argv: readonly string[], io: CliIo = processIo()): Promise<number> {
   let exitCode: number = ExitCode.ok;
   const program = buildProgram((code) => {
     exitCode = code;
-  });
+  }, io);
   try {
     await program.parseAsync(argv as string[]);
   } catch (error) {

@@ -6,7 +6,7 @@ import { lineProgress } from '../src/progress.js';
 import { installMilvusLite } from '../src/store/embedded.js';
 import type { TestProject } from 'vitest/node';
 import { binPath, milvusLiteExecutable, projectRoot, testVenv } from './helpers/paths.js';
-import { startTestMilvus, type TestMilvus } from './helpers/milvus-server.js';
+import { provisionMilvusServer, startTestMilvus, type TestMilvus } from './helpers/milvus-server.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -27,10 +27,15 @@ let runTmp: string | undefined;
 export async function setup(project: TestProject): Promise<void> {
   runTmp = mkdtempSync(join(tmpdir(), 'ragoss-test-run-'));
   process.env['TMPDIR'] = runTmp;
-  // A fresh clone has no venv: `npm install && npm test` provisions it with ragoss's own installer.
+  // A fresh clone has no venv: `npm install && npm test` provisions it with ragoss's own installer,
+  // and the real server's venv beside it when that project runs too (both pip installs at once: on a
+  // fresh machine they are mostly downloads, and the server's setup then finds its venv ready).
+  const installs: Array<Promise<unknown>> = [];
   if (!existsSync(milvusLiteExecutable())) {
-    await installMilvusLite(projectRoot, lineProgress((line) => process.stderr.write(`${line}\n`)), undefined, testVenv);
+    installs.push(installMilvusLite(projectRoot, lineProgress((line) => process.stderr.write(`${line}\n`)), undefined, testVenv));
   }
+  if (project.vitest.projects.some((selected) => selected.name === 'server')) installs.push(provisionMilvusServer());
+  await Promise.all(installs);
   milvus = await startTestMilvus();
   project.provide('milvusUri', milvus.uri);
   project.provide('milvusBackend', 'lite');

@@ -1,12 +1,20 @@
 import { ExitCode, InterruptedError, NotCoveredError, RagossError, redact, type ExitCodeValue } from '../errors.js';
 
 
-export interface Runtime {
-  /** Aborted on SIGINT/SIGTERM: every long step checks it and stops without damage. */
-  signal: AbortSignal;
+/** Where a command reads its settings and writes its output: the process's own, or a caller's (tests). */
+export interface CliIo {
   stdout: NodeJS.WriteStream;
   stderr: NodeJS.WriteStream;
   env: NodeJS.ProcessEnv;
+}
+
+export function processIo(): CliIo {
+  return { stdout: process.stdout, stderr: process.stderr, env: process.env };
+}
+
+export interface Runtime extends CliIo {
+  /** Aborted on SIGINT/SIGTERM: every long step checks it and stops without damage. */
+  signal: AbortSignal;
 }
 
 
@@ -49,8 +57,9 @@ export function reportError(error: unknown, options: { verbose: boolean; secrets
  */
 export async function runCommand(
   body: (runtime: Runtime) => Promise<void>,
-  options: { verbose: boolean; secrets: () => readonly string[] },
+  options: { verbose: boolean; secrets: () => readonly string[]; io: CliIo },
 ): Promise<ExitCodeValue> {
+  const { io } = options;
   const controller = new AbortController();
   let interrupts = 0;
   const onSignal = () => {
@@ -58,7 +67,7 @@ export async function runCommand(
     if (interrupts > 1) {
       // No more cleanup: the exit handlers still stop an embedded Milvus Lite, and the next ingest
       // drops any collection this one left half-written.
-      process.stderr.write('ragoss: interrupted again; stopped without cleaning up\n');
+      io.stderr.write('ragoss: interrupted again; stopped without cleaning up\n');
       process.exit(ExitCode.interrupted);
     }
     controller.abort(new InterruptedError());
@@ -66,10 +75,10 @@ export async function runCommand(
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   try {
-    await body({ signal: controller.signal, stdout: process.stdout, stderr: process.stderr, env: process.env });
+    await body({ signal: controller.signal, ...io });
     return ExitCode.ok;
   } catch (error) {
-    return reportError(error, { verbose: options.verbose, secrets: options.secrets(), stderr: process.stderr, interrupted: controller.signal.aborted });
+    return reportError(error, { verbose: options.verbose, secrets: options.secrets(), stderr: io.stderr, interrupted: controller.signal.aborted });
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);

@@ -6,6 +6,7 @@ import { engineSettings, parseDuration, parsePositiveInt, pick, resolveCommonCon
 import { UsageError } from '../errors.js';
 import { lineProgress, silentProgress } from '../progress.js';
 import { currentService, startDetached, stopService } from '../service/discover.js';
+import { isLoopbackHost } from '../service/loopback.js';
 import { servicePaths } from '../service/paths.js';
 import { readPidRecord } from '../service/pidfile.js';
 import type { CommandRunner, Runtime } from '../cli/runtime.js';
@@ -47,9 +48,9 @@ function tcpOptions(flags: ServeFlags, token: string | undefined): { host: strin
   }
   const port = parsePositiveInt(flags.port, '--port', 0);
   if (port > 65_535) throw new UsageError(`--port must be at most 65535, got ${port}`);
-  const host = flags.host ?? '127.0.0.1';
-  const loopback = host === 'localhost' || host === '::1' || host.startsWith('127.');
-  if (!loopback && token === undefined) {
+  // `[::1]` as URLs write it; the socket wants the bare address.
+  const host = (flags.host ?? '127.0.0.1').replace(/^\[(.*)\]$/, '$1');
+  if (!isLoopbackHost(host) && token === undefined) {
     throw new UsageError(`--host ${host} would expose the service beyond this machine without a token`, 'set RAGOSS_SERVE_TOKEN (or --token): every TCP request must then carry it');
   }
   return { host, port };

@@ -7,6 +7,8 @@ export interface Embedder {
   /** `onEmbedded` hears the running count as model calls finish, for progress finer than the call. */
   embedDocuments(texts: readonly string[], onEmbedded?: (count: number) => void): Promise<Float32Array[]>;
   embedQuery(text: string): Promise<Float32Array>;
+  /** Many questions at once, in batches: what an evaluation over a question set wants. */
+  embedQueries(texts: readonly string[]): Promise<Float32Array[]>;
   /** Tokens the model would see for `text` before truncation, and how many it reads at most. */
   tokenBudget(text: string): { tokens: number; maxTokens: number };
   close(): Promise<void>;

@@ -148,17 +148,29 @@ export class TransformersEmbedder implements Embedder {
     return this.extractor.tokenizer(texts, { truncation: true, padding: false, return_tensor: false }).input_ids.map((ids) => ids.length);
   }
 
+  async embedDocuments(texts: readonly string[], onEmbedded?: (count: number) => void): Promise<Float32Array[]> {
+    return this.embedSorted(texts.map((text) => this.profile.documentPrefix + text), onEmbedded);
+  }
+
+  async embedQuery(text: string): Promise<Float32Array> {
+    const [vector] = await this.embedBatch([this.profile.queryPrefix + text]);
+    return vector as Float32Array;
+  }
+
+  async embedQueries(texts: readonly string[]): Promise<Float32Array[]> {
+    return this.embedSorted(texts.map((text) => this.profile.queryPrefix + text));
+  }
+
   /**
    * Embeds in batches of similar token length under a token budget: padding every text to the
    * longest of its batch is the main waste in transformer inference, and sorting by tokens keeps
    * it small, while the budget keeps long texts in small batches, where the CPU runs them fastest.
    */
-  async embedDocuments(texts: readonly string[], onEmbedded?: (count: number) => void): Promise<Float32Array[]> {
-    if (texts.length === 0) return [];
-    const inputs = texts.map((text) => this.profile.documentPrefix + text);
+  private async embedSorted(inputs: string[], onEmbedded?: (count: number) => void): Promise<Float32Array[]> {
+    if (inputs.length === 0) return [];
     const counts = this.tokenCounts(inputs);
     const order = inputs.map((_, index) => index).sort((a, b) => (counts[a] as number) - (counts[b] as number) || a - b);
-    const vectors = new Array<Float32Array>(texts.length);
+    const vectors = new Array<Float32Array>(inputs.length);
     let embedded = 0;
     for (const indices of planBatches(order, counts, this.batchSize)) {
       const batch = await this.embedBatch(indices.map((index) => inputs[index] as string));
@@ -169,11 +181,6 @@ export class TransformersEmbedder implements Embedder {
       onEmbedded?.(embedded);
     }
     return vectors;
-  }
-
-  async embedQuery(text: string): Promise<Float32Array> {
-    const [vector] = await this.embedBatch([this.profile.queryPrefix + text]);
-    return vector as Float32Array;
   }
 
   tokenBudget(text: string): { tokens: number; maxTokens: number } {

@@ -5,12 +5,13 @@ import type { ChunkerName, TokenLimit } from '../corpus/chunk.js';
 import { displayUrl, download } from '../corpus/download.js';
 import { corpusDigest, isUrl, loadCorpus } from '../corpus/source.js';
 import type { Embedder } from '../embedder/embedder.js';
+import { QueryVectors } from '../embedder/query-vectors.js';
 import { modelIsLocal } from '../embedder/transformers.js';
 import { ExitCode, RagossError } from '../errors.js';
 import { answerQuestion } from '../pipeline/answer.js';
 import { evaluate } from '../pipeline/evaluate.js';
 import { chunkDocuments, ingestChunks } from '../pipeline/ingest.js';
-import { retrieve, type RankedHit } from '../pipeline/retrieve.js';
+import { retrieve, retrieveByVector, type RankedHit } from '../pipeline/retrieve.js';
 import { defaultThreshold, judge } from '../pipeline/grounding.js';
 import { pagePart, resolveSource, type PageTarget } from '../pipeline/pages.js';
 import { citedPassages } from '../answerer/prompt.js';
@@ -57,6 +58,7 @@ export class LocalEngine implements Engine {
   private readonly embedders = new Map<string, Promise<Embedder>>();
   private readonly loaded = new Set<string>();
   private readonly chatEndpoints = new Map<string, ChatEndpoint>();
+  private readonly queryVectors = new QueryVectors();
   private readonly ingestTails = new Map<string, Promise<unknown>>();
   /** What each collection holds (model, dimension), as last described: saves three Milvus calls a query. */
   private readonly described = new Map<string, { info: CollectionInfo; at: number }>();
@@ -265,9 +267,12 @@ export class LocalEngine implements Engine {
     const { store, info, embedder } = await this.queryParts(request, context);
     const mode = availableMode(request.mode, info, context.progress);
     const threshold = request.minScore ?? defaultThreshold(info.embeddingModel, info.chunker);
+    const vectors = await this.queryVectors.embed(embedder, request.questions.map((item) => item.question));
+    const vectorOf = new Map(request.questions.map((item, index) => [item.question, vectors[index] as Float32Array]));
     const report = await evaluate(request.questions, request.topK, async (question) => {
       context.signal.throwIfAborted();
-      const { hits, similarity } = await retrieve(question, embedder, store, { collection: request.collection, topK: request.topK, mode });
+      const vector = vectorOf.get(question) ?? (await embedder.embedQuery(question));
+      const { hits, similarity } = await retrieveByVector(question, vector, store, { collection: request.collection, topK: request.topK, mode });
       return { hits, grounded: judge(similarity, threshold).grounded };
     });
     return { embeddingModel: info.embeddingModel, chunker: info.chunker, mode, threshold: threshold ?? null, ...report };

@@ -21,7 +21,11 @@ export interface Retrieval {
 
 export async function retrieve(question: string, embedder: Embedder, store: VectorStore, options: RetrieveOptions): Promise<Retrieval> {
   // Even BM25 alone embeds the question: the grounding check needs its dense similarity.
-  const vector = await embedder.embedQuery(question);
+  return retrieveByVector(question, await embedder.embedQuery(question), store, options);
+}
+
+/** `retrieve` for a question already embedded (an evaluation embeds its questions in batches). */
+export async function retrieveByVector(question: string, vector: Float32Array, store: VectorStore, options: RetrieveOptions): Promise<Retrieval> {
   const query = { text: question, vector };
   // Dense hits come best first; other modes rank by other scores, so one dense probe tells. It runs
   // beside the search, not after it.

@@ -11,6 +11,7 @@ import { ExitCode, InterruptedError, RagossError, UsageError, errorMessage, reda
 import type { Progress } from '../progress.js';
 import { createExclusive, processAlive } from '../store/data-lock.js';
 import { serviceVersion, settingsFingerprint, type ServiceHealth } from './identity.js';
+import { isLoopbackHost } from './loopback.js';
 import { readPidRecord, type PidRecord } from './pidfile.js';
 import { JobRegistry } from './jobs.js';
 import { parseRequest } from './requests.js';
@@ -44,11 +45,6 @@ export interface RunningService {
 }
 
 const MAX_BODY_BYTES = 32 * 1024 * 1024;
-const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]', '::1']);
-
-export function isLoopbackHost(host: string): boolean {
-  return LOOPBACK_HOSTS.has(host) || host.startsWith('127.');
-}
 
 /** Another service holds this home: an auto-started one that lost a start race just steps aside. */
 export class AlreadyServingError extends RagossError {

@@ -16,6 +16,12 @@ import {
   type VectorStore,
 } from './store.js';
 
+/**
+ * Every read is Strong (the collections are created so too): a search or count right after a write
+ * sees it. Given by name because the SDK's enum value for Strong is 0, and its search falls back to
+ * the collection's level on a falsy one; the protobuf encoder takes names for this enum field.
+ */
+const STRONG = 'Strong' as unknown as ConsistencyLevelEnum;
 const PROP_MODEL = 'ragoss.embedding_model';
 const PROP_DIMENSION = 'ragoss.dimension';
 const PROP_CHUNKER = 'ragoss.chunker';
@@ -113,7 +119,7 @@ function vectorOf(query: SearchQuery): number[] {
 }
 
 function searchRequest(name: string, query: SearchQuery, topK: number, mode: RetrievalMode, outputFields: readonly string[]) {
-  const common = { collection_name: name, limit: topK, output_fields: [...outputFields], consistency_level: ConsistencyLevelEnum.Strong };
+  const common = { collection_name: name, limit: topK, output_fields: [...outputFields], consistency_level: STRONG };
   if (mode === 'dense') return { ...common, anns_field: 'vector', data: [vectorOf(query)], metric_type: 'IP', params: { ef: Math.max(SEARCH_EF, topK) } };
   if (mode === 'bm25') return { ...common, anns_field: SPARSE_FIELD, data: [query.text], metric_type: 'BM25' };
   const candidates = Math.max(HYBRID_CANDIDATES, topK);
@@ -257,7 +263,7 @@ export class MilvusStore implements VectorStore {
     try {
       await this.ensureLoaded(physicalName);
       count = await this.call('query count(*)', () =>
-        this.client.query({ collection_name: physicalName, filter: '', output_fields: ['count(*)'], consistency_level: 'Strong' as never }),
+        this.client.query({ collection_name: physicalName, filter: '', output_fields: ['count(*)'], consistency_level: STRONG }),
       );
     } catch (error) {
       if (physicalName !== name && !(await this.exists(physicalName))) throw new CollectionVanished(error);
@@ -354,7 +360,7 @@ export class MilvusStore implements VectorStore {
         ...(fullText
           ? { functions: [{ name: 'text_bm25', type: FunctionType.BM25, input_field_names: ['text'], output_field_names: [SPARSE_FIELD], params: {} }] }
           : {}),
-        consistency_level: 'Strong' as never,
+        consistency_level: 'Strong',
         properties: {
           [PROP_MODEL]: meta.embeddingModel,
           [PROP_DIMENSION]: String(meta.dimension),
@@ -387,7 +393,7 @@ export class MilvusStore implements VectorStore {
         filter: idFilter(ids),
         output_fields: ['id', 'vector'],
         limit: ids.length,
-        consistency_level: 'Strong' as never,
+        consistency_level: STRONG,
       }),
     );
     for (const row of result.data) found.set(String(row['id']), Float32Array.from(row['vector'] as number[]));
@@ -397,7 +403,7 @@ export class MilvusStore implements VectorStore {
   async chunkKeys(name: string): Promise<ChunkKey[]> {
     // A filter that every row passes: Milvus wants a limit with an empty one, and any limit caps.
     const result = await this.call('query chunk keys', () =>
-      this.client.query({ collection_name: name, filter: 'chunk_index >= 0', output_fields: ['id', 'source', 'chunk_index'], consistency_level: ConsistencyLevelEnum.Strong }),
+      this.client.query({ collection_name: name, filter: 'chunk_index >= 0', output_fields: ['id', 'source', 'chunk_index'], consistency_level: STRONG }),
     );
     return result.data.map((row) => ({ id: String(row['id']), source: String(row['source']), chunkIndex: Number(row['chunk_index']) }));
   }
@@ -406,7 +412,7 @@ export class MilvusStore implements VectorStore {
     if (ids.length === 0) return [];
     const outputFields = await this.chunkFields(name, ['id', 'vector', ...OUTPUT_FIELDS, RAW_FIELD]);
     const result = await this.call('query chunks by id', () =>
-      this.client.query({ collection_name: name, filter: idFilter(ids), output_fields: outputFields, limit: ids.length, consistency_level: ConsistencyLevelEnum.Strong }),
+      this.client.query({ collection_name: name, filter: idFilter(ids), output_fields: outputFields, limit: ids.length, consistency_level: STRONG }),
     );
     const byId = new Map(
       result.data.map((row) => [
@@ -423,7 +429,7 @@ export class MilvusStore implements VectorStore {
         collection_name: name,
         filter: `source == ${JSON.stringify(source)}`,
         output_fields: ['chunk_index', 'text', RAW_FIELD, ...LOCATION_FIELDS],
-        consistency_level: ConsistencyLevelEnum.Strong,
+        consistency_level: STRONG,
       }),
     );
     return result.data
@@ -512,7 +518,7 @@ class MilvusWriter implements CollectionWriter {
     await store.run('flush', () => client.flush({ collection_names: [physicalName] }));
     await store.run('loadCollection', () => client.loadCollection({ collection_name: physicalName }));
     const count = await store.run('query count(*)', () =>
-      client.query({ collection_name: physicalName, filter: '', output_fields: ['count(*)'], consistency_level: 'Strong' as never }),
+      client.query({ collection_name: physicalName, filter: '', output_fields: ['count(*)'], consistency_level: STRONG }),
     );
     const rows = Number(count.data[0]?.['count(*)'] ?? -1);
     if (rows !== expectedRows) {
@@ -520,7 +526,7 @@ class MilvusWriter implements CollectionWriter {
     }
     if (expectedRows > 0) {
       const probeResult = await store.run('probe search', () =>
-        client.search({ collection_name: physicalName, anns_field: 'vector', data: [Array.from(probe)], limit: 1, metric_type: 'IP', consistency_level: 'Strong' as never }),
+        client.search({ collection_name: physicalName, anns_field: 'vector', data: [Array.from(probe)], limit: 1, metric_type: 'IP', consistency_level: STRONG }),
       );
       if (probeResult.results.length === 0) {
         throw new RagossError(`probe search on new collection ${physicalName} found nothing; the previous data keeps serving`);

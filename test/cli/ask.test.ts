@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { baseEnv, runCli, tempHome } from '../helpers/cli.js';
+// In-process through the CLI's entry (see runInProcess); what needs a process of its own spawns it.
+import { baseEnv, runInProcess as runCli, tempHome } from '../helpers/cli.js';
 import { cleanErrorLine } from '../helpers/errors.js';
 import { DEFAULT_REPLY, chatRequests, messagesOf, startChatServer, type ChatServer, type Scenario } from '../helpers/chat-server.js';
 import { binPath, faqZip, projectRoot, tinyModel } from '../helpers/paths.js';

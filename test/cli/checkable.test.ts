@@ -2,7 +2,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { headingAnchor, headingsOf } from '../../src/corpus/outline.js';
-import { baseEnv, runCli, tempHome } from '../helpers/cli.js';
+// In-process through the CLI's entry (see runInProcess); what needs a process of its own spawns it.
+import { baseEnv, runInProcess as runCli, tempHome } from '../helpers/cli.js';
 import { cleanErrorLine } from '../helpers/errors.js';
 import { chatRequests, messagesOf, startChatServer, type ChatServer } from '../helpers/chat-server.js';
 import { faqDir, faqZip, tinyModel } from '../helpers/paths.js';

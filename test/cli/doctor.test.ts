@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { startChatServer, type ChatServer } from '../helpers/chat-server.js';
-import { baseEnv, runCli, tempHome, without } from '../helpers/cli.js';
+// In-process through the CLI's entry (see runInProcess); what needs a process of its own spawns it.
+import { baseEnv, runInProcess as runCli, tempHome, without } from '../helpers/cli.js';
 import { faqZip, tinyModel } from '../helpers/paths.js';
 import { freePort } from '../../src/store/embedded.js';
 

@@ -3,7 +3,8 @@ import { mkdirSync, mkdtempSync, readdirSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { baseEnv, runCli, tempHome } from '../helpers/cli.js';
+// In-process through the CLI's entry (see runInProcess); what needs a process of its own spawns it.
+import { baseEnv, runInProcess as runCli, tempHome } from '../helpers/cli.js';
 import { startFileServer, type FileServer } from '../helpers/http-server.js';
 import { binPath, faqZip, modelsDir, projectRoot, tinyModel } from '../helpers/paths.js';
 

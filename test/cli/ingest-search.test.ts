@@ -5,7 +5,8 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { baseEnv, runCli, tempHome } from '../helpers/cli.js';
+// In-process through the CLI's entry (see runInProcess); what needs a process of its own (PATH lookups, signals) spawns it.
+import { baseEnv, runCli as spawnCli, runInProcess as runCli, tempHome } from '../helpers/cli.js';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { binPath, devQuestions, faqZip, fullZip, milvusLiteExecutable, projectRoot, tinyModel } from '../helpers/paths.js';
 
@@ -291,13 +292,13 @@ describe.skipIf(inject('milvusBackend') === 'server')('embedded Milvus Lite by d
   it('ingests, then a second process starts it again and reads the data back', async () => {
     const home = tempHome();
     const env = baseEnv({ RAGOSS_HOME: home, RAGOSS_EMBEDDING_MODEL: tinyModel, PATH: pathWithMilvusLite() });
-    const ingest = await runCli(['ingest', '--source', faqZip], env);
+    const ingest = await spawnCli(['ingest', '--source', faqZip], env);
     expect(ingest.stderr).toContain('starting embedded Milvus Lite');
     // The milvus-lite on PATH, not a venv of its own.
     expect(ingest.stderr).not.toContain('installing Milvus Lite');
     expect(ingest.code).toBe(0);
     expect(ingest.stdout).toContain(`milvus      ${join(home, 'milvus')}`);
-    const search = await runCli(['search', QUESTION, '--json'], env);
+    const search = await spawnCli(['search', QUESTION, '--json'], env);
     expect(search.code).toBe(0);
     expect((JSON.parse(search.stdout) as { hits: unknown[] }).hits).toHaveLength(3);
   });
@@ -306,7 +307,7 @@ describe.skipIf(inject('milvusBackend') === 'server')('embedded Milvus Lite by d
     const home = tempHome();
     const dataDir = join(home, 'elsewhere', 'milvus.db');
     const env = baseEnv({ RAGOSS_HOME: home, MILVUS_URI: dataDir, RAGOSS_EMBEDDING_MODEL: tinyModel, PATH: pathWithMilvusLite() });
-    const ingest = await runCli(['ingest', '--source', faqZip, '--json'], env);
+    const ingest = await spawnCli(['ingest', '--source', faqZip, '--json'], env);
     expect(ingest.code, ingest.stderr).toBe(0);
     expect(JSON.parse(ingest.stdout)).toMatchObject({ chunks: 72, milvus: dataDir });
     expect(ingest.stderr).not.toContain('installing Milvus Lite');
@@ -315,7 +316,7 @@ describe.skipIf(inject('milvusBackend') === 'server')('embedded Milvus Lite by d
 
   it('without Python 3 or milvus-lite it names both ways out', async () => {
     const env = baseEnv({ RAGOSS_HOME: tempHome(), RAGOSS_EMBEDDING_MODEL: tinyModel, PATH: '/nonexistent' });
-    const result = await runCli(['search', QUESTION], env);
+    const result = await spawnCli(['search', QUESTION], env);
     expect(result.code).toBe(1);
     expect(result.stderr).toMatch(/needs Python 3.*docker compose up -d.*MILVUS_URI/);
   });

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { baseEnv, runCli, tempHome, type CliResult } from '../helpers/cli.js';
+import { baseEnv, runInProcess as runCli, tempHome, type CliResult } from '../helpers/cli.js';
 import { chatRequests, startChatServer, type ChatServer } from '../helpers/chat-server.js';
 import { startFileServer, type FileServer } from '../helpers/http-server.js';
 import { faqDir, faqZip, modelsDir, tinyModel } from '../helpers/paths.js';

@@ -10,7 +10,8 @@ import { engineSettings, resolveCommonConfig } from '../../src/config.js';
 import { LocalEngine } from '../../src/engine/local.js';
 import { silentProgress } from '../../src/progress.js';
 import { SnapshotReader, SnapshotWriter } from '../../src/snapshot/parquet.js';
-import { baseEnv, runCli, tempHome } from '../helpers/cli.js';
+// In-process through the CLI's entry (see runInProcess); what needs a process of its own spawns it.
+import { baseEnv, runInProcess as runCli, tempHome } from '../helpers/cli.js';
 import { testMilvusClient } from '../helpers/milvus-client.js';
 import { startTestMilvus, type TestMilvus } from '../helpers/milvus-server.js';
 import { devQuestions, faqDir, faqZip, fullDocsQuestions, modelsDir, tinyModel } from '../helpers/paths.js';
@@ -34,12 +35,12 @@ async function answers(milvusUri: string, home: string, collection: string, mode
   const env = { RAGOSS_HOME: home, MILVUS_URI: milvusUri, RAGOSS_MODEL_DIR: modelsDir, RAGOSS_OFFLINE: '1' };
   const engine = new LocalEngine(engineSettings(resolveCommonConfig({}, env)));
   try {
-    const lists: string[][] = [];
-    for (const question of QUESTIONS) {
+    // All at once, as a service's clients would send them: each waits on Milvus, not on the CPU.
+    const search = async (question: string) => {
       const { hits } = await engine.search({ question, topK: 10, collection, ...(mode === undefined ? {} : { mode }) }, { progress: silentProgress, signal: new AbortController().signal });
-      lists.push(hits.map((hit) => `${hit.source}#${hit.chunkIndex}`));
-    }
-    return lists;
+      return hits.map((hit) => `${hit.source}#${hit.chunkIndex}`);
+    };
+    return await Promise.all(QUESTIONS.map(search));
   } finally {
     await engine.close();
   }

@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Writable } from 'node:stream';
 import { binPath, modelsDir, projectRoot } from './paths.js';
 
 export interface CliResult {
@@ -59,4 +60,29 @@ export function runCli(args: string[], env: Record<string, string>, options: { t
       resolveRun({ code, signal, stdout, stderr });
     });
   });
+}
+
+/** A stream that keeps what is written to it, as a pipe would deliver it (not a terminal). */
+function capture(): { stream: NodeJS.WriteStream; text: () => string } {
+  const chunks: string[] = [];
+  const stream = new Writable({
+    write(chunk: Buffer | string, _encoding, done) {
+      chunks.push(chunk.toString());
+      done();
+    },
+  });
+  return { stream: Object.assign(stream, { isTTY: false }) as unknown as NodeJS.WriteStream, text: () => chunks.join('') };
+}
+
+/**
+ * Runs a command line through the CLI's own entry, `main`, inside the test's process: the same
+ * parsing, engine and output as the built CLI, without a Node start and module loading per call.
+ * For what only a process shows (signals, pipes, exit timing, stdin, a terminal), use `runCli`.
+ */
+export async function runInProcess(args: string[], env: Record<string, string>): Promise<CliResult> {
+  const { main } = await import('../../src/cli.js');
+  const stdout = capture();
+  const stderr = capture();
+  const code = await main(['node', binPath, ...args], { stdout: stdout.stream, stderr: stderr.stream, env });
+  return { code, signal: null, stdout: stdout.text(), stderr: stderr.text() };
 }

@@ -45,16 +45,22 @@ async function answers(address: string): Promise<boolean> {
   }
 }
 
+/** The venv with milvus-server (pip-installed on first use); returns its executable. */
+export async function provisionMilvusServer(): Promise<string> {
+  const executable = join(serverVenv, 'bin', 'milvus-server');
+  if (!existsSync(executable)) {
+    await installVenv(serverVenv, MILVUS_SERVER_REQUIREMENTS, join(projectRoot, 'venv-milvus-install.log'), lineProgress((line) => process.stderr.write(`${line}\n`)));
+  }
+  return executable;
+}
+
 /**
  * A real Milvus 2.3 standalone (with its embedded etcd) on free loopback ports, provisioned into
  * the checkout's .venv-milvus on first use. It runs in its own process group: milvus-server
  * starts the `milvus` binary as a child, and stopping the group stops both.
  */
 export async function startRealMilvus(): Promise<TestMilvus> {
-  const executable = join(serverVenv, 'bin', 'milvus-server');
-  if (!existsSync(executable)) {
-    await installVenv(serverVenv, MILVUS_SERVER_REQUIREMENTS, join(projectRoot, 'venv-milvus-install.log'), lineProgress((line) => process.stderr.write(`${line}\n`)));
-  }
+  const executable = await provisionMilvusServer();
   const dataDir = mkdtempSync(join(tmpdir(), 'ragoss-test-milvus-server-'));
   const proxyPort = await freePort();
   const ports: string[] = [];

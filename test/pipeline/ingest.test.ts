@@ -34,6 +34,9 @@ class CountingEmbedder implements Embedder {
   embedQuery(text: string): Promise<Float32Array> {
     return this.inner.embedQuery(text);
   }
+  embedQueries(texts: readonly string[]): Promise<Float32Array[]> {
+    return this.inner.embedQueries(texts);
+  }
   tokenBudget(text: string): { tokens: number; maxTokens: number } {
     return this.inner.tokenBudget(text);
   }

@@ -7,6 +7,11 @@
 #   snapshot:  `ragoss export` on the first machine, `ragoss ingest --source FILE` on a fresh one,
 #              same answers; a damaged snapshot refused with exit 1 and the data still serving
 #
+# Phases: `run.sh` does all of them in a throwaway directory. .ci/run splits them to overlap the
+# install with the test suite: `run.sh pack DIR` (before the tests: npm pack runs `prepare`, which
+# rewrites dist/ that the tests run), `run.sh install DIR` (beside the tests: npm reads only its cache
+# and the registry) and `run.sh commands DIR` (after them); DIR is then the caller's to remove.
+#
 # Needs: node/npm, ../shared (the FAQ zip), RAGOSS_MODEL_DIR or RAGOSS_REAL_MODEL_DIR holding
 # Xenova/all-mpnet-base-v2 (CI builds it). Milvus Lite: the test setup's venv when there is one
 # (RAGOSS_TEST_VENV_DIR), else the installed ragoss pip-installs it as it would for a user.
@@ -14,19 +19,26 @@ set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 shared="${RAGOSS_SHARED_DIR:-$root/../shared}"
 docs="$shared/data/milvus_docs_2.4.x_en.zip"
-work="$(mktemp -d /tmp/ragoss-recipe-XXXXXX)"
+phase="${1:-all}"
+case "$phase" in
+  all) work="$(mktemp -d /tmp/ragoss-recipe-XXXXXX)" ;;
+  pack | install | commands) work="${2:?usage: run.sh [pack|install|commands DIR]}"; mkdir -p "$work" ;;
+  *) echo "usage: run.sh [pack|install|commands DIR]" >&2; exit 2 ;;
+esac
 question="How is data stored in milvus?"
 step() { printf 'recipe: %s\n' "$*" >&2; }
 fail() { printf 'recipe: FAILED: %s\n' "$*" >&2; exit 1; }
 
 chat_pid=""
 cleanup() {
+  case "$phase" in pack | install) return 0 ;; esac
   # Nothing left running: the services the recipe's commands started, and the chat endpoint.
   for home in "$work/home" "$work/fresh"; do
     [ -x "$work/prefix/bin/ragoss" ] && RAGOSS_HOME="$home" "$work/prefix/bin/ragoss" serve --stop >/dev/null 2>&1 || true
   done
   [ -n "$chat_pid" ] && kill "$chat_pid" 2>/dev/null || true
-  rm -rf "$work"
+  [ "$phase" = all ] && rm -rf "$work"
+  return 0
 }
 trap cleanup EXIT
 
@@ -36,18 +48,32 @@ json() { node -e 'let t="";process.stdin.on("data",(d)=>t+=d).on("end",()=>{cons
 
 # --- install, as a user's job does: from the packed tarball, outside this checkout (its .npmrc,
 # which skips onnxruntime-node's CUDA download here, must not be what makes it work).
-started=$(now)
-step "npm pack"
-(cd "$root" && npm pack --silent --pack-destination "$work" >/dev/null)
-tarball=$(ls "$work"/ragoss-*.tgz)
-step "npm install -g $(basename "$tarball") ($(du -m "$tarball" | cut -f1) MB)"
-(cd "$work" && env -u npm_config_onnxruntime_node_install_cuda -u ONNXRUNTIME_NODE_INSTALL_CUDA \
-  npm install -g --prefix "$work/prefix" --no-audit --no-fund --loglevel=error "$tarball" >"$work/install.log" 2>&1) \
-  || { tail -20 "$work/install.log" >&2; fail "global install of the packed tarball"; }
+pack() {
+  local started; started=$(now)
+  step "npm pack"
+  (cd "$root" && npm pack --silent --pack-destination "$work" >/dev/null)
+  step "packed in $(seconds "$started") s: $(basename "$(ls "$work"/ragoss-*.tgz)")"
+}
+
+install() {
+  local started tarball; started=$(now)
+  tarball=$(ls "$work"/ragoss-*.tgz)
+  step "npm install -g $(basename "$tarball") ($(du -m "$tarball" | cut -f1) MB)"
+  (cd "$work" && env -u npm_config_onnxruntime_node_install_cuda -u ONNXRUNTIME_NODE_INSTALL_CUDA \
+    npm install -g --prefix "$work/prefix" --no-audit --no-fund --loglevel=error "$tarball" >"$work/install.log" 2>&1) \
+    || { tail -20 "$work/install.log" >&2; fail "global install of the packed tarball"; }
+  [ -d "$work/prefix/lib/node_modules/ragoss/node_modules/onnxruntime-node" ] || fail "onnxruntime-node is not the bundled copy"
+  "$work/prefix/bin/ragoss" --version >/dev/null || fail "ragoss --version"
+  step "installed in $(seconds "$started") s: $("$work/prefix/bin/ragoss" --version)"
+}
+
+case "$phase" in
+  pack) pack; exit 0 ;;
+  install) install; exit 0 ;;
+  all) pack; install ;;
+esac
 ragoss="$work/prefix/bin/ragoss"
-[ -d "$work/prefix/lib/node_modules/ragoss/node_modules/onnxruntime-node" ] || fail "onnxruntime-node is not the bundled copy"
-"$ragoss" --version >/dev/null || fail "ragoss --version"
-step "installed in $(seconds "$started") s: $("$ragoss" --version)"
+[ -x "$ragoss" ] || fail "no installed ragoss in $work/prefix (run the pack and install phases first)"
 
 export RAGOSS_MODEL_DIR="${RAGOSS_MODEL_DIR:-${RAGOSS_REAL_MODEL_DIR:-$HOME/.cache/ragoss-ci/models}}"
 export RAGOSS_OFFLINE=1
