@@ -267,11 +267,12 @@ export class LocalEngine implements Engine {
     const { store, info, embedder } = await this.queryParts(request, context);
     const mode = availableMode(request.mode, info, context.progress);
     const threshold = request.minScore ?? defaultThreshold(info.embeddingModel, info.chunker);
+    // Every question embedded up front, in batches (and once across the modes an eval compares).
     const vectors = await this.queryVectors.embed(embedder, request.questions.map((item) => item.question));
     const vectorOf = new Map(request.questions.map((item, index) => [item.question, vectors[index] as Float32Array]));
     const report = await evaluate(request.questions, request.topK, async (question) => {
       context.signal.throwIfAborted();
-      const vector = vectorOf.get(question) ?? (await embedder.embedQuery(question));
+      const vector = vectorOf.get(question) as Float32Array;
       const { hits, similarity } = await retrieveByVector(question, vector, store, { collection: request.collection, topK: request.topK, mode });
       return { hits, grounded: judge(similarity, threshold).grounded };
     });

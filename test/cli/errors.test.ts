@@ -5,7 +5,7 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSyn
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
-import { baseEnv, runCli, tempHome, without, type CliResult } from '../helpers/cli.js';
+import { baseEnv, runCli, runInProcess, tempHome, without, type CliResult } from '../helpers/cli.js';
 import { cleanErrorLine } from '../helpers/errors.js';
 import { chatRequests, startChatServer, type ChatServer } from '../helpers/chat-server.js';
 import { startFileServer, type FileServer } from '../helpers/http-server.js';
@@ -61,7 +61,7 @@ describe('errors a user meets, through the CLI', () => {
     chat = await startChatServer();
     hub = await startFileServer({});
     env = baseEnv({ RAGOSS_HOME: tempHome(), MILVUS_URI: milvusUri, RAGOSS_COLLECTION: collection, RAGOSS_EMBEDDING_MODEL: tinyModel, RAGOSS_BASE_URL: chat.baseUrl });
-    const ingest = await runCli(['ingest', '--quiet', '--source', faqZip], env);
+    const ingest = await runInProcess(['ingest', '--quiet', '--source', faqZip], env);
     expect(ingest.code, ingest.stderr).toBe(0);
   });
   afterAll(async () => {
@@ -74,7 +74,7 @@ describe('errors a user meets, through the CLI', () => {
     const client = testMilvusClient(new URL(milvusUri).host);
     try {
       await client.createCollection({ collection_name: name, fields: [{ name: 'id', data_type: DataType.Int64, is_primary_key: true }, { name: 'v', data_type: DataType.FloatVector, dim: 4 }] });
-      const line = errorLine(await runCli(['ingest', '--source', faqZip, '--collection', name], env), 2);
+      const line = errorLine(await runInProcess(['ingest', '--source', faqZip, '--collection', name], env), 2);
       expect(line).toMatch(new RegExp(`collection ${name} at .* was not created by ragoss \\(it is a plain collection, not an alias\\) — choose another --collection, or drop that collection first`));
       // Untouched: still the user's own collection.
       expect((await client.describeCollection({ collection_name: name })).schema.fields.map((field) => field.name)).toEqual(['id', 'v']);
@@ -86,7 +86,7 @@ describe('errors a user meets, through the CLI', () => {
 
   it('says where it looked when the model is not in --model-dir', async () => {
     const empty = mkdtempSync(join(tmpdir(), 'ragoss-no-models-'));
-    const line = errorLine(await runCli(['search', QUESTION, '--model-dir', empty], env), 1);
+    const line = errorLine(await runInProcess(['search', QUESTION, '--model-dir', empty], env), 1);
     expect(line).toBe(`ragoss: error: embedding model ${tinyModel} is not in ${empty} — put it at ${join(empty, tinyModel)} (config.json, tokenizer.json, onnx/) or drop --model-dir to download it`);
   });
 
@@ -98,10 +98,10 @@ describe('errors a user meets, through the CLI', () => {
 
   it('explains a refused key (403) and a rate limit that outlasts the retries (429)', async () => {
     chat.setScenario({ kind: 'status', status: 403 });
-    expect(errorLine(await runCli(['ask', QUESTION], env), 1)).toMatch(/chat endpoint http:\/\/127\.0\.0\.1:\d+\/v1 refused the API key \(HTTP 403\) — set a valid OPENROUTER_API_KEY or OPENAI_API_KEY$/);
+    expect(errorLine(await runInProcess(['ask', QUESTION], env), 1)).toMatch(/chat endpoint http:\/\/127\.0\.0\.1:\d+\/v1 refused the API key \(HTTP 403\) — set a valid OPENROUTER_API_KEY or OPENAI_API_KEY$/);
     chat.setScenario({ kind: 'status', status: 429, retryAfterSeconds: 0 });
     const before = chatRequests(chat).length;
-    expect(errorLine(await runCli(['ask', QUESTION], env), 1)).toMatch(/chat endpoint http:\/\/127\.0\.0\.1:\d+\/v1 is rate limiting us \(HTTP 429\) and retries did not help — wait a minute and try again, or use another --model$/);
+    expect(errorLine(await runInProcess(['ask', QUESTION], env), 1)).toMatch(/chat endpoint http:\/\/127\.0\.0\.1:\d+\/v1 is rate limiting us \(HTTP 429\) and retries did not help — wait a minute and try again, or use another --model$/);
     // The first request and three retries.
     expect(chatRequests(chat).length - before).toBe(4);
     chat.setScenario({ kind: 'ok' });
@@ -111,8 +111,8 @@ describe('errors a user meets, through the CLI', () => {
     const dir = mkdtempSync(join(tmpdir(), 'ragoss-eval-'));
     writeFileSync(join(dir, 'empty.jsonl'), '\n\n');
     writeFileSync(join(dir, 'bad.jsonl'), '{"question": "ok?", "expected": ["x"]}\n{not json\n');
-    expect(errorLine(await runCli(['eval', join(dir, 'empty.jsonl')], env), 2)).toMatch(/empty\.jsonl has no questions — put /);
-    expect(errorLine(await runCli(['eval', join(dir, 'bad.jsonl')], env), 2)).toMatch(/bad\.jsonl:2 is not valid JSON$/);
+    expect(errorLine(await runInProcess(['eval', join(dir, 'empty.jsonl')], env), 2)).toMatch(/empty\.jsonl has no questions — put /);
+    expect(errorLine(await runInProcess(['eval', join(dir, 'bad.jsonl')], env), 2)).toMatch(/bad\.jsonl:2 is not valid JSON$/);
   });
 
   it('reports an embedded Milvus Lite that exits while starting, with its last words', async () => {
@@ -123,7 +123,7 @@ describe('errors a user meets, through the CLI', () => {
   });
 
   it('refuses a question model whose vectors have another dimension than the collection', async () => {
-    const line = errorLine(await runCli(['search', QUESTION, '--model-dir', tinyModelClaiming(384)], env), 1);
+    const line = errorLine(await runInProcess(['search', QUESTION, '--model-dir', tinyModelClaiming(384)], env), 1);
     expect(line).toBe(`ragoss: error: collection ${collection} holds 768-dim vectors but ${tinyModel} makes 384-dim ones — re-ingest with --replace, or use the model the collection was built with`);
   });
 
@@ -135,7 +135,7 @@ describe('errors a user meets, through the CLI', () => {
     const milvus = errorLine(await runCli(['search', QUESTION], { ...env, MILVUS_URI: 'http://milvus.invalid:19530' }, { nodeArgs: NO_SUCH_HOST }), 1);
     expect(milvus).toBe(`ragoss: error: cannot reach Milvus at http://milvus.invalid:19530: host not found — ${MILVUS_HINT}`);
     const closedPort = await freePort();
-    const refused = errorLine(await runCli(['search', QUESTION], { ...env, MILVUS_URI: `http://127.0.0.1:${closedPort}` }), 1);
+    const refused = errorLine(await runInProcess(['search', QUESTION], { ...env, MILVUS_URI: `http://127.0.0.1:${closedPort}` }), 1);
     expect(refused).toBe(`ragoss: error: cannot reach Milvus at http://127.0.0.1:${closedPort}: connection refused — ${MILVUS_HINT}`);
   });
 
@@ -222,7 +222,7 @@ describe('errors a user meets, through the CLI', () => {
       expect(code, stderr).toBe(130);
       expect(stderr).toMatch(/ragoss: interrupted; nothing was changed\n$/);
       // The collection ingested before still serves.
-      const search = await runCli(['search', QUESTION, '--json', '--top-k', '1'], env);
+      const search = await runInProcess(['search', QUESTION, '--json', '--top-k', '1'], env);
       expect(search.code, search.stderr).toBe(0);
     } finally {
       await stalled.close();
