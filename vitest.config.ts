@@ -1,5 +1,5 @@
 import { defineConfig } from 'vitest/config';
-import { LongestFirstSequencer } from './test/sequencer.js';
+import { QualityFirstSequencer } from './test/sequencer.js';
 
 /** The suites whose behaviour depends on the Milvus behind them: they run on both backends. */
 const BOTH_BACKENDS = ['test/store/milvus.test.ts', 'test/pipeline/ingest.test.ts', 'test/cli/ingest-search.test.ts', 'test/cli/ask.test.ts', 'test/cli/doctor.test.ts', 'test/cli/snapshot.test.ts', 'test/cli/checkable.test.ts'];
@@ -11,7 +11,7 @@ export default defineConfig({
     // Two cores: files that each run models and Milvus calls are faster one or two at a time.
     maxWorkers: Number(process.env['RAGOSS_TEST_WORKERS'] ?? 2),
     reporters: ['default'],
-    sequence: { sequencer: LongestFirstSequencer },
+    sequence: { sequencer: QualityFirstSequencer },
     projects: [
       { extends: true, test: { name: 'lite', include: ['test/**/*.test.ts'], globalSetup: ['test/global-setup.ts'] } },
       // A real Milvus 2.3 standalone server (PyPI `milvus`), started by its own setup.

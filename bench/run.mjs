@@ -229,7 +229,7 @@ async function startChatServer() {
 // ---------- setup ----------
 function preflight() {
   const problems = [];
-  if (!existsSync(join(root, 'dist', 'cli.js'))) problems.push('dist/ is missing: run `npm run build` first');
+  if (!existsSync(join(root, 'dist', 'cli', 'main.js'))) problems.push('dist/ is missing: run `npm run build` first');
   if (!existsSync(join(modelDir, MODEL, 'onnx', 'model.onnx'))) problems.push(`model not found at ${join(modelDir, MODEL)} (set RAGOSS_MODEL_DIR; CI builds it with scripts/build-mpnet-onnx.sh)`);
   if (!existsSync(milvusLite)) problems.push(`milvus-lite not found at ${milvusLite} (run 'npm test' once: its setup creates .venv)`);
   for (const zip of [faqZip, ...(FULL ? [fullZip] : [])]) if (!existsSync(zip)) problems.push(`test data missing: ${zip}`);
@@ -237,7 +237,7 @@ function preflight() {
     for (const problem of problems) log(problem);
     process.exit(2);
   }
-  const newestSrc = spawnSync('find', [join(root, 'src'), '-name', '*.ts', '-newer', join(root, 'dist', 'cli.js')], { encoding: 'utf8' }).stdout.trim();
+  const newestSrc = spawnSync('find', [join(root, 'src'), '-name', '*.ts', '-newer', join(root, 'dist', 'cli', 'main.js')], { encoding: 'utf8' }).stdout.trim();
   if (newestSrc !== '') log(`warning: src/ has files newer than dist/ (run \`npm run build\`): ${newestSrc.split('\n').slice(0, 3).join(', ')}`);
 }
 
@@ -305,12 +305,12 @@ async function benchSeed(python, embedder, model) {
 
 async function benchSearch(milvus, collection) {
   const env = childEnv({ MILVUS_URI: milvus.uri, RAGOSS_COLLECTION: collection });
-  log(`node start + CLI imports (node -e "import('./dist/cli.js')") x5`);
+  log(`node start + CLI imports (node -e "import('./dist/cli/main.js')") x5`);
   const nodeBare = [];
   const cliImport = [];
   for (let i = 0; i < 5; i++) {
     nodeBare.push((await mustRun('node -e 0', process.execPath, ['-e', '0'], { env, rss: false })).seconds);
-    cliImport.push((await mustRun('import cli', process.execPath, ['-e', "import('./dist/cli.js')"], { env, rss: false })).seconds);
+    cliImport.push((await mustRun('import cli', process.execPath, ['-e', "import('./dist/cli/main.js')"], { env, rss: false })).seconds);
   }
   log(`ragoss search, fresh process x${SEARCH_RUNS}`);
   const walls = [];
@@ -452,7 +452,7 @@ function report(r) {
   section(`ragoss search, fresh process (${s.wallSeconds.length} runs; split = medians of 5 in-process probes)`);
   row('wall p50 / p90', `${fmtS(p50)} / ${fmtS(quantile(s.wallSeconds, 0.9))}`, '<= 1.0 s p50', verdict(p50 <= 1.0));
   row('  node start (node -e 0)', fmtS(median(s.nodeBareSeconds)));
-  row('  process start + CLI imports (import dist/cli.js)', fmtS(median(s.cliImportSeconds)));
+  row('  process start + CLI imports (import dist/cli/main.js)', fmtS(median(s.cliImportSeconds)));
   row('  Milvus connect (SDK import + connect)', fmtS(s.split.milvusConnect));
   row('  describe collection (load state, count)', fmtS(s.split.describeCollection));
   row('  model load (transformers.js import + session)', `${fmtS(s.split.modelLoad)} (${s.split.importTransformers.toFixed(2)} + ${s.split.modelSession.toFixed(2)})`);

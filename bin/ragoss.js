@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-import { main } from '../dist/cli.js';
+import { main } from '../dist/cli/main.js';
 
 // A reader that went away (EPIPE, as in `ragoss search ... | head -1`) ends the command quietly,
 // as it does other Unix tools: no stack trace for output nobody reads.

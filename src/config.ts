@@ -1,8 +1,11 @@
+import { REASONING_EFFORTS, type ReasoningEffort } from './answerer/chat.js';
 import { CHUNKERS, DEFAULT_CHUNKER, type ChunkerName } from './corpus/chunk.js';
 import { RETRIEVAL_MODES, type RetrievalMode } from './store/store.js';
 import { homedir } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
+import { EMBEDDING_DTYPES, type EmbeddingDtype } from './embedder/embedder.js';
 import { UsageError } from './errors.js';
+import { DEFAULT_LOCK_TIMEOUT_SECONDS, DEFAULT_START_TIMEOUT_SECONDS } from './store/embedded.js';
 
 export const DEFAULT_SOURCE_URL =
   'https://github.com/milvus-io/milvus-docs/releases/download/v2.4.6-preview/milvus_docs_2.4.x_en.zip';
@@ -79,8 +82,6 @@ export function describeLocation(location: MilvusLocation): string {
     : location.dataDir;
 }
 
-export type EmbeddingDtype = 'fp32' | 'fp16' | 'q8' | 'int8' | 'uint8' | 'q4';
-const DTYPES: readonly EmbeddingDtype[] = ['fp32', 'fp16', 'q8', 'int8', 'uint8', 'q4'];
 
 /** Options every command shares; all are optional on the command line. */
 export interface CommonFlags {
@@ -138,8 +139,8 @@ function resolveCollection(flag: string | undefined, env: Env): string {
 
 function resolveDtype(env: Env): EmbeddingDtype {
   const dtype = pick(undefined, env, 'RAGOSS_EMBEDDING_DTYPE') ?? 'fp32';
-  if (!DTYPES.includes(dtype as EmbeddingDtype)) {
-    throw new UsageError(`RAGOSS_EMBEDDING_DTYPE must be one of ${DTYPES.join(', ')}, got "${dtype}"`);
+  if (!EMBEDDING_DTYPES.includes(dtype as EmbeddingDtype)) {
+    throw new UsageError(`RAGOSS_EMBEDDING_DTYPE must be one of ${EMBEDDING_DTYPES.join(', ')}, got "${dtype}"`);
   }
   return dtype as EmbeddingDtype;
 }
@@ -165,8 +166,8 @@ export function resolveCommonConfig(flags: CommonFlags, env: Env): CommonConfig 
     },
     milvusTimeoutMs: milvusTimeoutSeconds * 1000,
     milvusLiteExecutable: pick(undefined, env, 'RAGOSS_MILVUS_LITE'),
-    lockTimeoutMs: parsePositiveInt(pick(undefined, env, 'RAGOSS_LOCK_TIMEOUT'), 'RAGOSS_LOCK_TIMEOUT', 120) * 1000,
-    startTimeoutMs: parsePositiveInt(pick(undefined, env, 'RAGOSS_START_TIMEOUT'), 'RAGOSS_START_TIMEOUT', 60) * 1000,
+    lockTimeoutMs: parsePositiveInt(pick(undefined, env, 'RAGOSS_LOCK_TIMEOUT'), 'RAGOSS_LOCK_TIMEOUT', DEFAULT_LOCK_TIMEOUT_SECONDS) * 1000,
+    startTimeoutMs: parsePositiveInt(pick(undefined, env, 'RAGOSS_START_TIMEOUT'), 'RAGOSS_START_TIMEOUT', DEFAULT_START_TIMEOUT_SECONDS) * 1000,
     quiet: flags.quiet === true,
     verbose: flags.verbose === true,
     json: flags.json === true,
@@ -212,7 +213,7 @@ export interface ChatConfig {
   model: string;
   apiKey: string | undefined;
   maxTokens: number | undefined;
-  reasoningEffort: 'low' | 'medium' | 'high' | undefined;
+  reasoningEffort: ReasoningEffort | undefined;
   timeoutMs: number;
   maxRetries: number;
 }
@@ -231,7 +232,7 @@ export function resolveChatConfig(flags: ChatFlags, env: Env): ChatConfig {
     : pick(undefined, env, 'OPENAI_API_KEY') ?? pick(undefined, env, 'OPENROUTER_API_KEY');
   const maxTokens = pick(flags.maxTokens, env, 'RAGOSS_MAX_TOKENS');
   const effort = pick(flags.reasoningEffort, env, 'RAGOSS_REASONING_EFFORT');
-  if (effort !== undefined && !['low', 'medium', 'high'].includes(effort)) {
+  if (effort !== undefined && !REASONING_EFFORTS.includes(effort as ReasoningEffort)) {
     throw new UsageError(`${settingName(flags.reasoningEffort, '--reasoning-effort', 'RAGOSS_REASONING_EFFORT')} must be low, medium or high, got "${effort}"`);
   }
   return {

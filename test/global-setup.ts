@@ -3,7 +3,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { lineProgress } from '../src/progress.js';
-import { installMilvusLite } from '../src/store/embedded.js';
+import { installMilvusLite } from '../src/store/milvus-lite-install.js';
 import type { TestProject } from 'vitest/node';
 import { binPath, milvusLiteExecutable, projectRoot, testVenv } from './helpers/paths.js';
 import { provisionMilvusServer, startTestMilvus, type TestMilvus } from './helpers/milvus-server.js';

@@ -1,18 +1,18 @@
 import { BaseSequencer, type TestSpecification } from 'vitest/node';
 
 /**
- * The files that take longest start first, so that the two workers finish together: vitest's own
- * order on a fresh clone (no timings cached yet) starts the largest files first, and left the
- * quality test, the longest by far, to run alone at the end.
+ * The quality test starts first, beside the real-server files, and the rest follow in vitest's
+ * order. The quality test is the longest file by far and all CPU (the real model embeds); the
+ * real server's files mostly wait on Milvus. Paired, the two workers stay busy and finish together.
+ * vitest's own order on a fresh clone (no timings cached) starts the largest files first, which ran
+ * the quality test late and the server's files last, on an otherwise idle worker.
  */
-const LONGEST_FIRST = ['test/quality/real-model.test.ts', 'test/service/service.test.ts', 'test/service/detach.test.ts', 'test/cli/errors.test.ts', 'test/cli/embedded-install.test.ts'];
-
 function rank(spec: TestSpecification): number {
-  const index = LONGEST_FIRST.findIndex((path) => spec.moduleId.endsWith(path));
-  return index === -1 ? LONGEST_FIRST.length : index;
+  if (spec.moduleId.endsWith('test/quality/real-model.test.ts')) return 0;
+  return spec.project.name === 'server' ? 1 : 2;
 }
 
-export class LongestFirstSequencer extends BaseSequencer {
+export class QualityFirstSequencer extends BaseSequencer {
   override async sort(files: TestSpecification[]): Promise<TestSpecification[]> {
     const sorted = await super.sort(files);
     return sorted

@@ -1,11 +1,15 @@
 import { ExitCode, RagossError, errorMessage, networkProblem } from '../errors.js';
 import type { ChatMessage } from './prompt.js';
 
+/** How hard gpt-oss thinks before it answers (the `reasoning` setting of OpenRouter and others). */
+export type ReasoningEffort = 'low' | 'medium' | 'high';
+export const REASONING_EFFORTS: readonly ReasoningEffort[] = ['low', 'medium', 'high'];
+
 export interface ChatRequest {
   model: string;
   messages: ChatMessage[];
   maxTokens?: number;
-  reasoningEffort?: 'low' | 'medium' | 'high';
+  reasoningEffort?: ReasoningEffort;
   signal?: AbortSignal;
 }
 

@@ -14,6 +14,16 @@ export interface Embedder {
   close(): Promise<void>;
 }
 
+/** The weights of a model transformers.js can run (its `dtype`): vectors differ between them. */
+export type EmbeddingDtype = 'fp32' | 'fp16' | 'q8' | 'int8' | 'uint8' | 'q4';
+export const EMBEDDING_DTYPES: readonly EmbeddingDtype[] = ['fp32', 'fp16', 'q8', 'int8', 'uint8', 'q4'];
+
+/** The vector width a model's config.json promises (BERT-likes say hidden_size, others d_model or n_embd). */
+export function configDimension(config: Record<string, unknown>): number | undefined {
+  const dimension = config['hidden_size'] ?? config['d_model'] ?? config['n_embd'];
+  return typeof dimension === 'number' && Number.isInteger(dimension) && dimension > 0 ? dimension : undefined;
+}
+
 export type Pooling = 'mean' | 'cls';
 
 /** How a model family wants to be called; retrieval quality drops noticeably without its prefixes. */

@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { RagossError, errorMessage } from '../errors.js';
 import type { Progress, ProgressTask } from '../progress.js';
-import { profileFor, type Embedder, type ModelProfile } from './embedder.js';
+import { configDimension, profileFor, type Embedder, type EmbeddingDtype, type ModelProfile } from './embedder.js';
 import { planBatches } from './batching.js';
 import { ModelFileCache } from './model-files.js';
 
@@ -13,7 +13,7 @@ export interface TransformersEmbedderOptions {
   /** Where hub downloads are cached. */
   cacheDir: string;
   offline: boolean;
-  dtype: 'fp32' | 'fp16' | 'q8' | 'int8' | 'uint8' | 'q4';
+  dtype: EmbeddingDtype;
   batchSize: number;
   progress: Progress;
   /** Download from this hub mirror instead of huggingface.co. */
@@ -54,8 +54,8 @@ function readLocally(env: { localModelPath: string; allowLocalModels: boolean; a
 }
 
 function readDimension(config: Record<string, unknown>, modelName: string): number {
-  const dimension = config['hidden_size'] ?? config['d_model'] ?? config['n_embd'];
-  if (typeof dimension !== 'number' || !Number.isInteger(dimension) || dimension < 1) {
+  const dimension = configDimension(config);
+  if (dimension === undefined) {
     throw new RagossError(`cannot tell the embedding dimension of ${modelName} from its config.json`, 'use a sentence-embedding model with a hidden_size in config.json');
   }
   return dimension;

@@ -2,9 +2,10 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { endpointNeedsKey, type ChatEndpoint } from '../answerer/chat.js';
 import { DEFAULT_EMBEDDING_MODEL, describeLocation, type EngineSettings } from '../config.js';
+import { configDimension } from '../embedder/embedder.js';
 import { modelIsLocal } from '../embedder/transformers.js';
 import { RagossError, errorMessage, redact } from '../errors.js';
-import { findMilvusLite } from '../store/embedded.js';
+import { findMilvusLite } from '../store/milvus-lite-install.js';
 import { serverFeatures, type CollectionInfo, type VectorStore } from '../store/store.js';
 import type { ChatSettings, Check, DoctorReport, DoctorRequest } from './engine.js';
 
@@ -57,8 +58,7 @@ function modelDimension(root: string, modelName: string): number | undefined {
   const configPath = join(root, modelName, 'config.json');
   if (!existsSync(configPath)) return undefined;
   try {
-    const parsed = JSON.parse(readFileSync(configPath, 'utf8')) as { hidden_size?: unknown };
-    return typeof parsed.hidden_size === 'number' ? parsed.hidden_size : undefined;
+    return configDimension(JSON.parse(readFileSync(configPath, 'utf8')) as Record<string, unknown>);
   } catch {
     return undefined;
   }

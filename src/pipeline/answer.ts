@@ -1,4 +1,4 @@
-import type { ChatDelta, ChatEndpoint } from '../answerer/chat.js';
+import type { ChatDelta, ChatEndpoint, ReasoningEffort } from '../answerer/chat.js';
 import { buildCitedMessages, buildMessages } from '../answerer/prompt.js';
 import { RagossError } from '../errors.js';
 import type { SearchHit } from '../store/store.js';
@@ -6,7 +6,7 @@ import type { SearchHit } from '../store/store.js';
 export interface AnswerOptions {
   model: string;
   maxTokens?: number;
-  reasoningEffort?: 'low' | 'medium' | 'high';
+  reasoningEffort?: ReasoningEffort;
   /** Numbered passages and a request to cite them (the seed prompt otherwise). */
   cite?: boolean;
   signal?: AbortSignal;

@@ -19,7 +19,7 @@ import type {
   SearchRequest,
   SearchResult,
 } from '../engine/engine.js';
-import { progressReplayer, type ProgressEvent } from '../engine/progress-events.js';
+import { progressReplayer, type ProgressEvent } from './progress-events.js';
 import { ExitCode, InterruptedError, RagossError, type ExitCodeValue } from '../errors.js';
 import type { CollectionInfo } from '../store/store.js';
 import type { ServiceHealth } from './identity.js';

@@ -3,7 +3,7 @@ import { closeSync, existsSync, mkdirSync, openSync, readFileSync, renameSync, r
 import { fileURLToPath } from 'node:url';
 import { describeLocation, type DaemonUse, type EngineSettings, type Env } from '../config.js';
 import type { Progress } from '../progress.js';
-import { processAlive } from '../store/data-lock.js';
+import { processAlive } from '../system.js';
 import { probeService, RemoteEngine, socketJson } from './client.js';
 import { fingerprintDifferences, serviceVersion, settingsFingerprint, type ServiceHealth } from './identity.js';
 import { servicePaths, type ServicePaths } from './paths.js';

@@ -1,7 +1,8 @@
-import { existsSync, readFileSync, rmSync } from 'node:fs';
-import { link, rm, writeFile } from 'node:fs/promises';
+import { readFileSync, rmSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { InterruptedError, RagossError } from '../errors.js';
+import { createExclusive, processAlive } from '../system.js';
 
 /** The pid that holds the lock file, or undefined when it is gone or unreadable. */
 function holderOf(lockPath: string): number | undefined {
@@ -10,44 +11,6 @@ function holderOf(lockPath: string): number | undefined {
     return Number.isInteger(pid) && pid > 0 ? pid : undefined;
   } catch {
     return undefined;
-  }
-}
-
-const HAS_PROC = existsSync('/proc/self/stat');
-
-export function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch (error) {
-    // EPERM: it exists but belongs to someone else.
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-  if (!HAS_PROC) return true;
-  // A zombie (exited, not yet reaped: a detached service's parent is gone) is dead for our purposes.
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.charAt(stat.lastIndexOf(')') + 2) !== 'Z';
-  } catch {
-    return false;
-  }
-}
-
-/**
- * Creates `path` holding `content`, or returns false if it exists. Atomic: the file appears with
- * its content (written to a temporary file, then hard-linked into place), so a racing reader never
- * sees it empty and takes it for a stale leftover.
- */
-export async function createExclusive(path: string, content: string): Promise<boolean> {
-  const temporary = `${path}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
-  await writeFile(temporary, content, { mode: 0o600 });
-  try {
-    await link(temporary, path);
-    return true;
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'EEXIST') return false;
-    throw error;
-  } finally {
-    await rm(temporary, { force: true });
   }
 }
 

@@ -7,7 +7,7 @@ import { startChatServer, type ChatServer } from '../helpers/chat-server.js';
 // In-process through the CLI's entry (see runInProcess); what needs a process of its own spawns it.
 import { baseEnv, runInProcess as runCli, tempHome, without } from '../helpers/cli.js';
 import { faqZip, tinyModel } from '../helpers/paths.js';
-import { freePort } from '../../src/store/embedded.js';
+import { freePort } from '../../src/system.js';
 
 interface DoctorReport {
   ok: boolean;

@@ -3,7 +3,7 @@ import { existsSync, mkdtempSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { MILVUS_LITE_REQUIREMENTS } from '../../src/store/embedded.js';
+import { MILVUS_LITE_REQUIREMENTS } from '../../src/store/milvus-lite-install.js';
 import { baseEnv, runCli, tempHome } from '../helpers/cli.js';
 import { tinyModel } from '../helpers/paths.js';
 

@@ -10,8 +10,8 @@ import { cleanErrorLine } from '../helpers/errors.js';
 import { chatRequests, startChatServer, type ChatServer } from '../helpers/chat-server.js';
 import { startFileServer, type FileServer } from '../helpers/http-server.js';
 import { binPath, faqZip, modelsDir, projectRoot, tinyModel } from '../helpers/paths.js';
-import { processAlive } from '../../src/store/data-lock.js';
-import { freePort } from '../../src/store/embedded.js';
+import { processAlive } from '../../src/system.js';
+import { freePort } from '../../src/system.js';
 
 /** The README's "When things go wrong" messages and the exit-code contract, each produced for real. */
 

@@ -5,7 +5,7 @@ import { baseEnv, runInProcess as runCli, tempHome, type CliResult } from '../he
 import { chatRequests, startChatServer, type ChatServer } from '../helpers/chat-server.js';
 import { startFileServer, type FileServer } from '../helpers/http-server.js';
 import { faqDir, faqZip, modelsDir, tinyModel } from '../helpers/paths.js';
-import { freePort } from '../../src/store/embedded.js';
+import { freePort } from '../../src/system.js';
 
 /** Every documented flag and variable does what the README says, flags over env over defaults. */
 

@@ -80,7 +80,7 @@ function capture(): { stream: NodeJS.WriteStream; text: () => string } {
  * For what only a process shows (signals, pipes, exit timing, stdin, a terminal), use `runCli`.
  */
 export async function runInProcess(args: string[], env: Record<string, string>): Promise<CliResult> {
-  const { main } = await import('../../src/cli.js');
+  const { main } = await import('../../src/cli/main.js');
   const stdout = capture();
   const stderr = capture();
   const code = await main(['node', binPath, ...args], { stdout: stdout.stream, stderr: stderr.stream, env });

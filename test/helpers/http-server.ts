@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
-import { freePort } from '../../src/store/embedded.js';
+import { freePort } from '../../src/system.js';
 
 /**
  * A local file server on 127.0.0.1 with the ways a real download goes wrong, so the download code

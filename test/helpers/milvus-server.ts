@@ -4,7 +4,9 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { lineProgress, silentProgress } from '../../src/progress.js';
-import { freePort, installVenv, startEmbeddedMilvus } from '../../src/store/embedded.js';
+import { startEmbeddedMilvus } from '../../src/store/embedded.js';
+import { installVenv } from '../../src/store/milvus-lite-install.js';
+import { freePort } from '../../src/system.js';
 import { milvusLiteExecutable, projectRoot, venvPath } from './paths.js';
 
 export interface TestMilvus {

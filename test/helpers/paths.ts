@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { MILVUS_LITE_REQUIREMENTS } from '../../src/store/embedded.js';
+import { MILVUS_LITE_REQUIREMENTS } from '../../src/store/milvus-lite-install.js';
 
 export const projectRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 /** ../shared beside the checkout (CI has it too): test data and the tiny test model. */

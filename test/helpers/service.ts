@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { probeService } from '../../src/service/client.js';
-import { processAlive } from '../../src/store/data-lock.js';
+import { processAlive } from '../../src/system.js';
 import type { ServiceHealth } from '../../src/service/identity.js';
 import { servicePaths } from '../../src/service/paths.js';
 import { baseEnv, runCli } from './cli.js';

@@ -4,7 +4,7 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { request } from 'node:http';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { freePort } from '../../src/store/embedded.js';
+import { freePort } from '../../src/system.js';
 import { runCli, tempHome } from '../helpers/cli.js';
 import { startChatServer, type ChatServer } from '../helpers/chat-server.js';
 import { binPath, faqZip, fullZip, projectRoot } from '../helpers/paths.js';

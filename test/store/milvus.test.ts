@@ -7,7 +7,7 @@ import { grpcProblem, truncateUtf8 } from '../../src/store/milvus.js';
 import { openStore } from '../../src/store/open.js';
 import { serverFeatures, type StoredChunk, type VectorStore } from '../../src/store/store.js';
 import { silentProgress } from '../../src/progress.js';
-import { freePort } from '../../src/store/embedded.js';
+import { freePort } from '../../src/system.js';
 import { ragossRejection } from '../helpers/errors.js';
 
 const DIM = 8;

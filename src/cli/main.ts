@@ -1,17 +1,17 @@
 import { Command, CommanderError, Option } from 'commander';
-import { resolveCommonConfig, type CommonFlags } from './config.js';
-import { ExitCode } from './errors.js';
-import { packageVersion } from './version.js';
-import { processIo, runCommand, type CliIo, type Runtime } from './cli/runtime.js';
-import { registerAsk } from './commands/ask.js';
-import { registerDoctor } from './commands/doctor.js';
-import { registerEval } from './commands/eval.js';
-import { registerExport } from './commands/export.js';
-import { registerGet } from './commands/get.js';
-import { registerIngest } from './commands/ingest.js';
-import { registerSearch } from './commands/search.js';
-import { registerServe } from './commands/serve.js';
-import { registerMcp } from './commands/mcp.js';
+import { resolveCommonConfig, type CommonFlags } from '../config.js';
+import { ExitCode } from '../errors.js';
+import { packageVersion } from '../version.js';
+import { processIo, runCommand, type CliIo, type Runtime } from './runtime.js';
+import { registerAsk } from '../commands/ask.js';
+import { registerDoctor } from '../commands/doctor.js';
+import { registerEval } from '../commands/eval.js';
+import { registerExport } from '../commands/export.js';
+import { registerGet } from '../commands/get.js';
+import { registerIngest } from '../commands/ingest.js';
+import { registerSearch } from '../commands/search.js';
+import { registerServe } from '../commands/serve.js';
+import { registerMcp } from '../commands/mcp.js';
 
 function addCommonOptions(command: Command): void {
   command
