@@ -82,6 +82,11 @@ function mode(body: Body, env: Env): RetrievalMode | undefined {
 }
 
 function chat(body: Body, env: Env): ChatSettings {
+  // null: the CLI resolved these to nothing (its user set none), so the service's environment must
+  // not fill them in either. The key is different on purpose: a request without one uses the service's.
+  const unsetByCaller = Object.fromEntries(
+    [['maxTokens', 'RAGOSS_MAX_TOKENS'], ['reasoningEffort', 'RAGOSS_REASONING_EFFORT']].filter(([field]) => body[field as string] === null).map(([, name]) => [name, undefined]),
+  );
   const resolved = resolveChatConfig(
     {
       model: optionalString(body, 'model'),
@@ -90,7 +95,7 @@ function chat(body: Body, env: Env): ChatSettings {
       reasoningEffort: optionalString(body, 'reasoningEffort'),
       timeout: optionalString(body, 'timeout'),
     },
-    env,
+    { ...env, ...unsetByCaller },
   );
   const apiKey = optionalString(body, 'apiKey');
   return apiKey === undefined || apiKey === '' ? resolved : { ...resolved, apiKey };
@@ -150,8 +155,8 @@ function chatWire(settings: ChatSettings): WireChat {
     model: settings.model,
     baseUrl: settings.baseUrl,
     apiKey: settings.apiKey,
-    maxTokens: settings.maxTokens,
-    reasoningEffort: settings.reasoningEffort,
+    maxTokens: settings.maxTokens ?? null,
+    reasoningEffort: settings.reasoningEffort ?? null,
     timeout: settings.timeoutMs / 1000,
   };
 }

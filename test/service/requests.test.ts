@@ -1,0 +1,67 @@
+import { describe, expect, it } from 'vitest';
+import type { AskRequest, ChatSettings, DoctorRequest, EvalRequest, ExportRequest, GetRequest, IngestRequest, SearchRequest } from '../../src/engine/engine.js';
+import { parseRequest, wireRequest } from '../../src/service/requests.js';
+
+/**
+ * The service's own environment, set to differ from every request below: what the CLI resolved
+ * must win, and what it left to the defaults must stay unset, not be filled from here.
+ */
+const SERVICE_ENV = {
+  HOME: '/home/service',
+  RAGOSS_COLLECTION: 'service_collection',
+  RAGOSS_TOP_K: '9',
+  RAGOSS_MODE: 'bm25',
+  RAGOSS_MIN_SCORE: '0.99',
+  RAGOSS_LINK_TEMPLATE: 'https://mirror.invalid/{name}',
+  RAGOSS_MODEL: 'openai/gpt-oss-120b',
+  RAGOSS_BASE_URL: 'http://service.invalid/v1',
+  RAGOSS_MAX_TOKENS: '11',
+  RAGOSS_REASONING_EFFORT: 'high',
+  RAGOSS_TIMEOUT: '7',
+  RAGOSS_GLOB: 'service/**/*.md',
+  RAGOSS_CHUNKER: 'markdown',
+  OPENAI_API_KEY: 'sk-service-key',
+};
+
+/** A request as the service reads it after the CLI encoded it and it crossed the wire as JSON. */
+const overTheWire = (body: Record<string, unknown>) => JSON.parse(JSON.stringify(body)) as Record<string, unknown>;
+
+const chat: ChatSettings = { baseUrl: 'http://127.0.0.1:8080/v1', model: 'openai/gpt-oss-20b', apiKey: 'sk-cli-key', maxTokens: 512, reasoningEffort: 'low', timeoutMs: 30_000, maxRetries: 3 };
+
+describe("the service's requests, encoded by the CLI and read back by the service", () => {
+  it('search: every resolved setting arrives unchanged; the defaults left unset stay unset', () => {
+    const full: SearchRequest = { collection: 'docs', embeddingModel: 'Xenova/all-mpnet-base-v2', question: 'How is data stored in milvus?', topK: 5, mode: 'hybrid', minScore: 0.42, linkTemplate: 'https://example.invalid/{path}#L{line}' };
+    expect(parseRequest.search(overTheWire(wireRequest.search(full)), SERVICE_ENV)).toEqual(full);
+    const defaults: SearchRequest = { collection: 'docs', question: 'How is data stored in milvus?', topK: 3 };
+    expect(parseRequest.search(overTheWire(wireRequest.search(defaults)), SERVICE_ENV)).toEqual(defaults);
+  });
+
+  it('ask: the chat settings too, key included, and force and cite', () => {
+    const request: AskRequest = { collection: 'docs', question: 'How is data stored in milvus?', topK: 3, chat, force: true, cite: true };
+    expect(parseRequest.ask(overTheWire(wireRequest.ask(request)), SERVICE_ENV)).toEqual(request);
+    const keyless: AskRequest = { ...request, chat: { ...chat, apiKey: undefined, maxTokens: undefined, reasoningEffort: undefined }, force: false, cite: false };
+    const read = parseRequest.ask(overTheWire(wireRequest.ask(keyless)), SERVICE_ENV);
+    // A CLI without a key sends none, and the service uses its own (its user started it with one);
+    // a token budget and reasoning effort the CLI's user did not set stay unset.
+    expect(read).toEqual({ ...keyless, chat: { ...keyless.chat, apiKey: 'sk-service-key' } });
+    // An HTTP client that says nothing gets the service's settings, as documented.
+    const bare = parseRequest.ask({ question: 'How is data stored in milvus?' }, SERVICE_ENV);
+    expect(bare.chat).toMatchObject({ maxTokens: 11, reasoningEffort: 'high', model: 'openai/gpt-oss-120b', baseUrl: 'http://service.invalid/v1', timeoutMs: 7000 });
+    expect(bare).toMatchObject({ collection: 'service_collection', topK: 9, mode: 'bm25', minScore: 0.99, linkTemplate: 'https://mirror.invalid/{name}' });
+  });
+
+  it('eval, get, ingest, export and doctor', () => {
+    const evalRequest: EvalRequest = { collection: 'docs', questions: [{ question: 'q1', expected: ['Where does Milvus store data?'] }, { question: 'q2', expected: [], gold: [{ source: 'en/faq/product_faq.md', heading: 'A' }] }], topK: 3 };
+    expect(parseRequest.eval(overTheWire(wireRequest.eval(evalRequest)), SERVICE_ENV)).toEqual(evalRequest);
+    const get: GetRequest = { collection: 'docs', source: 'en/faq/product_faq.md', heading: 'Where does Milvus store data?' };
+    expect(parseRequest.get(overTheWire(wireRequest.get(get)), SERVICE_ENV)).toEqual(get);
+    const chunk: GetRequest = { collection: 'docs', source: 'product_faq.md', chunk: 0, linkTemplate: 'none' };
+    expect(parseRequest.get(overTheWire(wireRequest.get(chunk)), SERVICE_ENV)).toEqual(chunk);
+    const ingest: IngestRequest = { source: '/data/docs.zip', glob: 'en/**/*.md', collection: 'docs', embeddingModel: 'Xenova/all-mpnet-base-v2', chunker: 'seed', refresh: true, replace: false, full: true, dryRun: false };
+    expect(parseRequest.ingest(overTheWire(wireRequest.ingest(ingest)), SERVICE_ENV)).toEqual(ingest);
+    const exportRequest: ExportRequest = { collection: 'docs', out: '/tmp/docs.parquet' };
+    expect(parseRequest.export(overTheWire(wireRequest.export(exportRequest)), SERVICE_ENV)).toEqual(exportRequest);
+    const doctor: DoctorRequest = { collection: 'docs', chat };
+    expect(parseRequest.doctor(overTheWire(wireRequest.doctor(doctor)), SERVICE_ENV)).toEqual(doctor);
+  });
+});
