@@ -4,7 +4,7 @@ import { RETRIEVAL_MODES, type RetrievalMode } from './store/store.js';
 import { homedir } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
 import { EMBEDDING_DTYPES, type EmbeddingDtype } from './embedder/embedder.js';
-import { UsageError } from './errors.js';
+import { UsageError, secretsAmong } from './errors.js';
 import { DEFAULT_LOCK_TIMEOUT_SECONDS, DEFAULT_START_TIMEOUT_SECONDS } from './store/embedded.js';
 
 export const DEFAULT_SOURCE_URL =
@@ -172,7 +172,7 @@ export function resolveCommonConfig(flags: CommonFlags, env: Env): CommonConfig 
     verbose: flags.verbose === true,
     json: flags.json === true,
     daemon: resolveDaemonUse(flags.daemon, env, location),
-    secrets: [token, env['OPENROUTER_API_KEY'], env['OPENAI_API_KEY'], env['RAGOSS_SERVE_TOKEN']].filter((secret): secret is string => secret !== undefined && secret.length >= 4),
+    secrets: secretsAmong(token, env['OPENROUTER_API_KEY'], env['OPENAI_API_KEY'], env['RAGOSS_SERVE_TOKEN']),
   };
 }
 

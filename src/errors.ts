@@ -81,6 +81,14 @@ export function networkProblem(error: unknown): string {
   return errorMessage(current ?? error);
 }
 
+/**
+ * The keys and tokens among `values` worth hiding: set ones of 4 characters or more (hiding a
+ * shorter string would garble every message that happens to contain it, and no real key is one).
+ */
+export function secretsAmong(...values: Array<string | undefined>): string[] {
+  return values.filter((value): value is string => value !== undefined && value.length >= 4);
+}
+
 /** Replaces every secret in `text` with ***: keys and tokens never reach output or logs. */
 export function redact(text: string, secrets: readonly string[]): string {
   return secrets.reduce((redacted, secret) => redacted.split(secret).join('***'), text);

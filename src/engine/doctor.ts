@@ -4,7 +4,7 @@ import { endpointNeedsKey, type ChatEndpoint } from '../answerer/chat.js';
 import { DEFAULT_EMBEDDING_MODEL, describeLocation, type EngineSettings } from '../config.js';
 import { configDimension } from '../embedder/embedder.js';
 import { modelIsLocal } from '../embedder/transformers.js';
-import { RagossError, errorMessage, redact } from '../errors.js';
+import { RagossError, errorMessage, redact, secretsAmong } from '../errors.js';
 import { findMilvusLite } from '../store/milvus-lite-install.js';
 import { serverFeatures, type CollectionInfo, type VectorStore } from '../store/store.js';
 import type { ChatSettings, Check, DoctorReport, DoctorRequest } from './engine.js';
@@ -107,7 +107,7 @@ export async function runDoctor(request: DoctorRequest, parts: DoctorParts): Pro
   const chat = await checkChat(request.chat, parts);
   // An endpoint may quote a key back in its error (some echo the Authorization header): the report
   // is printed and sent over the API, so no check carries one.
-  const secrets = [request.chat.apiKey, parts.settings.location.kind === 'server' ? parts.settings.location.token : undefined].filter((secret): secret is string => secret !== undefined && secret !== '');
+  const secrets = secretsAmong(request.chat.apiKey, parts.settings.location.kind === 'server' ? parts.settings.location.token : undefined);
   const hide = (check: Check): Check => ({ ...check, detail: redact(check.detail, secrets), fix: check.fix === undefined ? undefined : redact(check.fix, secrets) });
   const checks = [...milvus.checks, embedding.check, chat.check].map(hide);
   return { ok: checks.every((check) => check.status !== 'fail'), milvus: milvus.report, embedding: embedding.report, chat: chat.report, checks };

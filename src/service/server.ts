@@ -7,7 +7,7 @@ import { resolveCommonConfig, type EngineSettings, type Env } from '../config.js
 import type { OperationContext } from '../engine/engine.js';
 import { LocalEngine } from '../engine/local.js';
 import { progressEmitter } from './progress-events.js';
-import { ExitCode, InterruptedError, RagossError, UsageError, errorMessage, redact } from '../errors.js';
+import { ExitCode, InterruptedError, RagossError, UsageError, errorMessage, redact, secretsAmong } from '../errors.js';
 import type { Progress } from '../progress.js';
 import { createExclusive, processAlive } from '../system.js';
 import { serviceVersion, settingsFingerprint, type ServiceHealth } from './identity.js';
@@ -301,7 +301,7 @@ class Service {
     };
     try {
       const body = await readJsonBody(request);
-      if (typeof body['apiKey'] === 'string') secrets = [...secrets, body['apiKey']];
+      if (typeof body['apiKey'] === 'string') secrets = [...secrets, ...secretsAmong(body['apiKey'])];
       const refusedPath = local ? undefined : this.pathRefused(path, body);
       if (refusedPath !== undefined) return this.sendJson(response, 403, refusedPath);
       if (streamed) response.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' });
@@ -329,9 +329,10 @@ class Service {
     }
   }
 
+  /** What no answer or log line may show: the Milvus token, the service's token, and the chat keys it asks with when a request brings none. */
   private secrets(): string[] {
-    const { location } = this.options.settings;
-    return [location.kind === 'server' ? location.token : undefined, this.options.token].filter((secret): secret is string => secret !== undefined && secret.length >= 4);
+    const { settings, token, env } = this.options;
+    return secretsAmong(settings.location.kind === 'server' ? settings.location.token : undefined, token, env['OPENROUTER_API_KEY'], env['OPENAI_API_KEY']);
   }
 
   private sendJson(response: ServerResponse, status: number, body: unknown): void {

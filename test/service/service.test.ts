@@ -185,6 +185,27 @@ describe('the service over TCP', () => {
     expect((await post(port, '/v1/ingest', { source: `${dirname(faqZip)}/../../etc`, dryRun: true }, { authorization: 'Bearer tok-123456' })).status).toBe(403);
   });
 
+  it("never sends back or logs its own chat key, even when the endpoint quotes it in an error", async () => {
+    const key = 'sk-test-SECRET-service-key';
+    const chat = await startChatServer({ kind: 'status', status: 400, echoAuthorization: true });
+    try {
+      const port = await freePort();
+      const serve = spawnCli(['serve', '--port', String(port)], { ...env, RAGOSS_SERVE_TOKEN: 'tok-123456', OPENAI_API_KEY: key });
+      await serve.waitForStderr('serving on');
+      // The request carries no key: the service asks with its own, and the endpoint quotes it back.
+      const asked = await post(port, '/v1/ask', { question: QUESTION, baseUrl: chat.baseUrl, model: 'openai/gpt-oss-20b' }, { authorization: 'Bearer tok-123456' });
+      expect(chat.requests.at(-1)?.headers['authorization']).toBe(`Bearer ${key}`);
+      expect(asked.status).toBe(500);
+      expect(JSON.stringify(asked.body)).not.toContain('SECRET');
+      expect(String(asked.body['message'])).toContain('Bearer ***');
+      serve.child.kill('SIGINT');
+      await serve.exited;
+      expect(serve.stderr()).not.toContain('SECRET');
+    } finally {
+      await chat.close();
+    }
+  });
+
   it('refuses to listen beyond loopback without a token', async () => {
     const result = await runCli(['serve', '--host', '0.0.0.0', '--port', String(await freePort())], env);
     expect(result.code).toBe(2);
