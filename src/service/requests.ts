@@ -84,9 +84,10 @@ function mode(body: Body, env: Env): RetrievalMode | undefined {
 function chat(body: Body, env: Env): ChatSettings {
   // null: the CLI resolved these to nothing (its user set none), so the service's environment must
   // not fill them in either. The key is different on purpose: a request without one uses the service's.
-  const unsetByCaller = Object.fromEntries(
-    [['maxTokens', 'RAGOSS_MAX_TOKENS'], ['reasoningEffort', 'RAGOSS_REASONING_EFFORT']].filter(([field]) => body[field as string] === null).map(([, name]) => [name, undefined]),
-  );
+  const unsetByCaller: Env = {
+    ...(body['maxTokens'] === null ? { RAGOSS_MAX_TOKENS: undefined } : {}),
+    ...(body['reasoningEffort'] === null ? { RAGOSS_REASONING_EFFORT: undefined } : {}),
+  };
   const resolved = resolveChatConfig(
     {
       model: optionalString(body, 'model'),
