@@ -13,9 +13,11 @@ export default defineConfig({
     reporters: ['default'],
     sequence: { sequencer: QualityFirstSequencer },
     projects: [
-      { extends: true, test: { name: 'lite', include: ['test/**/*.test.ts'], globalSetup: ['test/global-setup.ts'] } },
+      { extends: true, test: { name: 'lite', include: ['test/**/*.test.ts'], exclude: ['test/servers/**'], globalSetup: ['test/global-setup.ts'] } },
       // A real Milvus 2.3 standalone server (PyPI `milvus`), started by its own setup.
       { extends: true, test: { name: 'server', include: BOTH_BACKENDS, globalSetup: ['test/global-setup-server.ts'] } },
+      // A real embedding and rerank server (PyPI infinity-emb), opt-in: its venv is minutes of pip.
+      ...(process.env['RAGOSS_TEST_INFINITY'] === '1' ? [{ extends: true as const, test: { name: 'infinity', include: ['test/servers/**/*.test.ts'], globalSetup: ['test/global-setup.ts'] } }] : []),
     ],
   },
 });

@@ -20,6 +20,8 @@
 //   BENCH_ONLY=snapshot only the snapshot section: the whole docs ingested with the markdown chunker
 //                       (~17 min on 2 cores), exported, imported; answers compared; twice the corpus.
 //                       BENCH_MILVUS_SERVER=path/to/milvus-server also imports into a real Milvus 2.3
+//   BENCH_ONLY=endpoint only the embedding-server section (bench/endpoint.mjs): Infinity alone against
+//                       `ragoss ingest --embedding-url` (needs the venv `npm run test:infinity` makes)
 //   BENCH_ONLY=reingest only the re-ingest section (full docs, unchanged, one file edited, twice the
 //                       corpus; BENCH_MEMORY_REPS (default 3) runs of the full docs and of twice the
 //                       corpus: about nine full-docs ingests in all); BENCH_FULL=1 runs it too, after the rest
@@ -32,6 +34,7 @@ import { fileURLToPath } from 'node:url';
 import { benchReingest, reingestRows } from './reingest.mjs';
 import { benchService, benchStoreBackends } from './service.mjs';
 import { benchSnapshot, snapshotRows } from './snapshot.mjs';
+import { benchEndpoint, endpointRows } from './endpoint.mjs';
 import { freePort, median, quantile } from './stats.mjs';
 
 const benchDir = dirname(fileURLToPath(import.meta.url));
@@ -58,6 +61,7 @@ const REPS = Math.max(1, Number(process.env.BENCH_REPS ?? 3));
 const ONLY_SERVICE = process.env.BENCH_ONLY === 'service';
 const ONLY_REINGEST = process.env.BENCH_ONLY === 'reingest';
 const ONLY_SNAPSHOT = process.env.BENCH_ONLY === 'snapshot';
+const ONLY_ENDPOINT = process.env.BENCH_ONLY === 'endpoint';
 const GiB = 1024 ** 3;
 const timeBin = existsSync('/usr/bin/time') ? '/usr/bin/time' : undefined;
 
@@ -537,6 +541,7 @@ async function main() {
   const loadBefore = loadavg()[0];
   const system = systemInfo();
   if (ONLY_SNAPSHOT) return snapshotOnly(system, loadBefore);
+  if (ONLY_ENDPOINT) return endpointOnly(system, loadBefore);
   const pythons = ONLY_SERVICE || ONLY_REINGEST ? undefined : { seed: await ensureVenv('.venv-seed', SEED_REQUIREMENTS), tutorial: await ensureVenv('.venv-tutorial', TUTORIAL_REQUIREMENTS) };
   const tutorialModel = pythons === undefined ? undefined : await ensureStModel(pythons.tutorial);
   const milvus = await startMilvus();
@@ -636,6 +641,22 @@ async function snapshotOnly(system, loadBefore) {
   results.targets = snapshotRows(results.snapshot, tools);
   writeFileSync(join(benchDir, 'results.json'), `${JSON.stringify(results, null, 2)}\n`);
   process.stdout.write(`ragoss benchmark, snapshots only (${system.date}, ${system.cpu}, ${system.cores} cores, commit ${system.commit})\n${rows.join('\n')}\n\nwritten: bench/results.json\n`);
+}
+
+/** BENCH_ONLY=endpoint: Infinity alone against `ragoss ingest --embedding-url`, on one Milvus Lite. */
+async function endpointOnly(system, loadBefore) {
+  const results = { system, loadBefore };
+  const milvus = await startMilvus();
+  try {
+    results.endpoint = await benchEndpoint({ ragoss, childEnv, log }, { faqZip, root, milvusUri: milvus.uri, stModelDir });
+  } finally {
+    await milvus.stop();
+  }
+  results.loadAfter = loadavg()[0];
+  const { rows, tools } = tableTools([48, 52, 10]);
+  results.targets = endpointRows(results.endpoint, tools);
+  writeFileSync(join(benchDir, 'results.json'), `${JSON.stringify(results, null, 2)}\n`);
+  process.stdout.write(`ragoss benchmark, embedding server only (${system.date}, ${system.cpu}, ${system.cores} cores, commit ${system.commit})\n${rows.join('\n')}\n\nwritten: bench/results.json\n`);
 }
 
 main().catch((error) => {

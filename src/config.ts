@@ -4,6 +4,9 @@ import { RETRIEVAL_MODES, type RetrievalMode } from './store/store.js';
 import { homedir } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
 import { EMBEDDING_DTYPES, type EmbeddingDtype } from './embedder/embedder.js';
+import type { EmbeddingEndpointConfig } from './embedder/endpoint.js';
+import type { RerankSettings } from './engine/engine.js';
+import { RERANK_FORMATS, type RerankFormat } from './rerank/reranker.js';
 import { UsageError, secretsAmong } from './errors.js';
 import { DEFAULT_LOCK_TIMEOUT_SECONDS, DEFAULT_START_TIMEOUT_SECONDS } from './store/embedded.js';
 
@@ -49,6 +52,14 @@ export function parsePositiveInt(value: string | undefined, what: string, fallba
   return parsed;
 }
 
+/** A count that may be 0 (retries). */
+export function parseCount(value: string | undefined, what: string, fallback: number): number {
+  if (value === undefined) return fallback;
+  const parsed = Number(value);
+  if (value.trim() === '' || !Number.isInteger(parsed) || parsed < 0) throw new UsageError(`${what} must be a whole number of 0 or more, got "${value}"`);
+  return parsed;
+}
+
 export function parseBoolean(value: string | boolean | undefined): boolean {
   if (typeof value === 'boolean') return value;
   return value !== undefined && ['1', 'true', 'yes', 'on'].includes(value.toLowerCase());
@@ -88,6 +99,7 @@ export interface CommonFlags {
   milvusUri?: string;
   collection?: string;
   embeddingModel?: string;
+  embeddingUrl?: string;
   modelDir?: string;
   offline?: boolean;
   quiet?: boolean;
@@ -107,7 +119,13 @@ export interface EmbeddingConfig {
   batchSize: number;
   /** A Hugging Face hub mirror (HF_ENDPOINT, as the Python hub client reads it). */
   hubEndpoint: string | undefined;
+  /** Embed through this OpenAI-compatible server instead of a local model (--embedding-url). */
+  url: string | undefined;
+  /** How to talk to an embedding server: this one, or the one a collection was built through. */
+  server: ServerEmbeddingSettings;
 }
+
+export type ServerEmbeddingSettings = Omit<EmbeddingEndpointConfig, 'url'>;
 
 export interface CommonConfig {
   home: string;
@@ -163,6 +181,8 @@ export function resolveCommonConfig(flags: CommonFlags, env: Env): CommonConfig 
       dtype: resolveDtype(env),
       batchSize: parsePositiveInt(pick(undefined, env, 'RAGOSS_EMBEDDING_BATCH'), 'RAGOSS_EMBEDDING_BATCH', 16),
       hubEndpoint: pick(undefined, env, 'HF_ENDPOINT'),
+      url: resolveEmbeddingUrl(flags.embeddingUrl, env),
+      server: resolveServerEmbedding(env),
     },
     milvusTimeoutMs: milvusTimeoutSeconds * 1000,
     milvusLiteExecutable: pick(undefined, env, 'RAGOSS_MILVUS_LITE'),
@@ -172,7 +192,42 @@ export function resolveCommonConfig(flags: CommonFlags, env: Env): CommonConfig 
     verbose: flags.verbose === true,
     json: flags.json === true,
     daemon: resolveDaemonUse(flags.daemon, env, location),
-    secrets: secretsAmong(token, env['OPENROUTER_API_KEY'], env['OPENAI_API_KEY'], env['RAGOSS_SERVE_TOKEN']),
+    secrets: secretsAmong(token, env['OPENROUTER_API_KEY'], env['OPENAI_API_KEY'], env['RAGOSS_SERVE_TOKEN'], env['RAGOSS_EMBEDDING_API_KEY'], env['RAGOSS_RERANK_API_KEY']),
+  };
+}
+
+/** --embedding-url / RAGOSS_EMBEDDING_URL: an http(s) API base such as http://localhost:7997 or https://api.openai.com/v1. */
+function resolveEmbeddingUrl(flag: string | undefined, env: Env): string | undefined {
+  const url = pick(flag, env, 'RAGOSS_EMBEDDING_URL');
+  if (url === undefined) return undefined;
+  if (!isHttpUrl(url)) {
+    throw new UsageError(`${settingName(flag, '--embedding-url', 'RAGOSS_EMBEDDING_URL')} must be an http(s) URL, got "${url}"`, 'e.g. http://localhost:7997 (Infinity), http://localhost:8080/v1 (TEI), https://api.openai.com/v1');
+  }
+  return url.replace(/\/+$/, '');
+}
+
+export function isHttpUrl(value: string): boolean {
+  try {
+    return ['http:', 'https:'].includes(new URL(value).protocol);
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Batches of 32 texts, 4 in flight: enough for a server to batch across requests and keep its
+ * accelerator busy, few enough that a hosted API's rate limit is not hit at once (see the bench).
+ */
+function resolveServerEmbedding(env: Env): ServerEmbeddingSettings {
+  const dimensions = pick(undefined, env, 'RAGOSS_EMBEDDING_DIMENSIONS');
+  return {
+    apiKey: pick(undefined, env, 'RAGOSS_EMBEDDING_API_KEY'),
+    dimensions: dimensions === undefined ? undefined : parsePositiveInt(dimensions, 'RAGOSS_EMBEDDING_DIMENSIONS', 0),
+    batchSize: parsePositiveInt(pick(undefined, env, 'RAGOSS_EMBEDDING_BATCH'), 'RAGOSS_EMBEDDING_BATCH', 32),
+    concurrency: parsePositiveInt(pick(undefined, env, 'RAGOSS_EMBEDDING_CONCURRENCY'), 'RAGOSS_EMBEDDING_CONCURRENCY', 4),
+    timeoutMs: parsePositiveInt(pick(undefined, env, 'RAGOSS_EMBEDDING_TIMEOUT'), 'RAGOSS_EMBEDDING_TIMEOUT', 60) * 1000,
+    maxRetries: parseCount(pick(undefined, env, 'RAGOSS_EMBEDDING_RETRIES'), 'RAGOSS_EMBEDDING_RETRIES', 5),
+    maxTokens: parsePositiveInt(pick(undefined, env, 'RAGOSS_EMBEDDING_MAX_TOKENS'), 'RAGOSS_EMBEDDING_MAX_TOKENS', 512),
   };
 }
 
@@ -333,6 +388,42 @@ export function resolveMinScore(flag: string | undefined, env: Env): number | un
     throw new UsageError(`${settingName(flag, '--min-score', 'RAGOSS_MIN_SCORE')} must be a similarity from -1 to 1 (e.g. 0.3), got "${value}"`, 'or leave it out for the default of the collection\'s model');
   }
   return parsed;
+}
+
+export interface RerankFlags {
+  rerank?: string;
+  rerankCandidates?: string;
+  rerankTimeout?: string;
+}
+
+/**
+ * The fused top 20 go to the reranker: on the held-out whole-docs questions the right section is
+ * in the hybrid top 3 for 80% and the top 10 for 92% (README, "Retrieval quality"), so 20 holds
+ * nearly every answer a reranker could lift, while a cross-encoder's cost grows with each one.
+ */
+export const DEFAULT_RERANK_CANDIDATES = 20;
+export const DEFAULT_RERANK_TIMEOUT_SECONDS = 5;
+
+/** --rerank / RAGOSS_RERANK: a /rerank URL or a cross-encoder model name; unset or none: no rerank stage. */
+export function resolveRerank(flags: RerankFlags, env: Env): RerankSettings | undefined {
+  const target = pick(flags.rerank, env, 'RAGOSS_RERANK');
+  if (target === undefined || target === 'none') return undefined;
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(target) && !isHttpUrl(target)) {
+    throw new UsageError(`${settingName(flags.rerank, '--rerank', 'RAGOSS_RERANK')} must be an http(s) URL or a model name, got "${target}"`, 'e.g. http://localhost:7997/rerank or Xenova/ms-marco-MiniLM-L-6-v2');
+  }
+  const format = pick(undefined, env, 'RAGOSS_RERANK_FORMAT') ?? 'auto';
+  if (!(RERANK_FORMATS as readonly string[]).includes(format)) throw new UsageError(`RAGOSS_RERANK_FORMAT must be one of ${RERANK_FORMATS.join(', ')}, got "${format}"`);
+  const model = pick(undefined, env, 'RAGOSS_RERANK_MODEL');
+  const apiKey = pick(undefined, env, 'RAGOSS_RERANK_API_KEY');
+  const timeout = pick(flags.rerankTimeout, env, 'RAGOSS_RERANK_TIMEOUT');
+  return {
+    target,
+    ...(model === undefined ? {} : { model }),
+    format: format as RerankFormat,
+    ...(apiKey === undefined ? {} : { apiKey }),
+    candidates: parsePositiveInt(pick(flags.rerankCandidates, env, 'RAGOSS_RERANK_CANDIDATES'), settingName(flags.rerankCandidates, '--rerank-candidates', 'RAGOSS_RERANK_CANDIDATES'), DEFAULT_RERANK_CANDIDATES),
+    budgetMs: parseDuration(timeout, settingName(flags.rerankTimeout, '--rerank-timeout', 'RAGOSS_RERANK_TIMEOUT'), DEFAULT_RERANK_TIMEOUT_SECONDS * 1000),
+  };
 }
 
 /** --link-template / RAGOSS_LINK_TEMPLATE: a URL with {path} {name} {anchor} {line}, or none. */

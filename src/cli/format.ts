@@ -45,6 +45,7 @@ export function hitJson(hit: RankedHit): Record<string, unknown> {
     chunkIndex: hit.chunkIndex,
     ...(hit.heading === undefined ? {} : { heading: hit.heading, line: hit.line }),
     ...(hit.url === undefined ? {} : { url: hit.url }),
+    ...(hit.rerankScore === undefined ? {} : { rerankScore: Number(hit.rerankScore.toFixed(6)) }),
   };
 }
 
@@ -111,7 +112,7 @@ export function formatIngest(result: IngestResult): string {
   }
   return [
     `ingested ${result.chunks} chunks from ${result.files} files into ${result.collection}`,
-    `  model       ${result.embeddingModel} (${result.dimension} dims)`,
+    `  model       ${result.embeddingModel} (${result.dimension} dims${result.embeddingEndpoint === undefined ? '' : `, through ${result.embeddingEndpoint}`})`,
     `  chunker     ${result.chunker}${result.fullText ? ', with a BM25 full-text index' : ' (no full-text index on this server: dense search only)'}`,
     `  embedded    ${result.embeddedChunks} ${result.embeddedChunks === 1 ? 'chunk' : 'chunks'}${result.reusedChunks > 0 ? `; ${result.reusedChunks} unchanged kept their vectors (--full embeds all)` : ''}`,
     `  milvus      ${result.milvus}`,
@@ -143,6 +144,7 @@ export function formatEval(report: EvalResult): string {
     `model       ${report.embeddingModel}`,
     `chunker     ${report.chunker}`,
     `mode        ${report.mode}`,
+    ...(report.rerank === undefined ? [] : [`reranker    ${report.rerank.by} over the top ${report.rerank.candidates}${report.rerank.fallbacks === 0 ? '' : ` (${report.rerank.fallbacks} fell back)`}`]),
     // A file of off-topic questions only has no real question to score recall on.
     `recall@${report.topK}    ${report.questions === 0 ? 'n/a' : report.recallAtK.toFixed(3)}`,
     `MRR         ${report.questions === 0 ? 'n/a' : report.mrr.toFixed(3)}`,
@@ -169,9 +171,11 @@ export function formatEvalTable(reports: readonly EvalResult[]): string {
   if (first === undefined) return '';
   const k = first.topK;
   const offTopic = first.grounding.offTopicQuestions > 0;
-  const header = ['mode', `recall@${k}`, 'MRR', ...(first.page === undefined ? [] : [`page recall@${k}`, 'page MRR']), 'misses', 'flagged', ...(offTopic ? ['off-topic flagged'] : [])];
+  const reranked = reports.some((report) => report.rerank !== undefined);
+  const header = ['mode', ...(reranked ? ['rerank'] : []), `recall@${k}`, 'MRR', ...(first.page === undefined ? [] : [`page recall@${k}`, 'page MRR']), 'misses', 'flagged', ...(offTopic ? ['off-topic flagged'] : [])];
   const rows = reports.map((report) => [
     report.mode,
+    ...(reranked ? [rerankCell(report)] : []),
     report.recallAtK.toFixed(3),
     report.mrr.toFixed(3),
     ...(report.page === undefined ? [] : [report.page.recallAtK.toFixed(3), report.page.mrr.toFixed(3)]),
@@ -181,7 +185,15 @@ export function formatEvalTable(reports: readonly EvalResult[]): string {
   ]);
   const widths = header.map((title, column) => Math.max(title.length, ...rows.map((row) => (row[column] ?? '').length)));
   const line = (cells: readonly string[]) => cells.map((cell, column) => cell.padEnd(widths[column] ?? 0)).join('  ').trimEnd();
-  return [`${first.questions} questions, model ${first.embeddingModel}, chunker ${first.chunker}`, line(header), ...rows.map(line), ''].join('\n');
+  const by = reports.find((report) => report.rerank !== undefined)?.rerank;
+  const title = `${first.questions} questions, model ${first.embeddingModel}, chunker ${first.chunker}${by === undefined ? '' : `, reranker ${by.by} over the top ${by.candidates}`}`;
+  return [title, line(header), ...rows.map(line), ''].join('\n');
+}
+
+/** "no", "yes", or how often the retrieval order had to stand in for the reranker's. */
+function rerankCell(report: EvalResult): string {
+  if (report.rerank === undefined) return 'no';
+  return report.rerank.fallbacks === 0 ? 'yes' : `yes (${report.rerank.fallbacks} fell back)`;
 }
 
 const MARK: Record<CheckStatus, string> = { ok: 'ok  ', warn: 'warn', fail: 'FAIL' };

@@ -18,6 +18,7 @@ function addCommonOptions(command: Command): void {
     .option('--milvus-uri <uri>', 'Milvus server (http://host:19530) or embedded Milvus Lite data path (env MILVUS_URI; default ~/.ragoss/milvus)')
     .option('--collection <name>', 'collection name (env RAGOSS_COLLECTION; default ragoss_milvus_faq)')
     .option('--embedding-model <name>', 'embedding model (env RAGOSS_EMBEDDING_MODEL; default Xenova/all-mpnet-base-v2)')
+    .option('--embedding-url <url>', 'embed through this OpenAI-compatible server (TEI, vLLM, Infinity, Ollama, OpenAI) instead of a local model (env RAGOSS_EMBEDDING_URL)')
     .option('--model-dir <dir>', 'read the embedding model from DIR/NAME, never download (env RAGOSS_MODEL_DIR)')
     .option('--offline', 'never download; use cached or local models only (env RAGOSS_OFFLINE=1)')
     .option('--json', 'print one JSON object on stdout')

@@ -25,6 +25,7 @@ function askJson(result: AskResult): Record<string, unknown> {
     ...groundingJson(result),
     hits: result.hits.map(hitJson),
     ...(result.cited === undefined ? {} : { cited: result.cited }),
+    ...(result.rerank === undefined ? {} : { rerank: result.rerank }),
   };
 }
 

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
-import { DEFAULT_MODE_HELP, DEFAULT_TOP_K, resolveCommonConfig, resolveEvalModes, resolveMinScore, resolveTopK, type CommonFlags } from '../config.js';
+import { DEFAULT_MODE_HELP, DEFAULT_TOP_K, resolveCommonConfig, resolveEvalModes, resolveMinScore, resolveRerank, resolveTopK, type CommonFlags, type RerankFlags } from '../config.js';
+import { addRerankOptions } from '../cli/query-options.js';
 import type { EvalResult } from '../engine/engine.js';
 import { readEvalQuestions } from '../pipeline/evaluate.js';
 import { progressFor } from '../progress.js';
@@ -8,19 +9,21 @@ import { formatEval, formatEvalTable } from '../cli/format.js';
 import type { CommandRunner } from '../cli/runtime.js';
 
 export function registerEval(program: Command, run: CommandRunner): void {
-  program
+  const command = program
     .command('eval')
     .description('measure retrieval quality (recall@k, MRR) on a JSONL file of questions')
     .argument('<questions.jsonl>', 'one {"question", "expected": [headings]} or {"question", "gold": [{"source", "heading"}]} object a line; "expected": [] marks a question the docs do not cover')
     .option('--top-k <n>', `chunks retrieved per question (env RAGOSS_TOP_K; default ${DEFAULT_TOP_K})`)
     .option('--mode <modes>', `dense, bm25, hybrid, a comma-separated list of them, or all: several modes print a table (env RAGOSS_MODE; default ${DEFAULT_MODE_HELP})`)
-    .option('--min-score <similarity>', 'the grounding threshold to score off-topic questions against (env RAGOSS_MIN_SCORE; default: calibrated per model and chunker)')
-    .action(async (path: string, flags: CommonFlags & { topK?: string; mode?: string; minScore?: string }) => {
+    .option('--min-score <similarity>', 'the grounding threshold to score off-topic questions against (env RAGOSS_MIN_SCORE; default: calibrated per model and chunker)');
+  // With a reranker, every mode runs twice, without and with it, side by side.
+  addRerankOptions(command).action(async (path: string, flags: CommonFlags & RerankFlags & { topK?: string; mode?: string; minScore?: string }) => {
       await run(flags, async (runtime) => {
         const { env, signal, stdout, stderr } = runtime;
         const config = resolveCommonConfig(flags, env);
         const modes = resolveEvalModes(flags.mode, env);
         const minScore = resolveMinScore(flags.minScore, env);
+        const rerank = resolveRerank(flags, env);
         const request = {
           questions: await readEvalQuestions(path),
           topK: resolveTopK(flags.topK, env),
@@ -31,10 +34,13 @@ export function registerEval(program: Command, run: CommandRunner): void {
         const progress = progressFor(stderr, { quiet: config.quiet || config.json });
         const reports = await withEngine(config, runtime, progress, async (engine) => {
           const results: EvalResult[] = [];
-          for (const mode of modes) results.push(await engine.evaluate({ ...request, mode }, { progress, signal }));
+          for (const mode of modes) {
+            results.push(await engine.evaluate({ ...request, mode }, { progress, signal }));
+            if (rerank !== undefined) results.push(await engine.evaluate({ ...request, mode, rerank }, { progress, signal }));
+          }
           return results;
         });
-        if (modes.length === 1) {
+        if (reports.length === 1) {
           const [report] = reports as [EvalResult];
           stdout.write(config.json ? `${JSON.stringify(report)}\n` : formatEval(report));
           return;

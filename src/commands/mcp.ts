@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { resolveChatConfig, resolveCommonConfig, resolveLinkTemplate, resolveMinScore, resolveMode, resolveTopK, type CommonFlags } from '../config.js';
+import { resolveChatConfig, resolveCommonConfig, resolveLinkTemplate, resolveRerank, resolveMinScore, resolveMode, resolveTopK, type CommonFlags } from '../config.js';
 import { lineProgress, silentProgress } from '../progress.js';
 import { serviceVersion } from '../service/identity.js';
 import { withEngine } from '../cli/engine-for.js';
@@ -28,6 +28,7 @@ export function registerMcp(program: Command, run: CommandRunner): void {
               chat: resolveChatConfig({}, env),
               minScore: resolveMinScore(undefined, env),
               linkTemplate: resolveLinkTemplate(undefined, env),
+              rerank: resolveRerank({}, env),
               secrets: config.secrets,
             },
             serviceVersion(),

@@ -21,7 +21,7 @@ export function registerSearch(program: Command, run: CommandRunner): void {
       const progress = progressFor(stderr, { quiet: config.quiet || config.json });
       const result = await withEngine(config, runtime, progress, (engine) => engine.search(request, { progress, signal }));
       if (config.json) {
-        stdout.write(`${JSON.stringify({ question: request.question, mode: result.mode, ...groundingJson(result), hits: result.hits.map(hitJson) })}\n`);
+        stdout.write(`${JSON.stringify({ question: request.question, mode: result.mode, ...groundingJson(result), ...(result.rerank === undefined ? {} : { rerank: result.rerank }), hits: result.hits.map(hitJson) })}\n`);
         return;
       }
       stdout.write(formatHits(result.hits, linkStyleFor(stdout, env)));

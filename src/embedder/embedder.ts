@@ -1,8 +1,10 @@
 /** Turns text into vectors; documents and queries may be embedded differently (prefixes). */
 export interface Embedder {
   readonly modelName: string;
-  /** Which weights of the model compute the vectors (fp32, q8, ...): vectors differ between them. */
-  readonly dtype: string;
+  /** Which weights of the model compute the vectors (fp32, q8, ...): vectors differ between them. Unknown for a server. */
+  readonly dtype: string | undefined;
+  /** The server that computes the vectors (its URL, no credentials); undefined: this process, locally. */
+  readonly endpoint?: string;
   readonly dimension: number;
   /** `onEmbedded` hears the running count as model calls finish, for progress finer than the call. */
   embedDocuments(texts: readonly string[], onEmbedded?: (count: number) => void): Promise<Float32Array[]>;

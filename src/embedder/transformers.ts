@@ -6,6 +6,12 @@ import { configDimension, profileFor, type Embedder, type EmbeddingDtype, type M
 import { planBatches } from './batching.js';
 import { ModelFileCache } from './model-files.js';
 
+/** What locates a model: its name, a local directory or the download cache, and whether to download. */
+export type ModelSource = Pick<TransformersEmbedderOptions, 'modelName' | 'modelDir' | 'cacheDir' | 'offline' | 'hubEndpoint'>;
+
+/** The slice of transformers.js's `env` that says where models come from. */
+type TransformersEnv = (typeof import('@huggingface/transformers'))['env'];
+
 export interface TransformersEmbedderOptions {
   modelName: string;
   /** Read the model from modelDir/modelName and never download. */
@@ -36,7 +42,7 @@ interface FeatureExtractor {
  * ONNX Runtime's CPU memory arena rounds allocations up and keeps them: with it, loading the
  * 435 MB fp32 model peaks ~250 MB higher, and embedding is no faster without it.
  */
-const SESSION_OPTIONS = { enableCpuMemArena: false };
+export const SESSION_OPTIONS = { enableCpuMemArena: false };
 
 /** Whether the model's files are on disk already, so no download is needed. */
 export function modelIsLocal(options: Pick<TransformersEmbedderOptions, 'modelName' | 'modelDir' | 'cacheDir'>): boolean {
@@ -61,7 +67,37 @@ function readDimension(config: Record<string, unknown>, modelName: string): numb
   return dimension;
 }
 
-function downloadReporter(progress: Progress): (info: { status: string; file?: string; loaded?: number; total?: number }) => void {
+
+/** Where transformers.js reads a model from: a --model-dir, the download cache offline, or the hub (through ragoss's cache). */
+export function useModelSource(env: TransformersEnv, options: ModelSource, what: string): void {
+  env.cacheDir = options.cacheDir;
+  env.useCustomCache = true;
+  if (options.modelDir !== undefined) {
+    if (!existsSync(join(options.modelDir, options.modelName, 'config.json'))) {
+      throw new RagossError(
+        `${what} ${options.modelName} is not in ${options.modelDir}`,
+        `put it at ${join(options.modelDir, options.modelName)} (config.json, tokenizer.json, onnx/) or drop --model-dir to download it`,
+      );
+    }
+    readLocally(env, options.modelDir, options.modelName);
+  } else if (options.offline) {
+    if (!modelIsLocal(options)) {
+      throw new RagossError(`${what} ${options.modelName} is not cached in ${options.cacheDir} and --offline forbids downloading it`, 'run once without --offline, or point --model-dir at a local copy');
+    }
+    // The download cache has the local-model layout (cacheDir/NAME/file): read it as one.
+    readLocally(env, options.cacheDir, options.modelName);
+  } else {
+    env.allowLocalModels = false;
+    env.allowRemoteModels = true;
+    if (options.hubEndpoint !== undefined) env.remoteHost = options.hubEndpoint.endsWith('/') ? options.hubEndpoint : `${options.hubEndpoint}/`;
+    // The URL prefix transformers.js builds for this model's files (its pathJoin of host and template).
+    const template = env.remotePathTemplate.replaceAll('{model}', options.modelName).replaceAll('{revision}', 'main');
+    const remotePrefix = `${env.remoteHost.replace(/\/$/, '')}/${template.replace(/^\//, '').replace(/\/$/, '')}/`;
+    env.customCache = new ModelFileCache(resolve(options.cacheDir), options.modelName, remotePrefix);
+  }
+}
+
+export function downloadReporter(progress: Progress): (info: { status: string; file?: string; loaded?: number; total?: number }) => void {
   const tasks = new Map<string, ProgressTask>();
   return (info) => {
     if (info.file === undefined) return;
@@ -92,32 +128,7 @@ export class TransformersEmbedder implements Embedder {
   static async load(options: TransformersEmbedderOptions): Promise<TransformersEmbedder> {
     // Imported here, not at the top: onnxruntime is heavy and commands that never embed skip it.
     const transformers = await import('@huggingface/transformers');
-    const { env } = transformers;
-    env.cacheDir = options.cacheDir;
-    env.useCustomCache = true;
-    if (options.modelDir !== undefined) {
-      if (!existsSync(join(options.modelDir, options.modelName, 'config.json'))) {
-        throw new RagossError(
-          `embedding model ${options.modelName} is not in ${options.modelDir}`,
-          `put it at ${join(options.modelDir, options.modelName)} (config.json, tokenizer.json, onnx/) or drop --model-dir to download it`,
-        );
-      }
-      readLocally(env, options.modelDir, options.modelName);
-    } else if (options.offline) {
-      if (!modelIsLocal(options)) {
-        throw new RagossError(`embedding model ${options.modelName} is not cached in ${options.cacheDir} and --offline forbids downloading it`, 'run once without --offline, or point --model-dir at a local copy');
-      }
-      // The download cache has the local-model layout (cacheDir/NAME/file): read it as one.
-      readLocally(env, options.cacheDir, options.modelName);
-    } else {
-      env.allowLocalModels = false;
-      env.allowRemoteModels = true;
-      if (options.hubEndpoint !== undefined) env.remoteHost = options.hubEndpoint.endsWith('/') ? options.hubEndpoint : `${options.hubEndpoint}/`;
-      // The URL prefix transformers.js builds for this model's files (its pathJoin of host and template).
-      const template = env.remotePathTemplate.replaceAll('{model}', options.modelName).replaceAll('{revision}', 'main');
-      const remotePrefix = `${env.remoteHost.replace(/\/$/, '')}/${template.replace(/^\//, '').replace(/\/$/, '')}/`;
-      env.customCache = new ModelFileCache(resolve(options.cacheDir), options.modelName, remotePrefix);
-    }
+    useModelSource(transformers.env, options, 'embedding model');
     options.progress.step(`loading embedding model ${options.modelName}`);
     let extractor: FeatureExtractor;
     try {

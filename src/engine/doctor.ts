@@ -5,6 +5,8 @@ import { DEFAULT_EMBEDDING_MODEL, describeLocation, type EngineSettings } from '
 import { configDimension } from '../embedder/embedder.js';
 import { modelIsLocal } from '../embedder/transformers.js';
 import { RagossError, errorMessage, redact, secretsAmong } from '../errors.js';
+import { silentProgress } from '../progress.js';
+import { displayEndpoint } from '../remote/http.js';
 import { findMilvusLite } from '../store/milvus-lite-install.js';
 import { serverFeatures, type CollectionInfo, type VectorStore } from '../store/store.js';
 import type { ChatSettings, Check, DoctorReport, DoctorRequest } from './engine.js';
@@ -64,7 +66,29 @@ function modelDimension(root: string, modelName: string): number | undefined {
   }
 }
 
-function checkEmbedding(request: DoctorRequest, settings: EngineSettings, collection: CollectionInfo | undefined): { report: DoctorReport['embedding']; check: Check } {
+/** An embedding server answers a probe within a short wait, with vectors as wide as the collection's. */
+async function checkEmbeddingServer(url: string, request: DoctorRequest, settings: EngineSettings, collection: CollectionInfo | undefined): Promise<{ report: DoctorReport['embedding']; check: Check }> {
+  const shown = displayEndpoint(url);
+  const modelName = request.embeddingModel ?? collection?.embeddingModel;
+  const report: DoctorReport['embedding'] = { model: modelName ?? '', dimension: null, local: false, location: shown };
+  try {
+    const { EndpointEmbedder } = await import('../embedder/endpoint.js');
+    const server = settings.embedding.server;
+    const embedder = await EndpointEmbedder.connect({ ...server, url, modelName, timeoutMs: Math.min(server.timeoutMs, 10_000), maxRetries: 0, progress: silentProgress });
+    report.model = embedder.modelName;
+    report.dimension = embedder.dimension;
+    if (collection !== undefined && collection.dimension !== embedder.dimension) {
+      return { report, check: { name: 'embedding', status: 'fail', detail: `${shown} makes ${embedder.dimension}-dim vectors of ${embedder.modelName}; ${collection.name} holds ${collection.dimension}-dim ones`, fix: 'point RAGOSS_EMBEDDING_URL at the server that built the collection, or re-ingest with --replace' } };
+    }
+    return { report, check: { name: 'embedding', status: 'ok', detail: `${embedder.modelName} (${embedder.dimension} dims) through ${shown}` } };
+  } catch (error) {
+    return { report, check: failureCheck('embedding', error) };
+  }
+}
+
+async function checkEmbedding(request: DoctorRequest, settings: EngineSettings, collection: CollectionInfo | undefined): Promise<{ report: DoctorReport['embedding']; check: Check }> {
+  const serverUrl = settings.embedding.url ?? collection?.embeddingEndpoint;
+  if (serverUrl !== undefined) return checkEmbeddingServer(serverUrl, request, settings, collection);
   const modelName = request.embeddingModel ?? collection?.embeddingModel ?? DEFAULT_EMBEDDING_MODEL;
   const { modelDir, cacheDir, offline } = settings.embedding;
   const cached = modelIsLocal({ modelName, modelDir, cacheDir });
@@ -103,11 +127,11 @@ async function checkChat(chat: ChatSettings, parts: DoctorParts): Promise<{ repo
 /** Checks what ingest, search and ask need: Milvus, the collection, the embedding model, the chat endpoint. */
 export async function runDoctor(request: DoctorRequest, parts: DoctorParts): Promise<DoctorReport> {
   const milvus = await checkMilvus(request, parts);
-  const embedding = checkEmbedding(request, parts.settings, milvus.report.collections.find((info) => info.name === request.collection));
+  const embedding = await checkEmbedding(request, parts.settings, milvus.report.collections.find((info) => info.name === request.collection));
   const chat = await checkChat(request.chat, parts);
   // An endpoint may quote a key back in its error (some echo the Authorization header): the report
   // is printed and sent over the API, so no check carries one.
-  const secrets = secretsAmong(request.chat.apiKey, parts.settings.location.kind === 'server' ? parts.settings.location.token : undefined);
+  const secrets = secretsAmong(request.chat.apiKey, parts.settings.location.kind === 'server' ? parts.settings.location.token : undefined, parts.settings.embedding.server.apiKey);
   const hide = (check: Check): Check => ({ ...check, detail: redact(check.detail, secrets), fix: check.fix === undefined ? undefined : redact(check.fix, secrets) });
   const checks = [...milvus.checks, embedding.check, chat.check].map(hide);
   return { ok: checks.every((check) => check.status !== 'fail'), milvus: milvus.report, embedding: embedding.report, chat: chat.report, checks };

@@ -5,6 +5,7 @@ import type { Grounding } from '../pipeline/grounding.js';
 import type { RankedHit } from '../pipeline/retrieve.js';
 import type { Progress } from '../progress.js';
 import type { ChunkerName } from '../corpus/chunk.js';
+import type { RerankFormat } from '../rerank/reranker.js';
 import type { JobInfo } from '../service/jobs.js';
 import type { CollectionInfo, CorpusRecord, RetrievalMode, ServerFeatures } from '../store/store.js';
 
@@ -54,6 +55,33 @@ export interface SearchRequest extends QueryTarget {
   minScore?: number;
   /** How hits link to the docs (see corpus/links.ts); unset: from the collection's recorded source. */
   linkTemplate?: string;
+  /** A second stage that reorders the retrieved candidates; unset: none. */
+  rerank?: RerankSettings;
+}
+
+/** The rerank stage: which reranker, over how many candidates, within how long. */
+export interface RerankSettings {
+  /** A /rerank endpoint's URL, or the name of a cross-encoder model run here (found like the embedding model). */
+  target: string;
+  /** The model name a /rerank endpoint is sent (Cohere and Jina need one). */
+  model?: string;
+  /** How the endpoint is spoken to (see rerank/reranker.ts). */
+  format: RerankFormat;
+  /** The endpoint's key; travels with the request like the chat key. */
+  apiKey?: string;
+  /** The retrieved top N the reranker reorders; the top K of its order are returned. */
+  candidates: number;
+  /** After this long the retrieval order stands (with one warning). */
+  budgetMs: number;
+}
+
+/** What the rerank stage did to a result. */
+export interface RerankOutcome {
+  /** The endpoint's URL or the model's name. */
+  by: string;
+  candidates: number;
+  /** Why the retrieval order was kept; absent when the reranker ordered the hits. */
+  fallback?: string;
 }
 
 export interface SearchResult extends Grounding {
@@ -62,6 +90,8 @@ export interface SearchResult extends Grounding {
   /** The mode actually used (dense when the collection has no full-text index). */
   mode: RetrievalMode;
   hits: RankedHit[];
+  /** Present when a rerank stage was asked for. */
+  rerank?: RerankOutcome;
 }
 
 /** Chat settings travel with each request: the key is the caller's, never the service's log's. */
@@ -86,6 +116,7 @@ export interface AskResult extends Grounding {
   hits: RankedHit[];
   /** With `cite`: the passage numbers the answer cites, in order of first citation. */
   cited?: number[];
+  rerank?: RerankOutcome;
 }
 
 export interface GetRequest {
@@ -143,6 +174,8 @@ export type IngestResult =
       collection: string;
       milvus: string;
       embeddingModel: string;
+      /** The server that embedded the chunks; absent: the local model. */
+      embeddingEndpoint?: string;
       dimension: number;
       chunker: ChunkerName;
       /** Whether bm25 and hybrid search are available on it (Milvus 2.5+, Milvus Lite 3.2+). */
@@ -193,12 +226,15 @@ export interface EvalRequest extends QueryTarget {
   topK: number;
   mode?: RetrievalMode;
   minScore?: number;
+  rerank?: RerankSettings;
 }
 
 export interface EvalResult extends EvalReport {
   embeddingModel: string;
   chunker: string;
   mode: RetrievalMode;
+  /** With a rerank stage: who reranked, over how many candidates, and how often the retrieval order had to stand. */
+  rerank?: { by: string; candidates: number; fallbacks: number };
   /** The grounding threshold used; null when there was none (nothing flagged). */
   threshold: number | null;
 }

@@ -1,8 +1,9 @@
 import { join } from 'node:path';
 import { OpenAIChatEndpoint, requireChatKey, type ChatEndpoint } from '../answerer/chat.js';
-import { DEFAULT_EMBEDDING_MODEL, defaultMode, describeLocation, type EngineSettings } from '../config.js';
+import { DEFAULT_EMBEDDING_MODEL, defaultMode, describeLocation, isHttpUrl, type EngineSettings } from '../config.js';
 import type { ChunkerName, TokenLimit } from '../corpus/chunk.js';
 import { displayUrl, download } from '../corpus/download.js';
+import { displayEndpoint } from '../remote/http.js';
 import { corpusDigest, isUrl, loadCorpus } from '../corpus/source.js';
 import type { Embedder } from '../embedder/embedder.js';
 import { QueryVectors } from '../embedder/query-vectors.js';
@@ -12,6 +13,8 @@ import { answerQuestion } from '../pipeline/answer.js';
 import { evaluate } from '../pipeline/evaluate.js';
 import { chunkDocuments, ingestChunks } from '../pipeline/ingest.js';
 import { retrieve, retrieveByVector, type RankedHit } from '../pipeline/retrieve.js';
+import { rerankHits } from '../pipeline/rerank.js';
+import type { Reranker } from '../rerank/reranker.js';
 import { defaultThreshold, judge } from '../pipeline/grounding.js';
 import { pagePart, resolveSource, type PageTarget } from '../pipeline/pages.js';
 import { citedPassages } from '../answerer/prompt.js';
@@ -39,6 +42,7 @@ import type {
   IngestResult,
   OperationContext,
   QueryTarget,
+  RerankSettings,
   SearchRequest,
   SearchResult,
 } from './engine.js';
@@ -59,6 +63,7 @@ export class LocalEngine implements Engine {
   private readonly loaded = new Set<string>();
   private readonly chatEndpoints = new Map<string, ChatEndpoint>();
   private readonly queryVectors = new QueryVectors();
+  private readonly rerankers = new Map<string, Promise<Reranker>>();
   private readonly ingestTails = new Map<string, Promise<unknown>>();
   /** What each collection holds (model, dimension), as last described: saves three Milvus calls a query. */
   private readonly described = new Map<string, { info: CollectionInfo; at: number }>();
@@ -74,8 +79,9 @@ export class LocalEngine implements Engine {
   async warmUp(collection: string, progress: Progress, signal: AbortSignal): Promise<void> {
     const store = await this.store(progress, signal);
     const info = await store.describe(collection);
+    if (info?.embeddingEndpoint !== undefined || this.settings.embedding.url !== undefined) return;
     const modelName = info?.embeddingModel ?? DEFAULT_EMBEDDING_MODEL;
-    if (this.modelOnDisk(modelName)) await this.embedder(modelName, progress);
+    if (this.modelOnDisk(modelName)) await this.embedder(localModel(modelName), progress);
   }
 
   async search(request: SearchRequest, context: OperationContext): Promise<SearchResult> {
@@ -85,19 +91,29 @@ export class LocalEngine implements Engine {
       context.progress.warn(`the question is ${tokens} tokens; ${embedder.modelName} reads only the first ${maxTokens} for retrieval (the chat model gets all of it)`);
     }
     const mode = availableMode(request.mode, info, context.progress);
-    const { hits, similarity } = await retrieve(request.question, embedder, store, { collection: request.collection, topK: request.topK, mode });
-    const linked = hits.map((hit) => withUrl(hit, info, request.linkTemplate));
-    const grounding = judge(similarity, request.minScore ?? defaultThreshold(info.embeddingModel, info.chunker));
-    return { question: request.question, embeddingModel: info.embeddingModel, mode, ...grounding, hits: linked };
+    const { rerank } = request;
+    const candidates = rerank === undefined ? request.topK : Math.max(request.topK, rerank.candidates);
+    const retrieved = await retrieve(request.question, embedder, store, { collection: request.collection, topK: candidates, mode });
+    const grounding = judge(retrieved.similarity, request.minScore ?? defaultThreshold(info.embeddingModel, info.chunker));
+    const result = { question: request.question, embeddingModel: info.embeddingModel, mode, ...grounding };
+    if (rerank === undefined) return { ...result, hits: retrieved.hits.map((hit) => withUrl(hit, info, request.linkTemplate)) };
+    const reranker = await this.reranker(rerank, context.progress);
+    const { hits, fallback } = await rerankHits(request.question, retrieved.hits, reranker, { topK: request.topK, budgetMs: rerank.budgetMs, signal: context.signal });
+    if (fallback !== undefined) context.progress.warn(`reranking skipped (${fallback}); the ${mode} order stands`);
+    const outcome = { by: reranker.name, candidates, ...(fallback === undefined ? {} : { fallback }) };
+    return { ...result, hits: hits.map((hit) => withUrl(hit, info, request.linkTemplate)), rerank: outcome };
   }
 
   async ask(request: AskRequest, context: AskContext): Promise<AskResult> {
     const { chat } = request;
     requireChatKey(chat.baseUrl, chat.apiKey);
-    const { hits, grounded, similarity, threshold } = await this.search(request, context);
+    const searched = await this.search(request, context);
+    const { hits, grounded, similarity, threshold } = searched;
     const grounding = { grounded, similarity, threshold };
     // Off the docs, the model would answer from what it knows: say so instead, unless asked anyway.
-    if (!grounded && !request.force) return { question: request.question, answer: '', reasoning: '', model: chat.model, answered: false, ...grounding, hits };
+    if (!grounded && !request.force) {
+      return { question: request.question, answer: '', reasoning: '', model: chat.model, answered: false, ...grounding, hits, ...(searched.rerank === undefined ? {} : { rerank: searched.rerank }) };
+    }
     context.progress.step(`asking ${chat.model} at ${displayUrl(chat.baseUrl)}`);
     const result = await answerQuestion(request.question, hits, this.chatEndpoint(request.chat), {
       model: chat.model,
@@ -116,6 +132,7 @@ export class LocalEngine implements Engine {
       ...grounding,
       hits,
       ...(request.cite ? { cited: citedPassages(result.answer, hits.length) } : {}),
+      ...(searched.rerank === undefined ? {} : { rerank: searched.rerank }),
     };
   }
 
@@ -142,10 +159,9 @@ export class LocalEngine implements Engine {
     const { progress, signal } = context;
     const documents = await loadCorpus({ source: request.source, glob: request.glob, home: this.settings.home, progress, refresh: request.refresh, signal });
     const shownSource = isUrl(request.source) ? displayUrl(request.source) : request.source;
-    const modelName = request.embeddingModel ?? DEFAULT_EMBEDDING_MODEL;
     // The markdown chunker sizes chunks by the model's tokenizer, so even a dry run loads it.
     const needsModel = !request.dryRun || request.chunker === 'markdown';
-    const loading = needsModel ? this.embedder(modelName, progress) : undefined;
+    const loading = needsModel ? this.embedder(this.ingestModel(request.embeddingModel), progress) : undefined;
     loading?.catch(() => undefined);
     const cut = async () => {
       if (request.chunker === 'markdown') progress.step(`cutting ${documents.length} files at their headings (markdown chunker)`);
@@ -183,6 +199,7 @@ export class LocalEngine implements Engine {
       collection: request.collection,
       milvus: describeLocation(this.settings.location),
       embeddingModel: embedder.modelName,
+      ...(embedder.endpoint === undefined ? {} : { embeddingEndpoint: embedder.endpoint }),
       dimension: embedder.dimension,
       chunker: request.chunker,
       fullText: (await this.describe(store, request.collection)).fullText,
@@ -214,6 +231,7 @@ export class LocalEngine implements Engine {
         replace: request.replace,
         embeddingModel: request.embeddingModel,
         embeddingDtype: this.settings.embedding.dtype,
+        embeddingUrl: this.settings.embedding.url,
         signal,
       }).finally(() => this.described.delete(request.collection)),
     );
@@ -270,13 +288,24 @@ export class LocalEngine implements Engine {
     // Every question embedded up front, in batches (and once across the modes an eval compares).
     const vectors = await this.queryVectors.embed(embedder, request.questions.map((item) => item.question));
     const vectorOf = new Map(request.questions.map((item, index) => [item.question, vectors[index] as Float32Array]));
+    const { rerank } = request;
+    const reranker = rerank === undefined ? undefined : await this.reranker(rerank, context.progress);
+    const candidates = rerank === undefined ? request.topK : Math.max(request.topK, rerank.candidates);
+    let fallbacks = 0;
     const report = await evaluate(request.questions, request.topK, async (question) => {
       context.signal.throwIfAborted();
       const vector = vectorOf.get(question) as Float32Array;
-      const { hits, similarity } = await retrieveByVector(question, vector, store, { collection: request.collection, topK: request.topK, mode });
-      return { hits, grounded: judge(similarity, threshold).grounded };
+      const { hits, similarity } = await retrieveByVector(question, vector, store, { collection: request.collection, topK: candidates, mode });
+      const grounded = judge(similarity, threshold).grounded;
+      if (reranker === undefined || rerank === undefined) return { hits, grounded };
+      const reranked = await rerankHits(question, hits, reranker, { topK: request.topK, budgetMs: rerank.budgetMs, signal: context.signal });
+      if (reranked.fallback !== undefined) fallbacks++;
+      return { hits: reranked.hits, grounded };
     });
-    return { embeddingModel: info.embeddingModel, chunker: info.chunker, mode, threshold: threshold ?? null, ...report };
+    // One line for the run, not one a question: the figures above then measure the retrieval order for those.
+    if (fallbacks > 0) context.progress.warn(`reranking fell back to the ${mode} order on ${fallbacks} of ${request.questions.length} questions`);
+    const reranking = reranker === undefined ? {} : { rerank: { by: reranker.name, candidates, fallbacks } };
+    return { embeddingModel: info.embeddingModel, chunker: info.chunker, mode, threshold: threshold ?? null, ...reranking, ...report };
   }
 
   async doctor(request: DoctorRequest, context: OperationContext): Promise<DoctorReport> {
@@ -297,9 +326,11 @@ export class LocalEngine implements Engine {
     const store = await this.storePromise?.catch(() => undefined);
     this.storePromise = undefined;
     const embedders = await Promise.all([...this.embedders.values()].map((loading) => loading.catch(() => undefined)));
+    const rerankers = await Promise.all([...this.rerankers.values()].map((loading) => loading.catch(() => undefined)));
     this.embedders.clear();
+    this.rerankers.clear();
     this.loaded.clear();
-    await Promise.all([store?.close(), ...embedders.map((embedder) => embedder?.close())]);
+    await Promise.all([store?.close(), ...embedders.map((embedder) => embedder?.close()), ...rerankers.map((reranker) => reranker?.close())]);
   }
 
   /** Milvus connected, the collection checked, and the question model loaded (in parallel). */
@@ -307,7 +338,7 @@ export class LocalEngine implements Engine {
     const guess = target.embeddingModel ?? DEFAULT_EMBEDDING_MODEL;
     // Start loading the model the collection most likely uses while Milvus connects. Only a model
     // already on disk is guessed at, so a wrong guess never downloads anything.
-    if (this.modelOnDisk(guess)) this.embedder(guess, silentProgress).catch(() => undefined);
+    if (this.settings.embedding.url === undefined && this.modelOnDisk(guess)) this.embedder(localModel(guess), silentProgress).catch(() => undefined);
     const store = await this.store(context.progress, context.signal);
     const info = await this.describe(store, target.collection);
     const embedder = await this.queryEmbedder(target, info, context.progress);
@@ -338,7 +369,7 @@ export class LocalEngine implements Engine {
         ExitCode.usage,
       );
     }
-    const embedder = await this.embedder(info.embeddingModel, progress);
+    const embedder = await this.embedder(this.questionModel(info), progress);
     if (embedder.dimension !== info.dimension) {
       throw new RagossError(
         `collection ${info.name} holds ${info.dimension}-dim vectors but ${embedder.modelName} makes ${embedder.dimension}-dim ones`,
@@ -346,6 +377,29 @@ export class LocalEngine implements Engine {
       );
     }
     return embedder;
+  }
+
+  /** An ingest embeds with the server when one is set (its model: the one named, else the one it serves), else locally. */
+  private ingestModel(named: string | undefined): EmbedderSpec {
+    const { url } = this.settings.embedding;
+    return url === undefined ? localModel(named ?? DEFAULT_EMBEDDING_MODEL) : { kind: 'endpoint', url, modelName: named };
+  }
+
+  /**
+   * Questions are embedded as the collection's chunks were: through a server when it was built
+   * through one (the one set here, else the one it records), locally otherwise.
+   */
+  private questionModel(info: CollectionInfo): EmbedderSpec {
+    const { url } = this.settings.embedding;
+    if (info.embeddingEndpoint !== undefined) return { kind: 'endpoint', url: url ?? info.embeddingEndpoint, modelName: info.embeddingModel };
+    if (url !== undefined) {
+      throw new RagossError(
+        `collection ${info.name} was embedded by the local model ${info.embeddingModel}, so its questions must be too, not through ${displayEndpoint(url)}`,
+        'unset RAGOSS_EMBEDDING_URL (or drop --embedding-url), or re-ingest through the server with --replace',
+        ExitCode.usage,
+      );
+    }
+    return localModel(info.embeddingModel);
   }
 
   private modelOnDisk(modelName: string): boolean {
@@ -390,18 +444,24 @@ export class LocalEngine implements Engine {
     });
   }
 
-  private embedder(modelName: string, progress: Progress): Promise<Embedder> {
-    const cached = this.embedders.get(modelName);
+  private embedder(spec: EmbedderSpec, progress: Progress): Promise<Embedder> {
+    const key = spec.kind === 'local' ? spec.modelName : `${spec.url}\u0000${spec.modelName ?? ''}`;
+    const cached = this.embedders.get(key);
     if (cached !== undefined) return cached;
-    const loading = this.loadEmbedder(modelName, progress);
-    this.embedders.set(modelName, loading);
+    const loading = spec.kind === 'local' ? this.loadEmbedder(spec.modelName, progress) : this.connectEmbedder(spec, progress);
+    this.embedders.set(key, loading);
     loading.then(
-      () => this.loaded.add(modelName),
+      (embedder) => this.loaded.add(embedder.endpoint === undefined ? embedder.modelName : `${embedder.modelName} at ${embedder.endpoint}`),
       () => {
-        if (this.embedders.get(modelName) === loading) this.embedders.delete(modelName);
+        if (this.embedders.get(key) === loading) this.embedders.delete(key);
       },
     );
     return loading;
+  }
+
+  private async connectEmbedder(spec: Extract<EmbedderSpec, { kind: 'endpoint' }>, progress: Progress): Promise<Embedder> {
+    const { EndpointEmbedder } = await import('../embedder/endpoint.js');
+    return EndpointEmbedder.connect({ ...this.settings.embedding.server, url: spec.url, modelName: spec.modelName, progress });
   }
 
   private async loadEmbedder(modelName: string, progress: Progress): Promise<Embedder> {
@@ -415,6 +475,37 @@ export class LocalEngine implements Engine {
       dtype: embedding.dtype,
       batchSize: embedding.batchSize,
       hubEndpoint: embedding.hubEndpoint,
+      progress,
+    });
+  }
+
+  /** A reranker, loaded (a cross-encoder) or addressed (an endpoint) once and kept. */
+  private reranker(settings: RerankSettings, progress: Progress): Promise<Reranker> {
+    const key = JSON.stringify([settings.target, settings.model ?? '', settings.format, settings.apiKey ?? '']);
+    const cached = this.rerankers.get(key);
+    if (cached !== undefined) return cached;
+    const loading = this.loadReranker(settings, progress);
+    this.rerankers.set(key, loading);
+    loading.catch(() => {
+      if (this.rerankers.get(key) === loading) this.rerankers.delete(key);
+    });
+    return loading;
+  }
+
+  private async loadReranker(settings: RerankSettings, progress: Progress): Promise<Reranker> {
+    if (isHttpUrl(settings.target)) {
+      const { EndpointReranker } = await import('../rerank/endpoint.js');
+      return new EndpointReranker({ url: settings.target, apiKey: settings.apiKey, model: settings.model, format: settings.format });
+    }
+    const { CrossEncoderReranker } = await import('../rerank/cross-encoder.js');
+    const { embedding } = this.settings;
+    return CrossEncoderReranker.load({
+      modelName: settings.target,
+      modelDir: embedding.modelDir,
+      cacheDir: embedding.cacheDir,
+      offline: embedding.offline,
+      hubEndpoint: embedding.hubEndpoint,
+      dtype: 'fp32',
       progress,
     });
   }
@@ -440,6 +531,13 @@ export class LocalEngine implements Engine {
     });
     return run;
   }
+}
+
+/** Which embedder: a local model by name, or a server (and the model it names, unset: the one it serves). */
+type EmbedderSpec = { kind: 'local'; modelName: string } | { kind: 'endpoint'; url: string; modelName: string | undefined };
+
+function localModel(modelName: string): EmbedderSpec {
+  return { kind: 'local', modelName };
 }
 
 /**

@@ -3,7 +3,7 @@ import { RETRIEVAL_MODES, type RetrievalMode } from '../store/store.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
 import type { ChatConfig } from '../config.js';
-import type { Engine, OperationContext } from '../engine/engine.js';
+import type { Engine, OperationContext, RerankSettings } from '../engine/engine.js';
 import { RagossError, errorMessage, redact } from '../errors.js';
 import { silentProgress } from '../progress.js';
 import { linkLabel } from '../corpus/links.js';
@@ -18,6 +18,8 @@ export interface McpDefaults {
   chat: ChatConfig;
   minScore: number | undefined;
   linkTemplate: string | undefined;
+  /** The rerank stage the server was started with (RAGOSS_RERANK); agents do not choose one. */
+  rerank: RerankSettings | undefined;
   /** Never shown to the client (keys, tokens). */
   secrets: readonly string[];
 }
@@ -75,7 +77,7 @@ function context(signal: AbortSignal): OperationContext {
 export function createMcpServer(engine: Engine, defaults: McpDefaults, version: string): McpServer {
   const server = new McpServer({ name: 'ragoss', version });
   const target = { collection: defaults.collection, embeddingModel: defaults.embeddingModel };
-  const answerDefaults = { ...(defaults.minScore === undefined ? {} : { minScore: defaults.minScore }), ...(defaults.linkTemplate === undefined ? {} : { linkTemplate: defaults.linkTemplate }) };
+  const answerDefaults = { ...(defaults.minScore === undefined ? {} : { minScore: defaults.minScore }), ...(defaults.linkTemplate === undefined ? {} : { linkTemplate: defaults.linkTemplate }), ...(defaults.rerank === undefined ? {} : { rerank: defaults.rerank }) };
 
   server.registerTool(
     'search',

@@ -19,11 +19,15 @@ export interface Grounding {
  * until --min-score says where its line is.
  */
 const THRESHOLDS: Readonly<Record<string, Readonly<Record<string, number>>>> = {
-  'Xenova/all-mpnet-base-v2': { seed: 0.49, markdown: 0.49 },
+  'all-mpnet-base-v2': { seed: 0.49, markdown: 0.49 },
 };
 
+/**
+ * Keyed by the model's own name, without its publisher: the same weights are Xenova/all-mpnet-base-v2
+ * here, sentence-transformers/all-mpnet-base-v2 or all-mpnet-base-v2 on an embedding server.
+ */
 export function defaultThreshold(embeddingModel: string, chunker: string): number | undefined {
-  return THRESHOLDS[embeddingModel]?.[chunker];
+  return THRESHOLDS[embeddingModel.split('/').at(-1) ?? embeddingModel]?.[chunker];
 }
 
 export function judge(similarity: number | undefined, threshold: number | undefined): Grounding {

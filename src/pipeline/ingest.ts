@@ -61,9 +61,18 @@ export interface IngestStats {
 }
 
 /** Refuses, before any embedding work, to mix vectors of two models in one collection. */
-export function checkCompatible(existing: CollectionInfo | undefined, collection: string, modelName: string, dimension: number, replace: boolean): void {
+export function checkCompatible(existing: CollectionInfo | undefined, collection: string, embedder: Pick<Embedder, 'modelName' | 'dimension' | 'endpoint'>, replace: boolean): void {
   // A collection ragoss did not make (no alias) is refused by the store, with its own message.
   if (existing === undefined || replace || existing.physicalName === collection) return;
+  const { modelName, dimension } = embedder;
+  if ((existing.embeddingEndpoint === undefined) !== (embedder.endpoint === undefined)) {
+    const was = existing.embeddingEndpoint === undefined ? 'by a local model' : `through ${existing.embeddingEndpoint}`;
+    throw new RagossError(
+      `collection ${collection} was embedded ${was} (${existing.embeddingModel}), not ${embedder.endpoint === undefined ? 'locally' : `through ${embedder.endpoint}`}`,
+      'pass --replace to rebuild it this way, or use another --collection',
+      ExitCode.usage,
+    );
+  }
   if (existing.dimension !== dimension || existing.embeddingModel !== modelName) {
     throw new RagossError(
       `collection ${collection} was built with ${existing.embeddingModel} (${existing.dimension} dims), not ${modelName} (${dimension} dims)`,
@@ -82,6 +91,7 @@ function reusableCollection(current: CollectionInfo | undefined, options: Ingest
   const same =
     current.embeddingModel === meta.embeddingModel &&
     current.embeddingDtype === meta.embeddingDtype &&
+    (current.embeddingEndpoint === undefined) === (meta.embeddingEndpoint === undefined) &&
     current.dimension === meta.dimension &&
     current.chunker === meta.chunker;
   return same ? current.physicalName : undefined;
@@ -169,10 +179,11 @@ export async function fillCollection(
 export async function ingestChunks(chunks: readonly Chunk[], options: IngestOptions): Promise<IngestStats> {
   const { embedder, store, progress, signal } = options;
   const current = await store.describe(options.collection);
-  checkCompatible(current, options.collection, embedder.modelName, embedder.dimension, options.replace);
+  checkCompatible(current, options.collection, embedder, options.replace);
   const meta: CollectionMeta = {
     embeddingModel: embedder.modelName,
-    embeddingDtype: embedder.dtype,
+    ...(embedder.dtype === undefined ? {} : { embeddingDtype: embedder.dtype }),
+    ...(embedder.endpoint === undefined ? {} : { embeddingEndpoint: embedder.endpoint }),
     dimension: embedder.dimension,
     chunker: options.chunker,
     ...(options.corpus === undefined ? {} : { corpus: options.corpus }),

@@ -5,6 +5,8 @@ export interface RankedHit extends SearchHit {
   rank: number;
   /** Where a reader can check the chunk (see corpus/links.ts); absent where ragoss cannot tell. */
   url?: string;
+  /** The reranker's score, when a reranker ordered the hits (`score` stays the retrieval's). */
+  rerankScore?: number;
 }
 
 export interface RetrieveOptions {

@@ -37,6 +37,7 @@ export async function exportCollection(
     collection: info.name,
     embeddingModel: info.embeddingModel,
     ...(info.embeddingDtype === undefined ? {} : { embeddingDtype: info.embeddingDtype }),
+    ...(info.embeddingEndpoint === undefined ? {} : { embeddingEndpoint: info.embeddingEndpoint }),
     dimension: info.dimension,
     chunker: info.chunker,
     ...(info.corpus === undefined ? {} : { corpus: info.corpus }),
@@ -71,6 +72,8 @@ export interface ImportOptions {
   embeddingModel?: string;
   /** The weights questions will be embedded with: vectors of other weights would not match them. */
   embeddingDtype: string;
+  /** The embedding server configured here, if any (questions follow the collection's record otherwise). */
+  embeddingUrl: string | undefined;
   signal?: AbortSignal;
 }
 
@@ -84,14 +87,21 @@ function checkUsable(manifest: SnapshotManifest, path: string, options: ImportOp
       ExitCode.usage,
     );
   }
-  if (manifest.embeddingDtype !== undefined && manifest.embeddingDtype !== options.embeddingDtype) {
+  if (manifest.embeddingEndpoint === undefined && options.embeddingUrl !== undefined) {
+    throw new RagossError(
+      `snapshot ${path} holds vectors of the local model ${embeddingModel}, but an embedding server is set (${options.embeddingUrl})`,
+      'unset RAGOSS_EMBEDDING_URL (or drop --embedding-url) to import it',
+      ExitCode.usage,
+    );
+  }
+  if (manifest.embeddingEndpoint === undefined && manifest.embeddingDtype !== undefined && manifest.embeddingDtype !== options.embeddingDtype) {
     throw new RagossError(
       `snapshot ${path} holds ${manifest.embeddingDtype} vectors of ${embeddingModel}, but questions would be embedded with its ${options.embeddingDtype} weights`,
       `set RAGOSS_EMBEDDING_DTYPE=${manifest.embeddingDtype}, or ingest the docs instead of importing`,
       ExitCode.usage,
     );
   }
-  checkCompatible(current, options.collection, embeddingModel, dimension, options.replace);
+  checkCompatible(current, options.collection, { modelName: embeddingModel, dimension, ...(manifest.embeddingEndpoint === undefined ? {} : { endpoint: manifest.embeddingEndpoint }) }, options.replace);
 }
 
 export interface ImportStats {
@@ -112,6 +122,7 @@ export async function importSnapshot(path: string, options: ImportOptions): Prom
   const meta: CollectionMeta = {
     embeddingModel: manifest.embeddingModel,
     ...(manifest.embeddingDtype === undefined ? {} : { embeddingDtype: manifest.embeddingDtype }),
+    ...(manifest.embeddingEndpoint === undefined ? {} : { embeddingEndpoint: manifest.embeddingEndpoint }),
     dimension: manifest.dimension,
     chunker: manifest.chunker,
     ...(manifest.corpus === undefined ? {} : { corpus: manifest.corpus }),

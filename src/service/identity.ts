@@ -20,7 +20,8 @@ export function serviceVersion(): string {
  */
 export function settingsFingerprint(settings: EngineSettings): Record<string, string> {
   const { embedding, location } = settings;
-  const token = location.kind === 'server' && location.token !== undefined ? createHash('sha256').update(location.token).digest('hex').slice(0, 16) : '';
+  const token = location.kind === 'server' && location.token !== undefined ? secretHash(location.token) : '';
+  const server = embedding.server;
   return {
     home: settings.home,
     milvus: describeLocation(location),
@@ -33,7 +34,15 @@ export function settingsFingerprint(settings: EngineSettings): Record<string, st
     dtype: embedding.dtype,
     batchSize: String(embedding.batchSize),
     hubEndpoint: embedding.hubEndpoint ?? '',
+    embeddingUrl: embedding.url ?? '',
+    embeddingKey: server.apiKey === undefined ? '' : secretHash(server.apiKey),
+    embeddingServer: JSON.stringify([server.dimensions ?? null, server.batchSize, server.concurrency, server.timeoutMs, server.maxRetries, server.maxTokens]),
   };
+}
+
+/** Compared by hash so a secret never travels or shows. */
+function secretHash(secret: string): string {
+  return createHash('sha256').update(secret).digest('hex').slice(0, 16);
 }
 
 /** Names of the settings that differ, for the one warning line a mismatch earns. */

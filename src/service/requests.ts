@@ -1,4 +1,17 @@
-import { DEFAULT_GLOB, DEFAULT_SOURCE_URL, resolveChatConfig, resolveChunker, resolveCommonConfig, resolveLinkTemplate, resolveMinScore, resolveMode, resolveTopK, validateQuestion, type Env } from '../config.js';
+import {
+  DEFAULT_GLOB,
+  DEFAULT_SOURCE_URL,
+  resolveChatConfig,
+  resolveChunker,
+  resolveCommonConfig,
+  resolveLinkTemplate,
+  resolveMinScore,
+  resolveMode,
+  resolveRerank,
+  resolveTopK,
+  validateQuestion,
+  type Env,
+} from '../config.js';
 import type { RetrievalMode } from '../store/store.js';
 import type { AskRequest, ChatSettings, DoctorRequest, EvalRequest, ExportRequest, GetRequest, IngestRequest, QueryTarget, SearchRequest } from '../engine/engine.js';
 import { UsageError } from '../errors.js';
@@ -53,7 +66,40 @@ function query(body: Body, env: Env): SearchRequest {
     mode: mode(body, env),
     ...minScoreOf(body, env),
     ...linkTemplateOf(body, env),
+    ...rerankOf(body, env),
   };
+}
+
+/**
+ * The rerank stage: `null` for none (the CLI's "off"), a URL or model name, or the CLI's resolved
+ * object ({target, model, format, apiKey, candidates, budgetMs}); absent: the service's environment.
+ */
+function rerankOf(body: Body, env: Env): Pick<SearchRequest, 'rerank'> {
+  const wire = body['rerank'];
+  if (wire === null) return {};
+  if (wire === undefined || typeof wire === 'string') {
+    // The service's key goes only to the service's own reranker, never to a target the caller names.
+    const keyed = wire === undefined || wire === env['RAGOSS_RERANK'] ? env : { ...env, RAGOSS_RERANK_API_KEY: undefined };
+    const rerank = resolveRerank({ rerank: wire }, keyed);
+    return rerank === undefined ? {} : { rerank };
+  }
+  if (typeof wire !== 'object' || Array.isArray(wire)) throw new UsageError('"rerank" must be null, a URL or model name, or an object with "target"');
+  const fields = wire as Body;
+  const target = optionalString(fields, 'target');
+  if (target === undefined) throw new UsageError('"rerank" needs a "target": a /rerank URL or a cross-encoder model name');
+  const budgetMs = optionalString(fields, 'budgetMs');
+  // The object is the caller's whole choice: what it leaves out stays out. Only the service's own
+  // reranker gets the service's key, never a target the caller names.
+  const ownKey = target === env['RAGOSS_RERANK'] ? env['RAGOSS_RERANK_API_KEY'] : undefined;
+  const rerank = resolveRerank(
+    { rerank: target, rerankCandidates: optionalString(fields, 'candidates'), rerankTimeout: budgetMs === undefined ? undefined : `${budgetMs}ms` },
+    {
+      RAGOSS_RERANK_MODEL: optionalString(fields, 'model'),
+      RAGOSS_RERANK_FORMAT: optionalString(fields, 'format'),
+      RAGOSS_RERANK_API_KEY: optionalString(fields, 'apiKey') ?? ownKey,
+    },
+  );
+  return rerank === undefined ? {} : { rerank };
 }
 
 /** The grounding threshold: the body's, else the service's environment's (`null`: the CLI's "the default"). */
@@ -123,7 +169,7 @@ export const parseRequest = {
     const questions = body['questions'];
     if (!Array.isArray(questions) || questions.length === 0) throw new UsageError('"questions" must be a non-empty array of {"question", "expected": [...]} or {"question", "gold": [...]}');
     const parsed = questions.map((item: unknown, index) => parseEvalQuestion(item, `questions[${index}]`));
-    return { ...target(body, env), questions: parsed, topK: resolveTopK(optionalString(body, 'topK'), env), mode: mode(body, env), ...minScoreOf(body, env) };
+    return { ...target(body, env), questions: parsed, topK: resolveTopK(optionalString(body, 'topK'), env), mode: mode(body, env), ...minScoreOf(body, env), ...rerankOf(body, env) };
   },
   ingest(body: Body, env: Env): IngestRequest {
     const source = optionalString(body, 'source') ?? env['RAGOSS_SOURCE'] ?? DEFAULT_SOURCE_URL;
@@ -163,15 +209,15 @@ function chatWire(settings: ChatSettings): WireChat {
 }
 
 /** What the CLI left to the collection's defaults travels as null, so the service's environment does not fill it. */
-function defaultsMarked(request: Pick<SearchRequest, 'mode' | 'minScore' | 'linkTemplate'>): Body {
-  return { mode: request.mode ?? null, minScore: request.minScore ?? null, linkTemplate: request.linkTemplate ?? null };
+function defaultsMarked(request: Pick<SearchRequest, 'mode' | 'minScore' | 'linkTemplate' | 'rerank'>): Body {
+  return { mode: request.mode ?? null, minScore: request.minScore ?? null, linkTemplate: request.linkTemplate ?? null, rerank: request.rerank ?? null };
 }
 
 /** The CLI's side: a resolved request as a body that `parseRequest` reads back unchanged. */
 export const wireRequest = {
   search: (request: SearchRequest): Body => ({ ...request, ...defaultsMarked(request) }),
   ask: ({ chat: settings, ...rest }: AskRequest): Body => ({ ...rest, ...defaultsMarked(rest), ...chatWire(settings) }),
-  eval: (request: EvalRequest): Body => ({ ...request, mode: request.mode ?? null, minScore: request.minScore ?? null }),
+  eval: (request: EvalRequest): Body => ({ ...request, mode: request.mode ?? null, minScore: request.minScore ?? null, rerank: request.rerank ?? null }),
   ingest: (request: IngestRequest): Body => ({ ...request }),
   export: (request: ExportRequest): Body => ({ ...request }),
   get: (request: GetRequest): Body => ({ ...request, linkTemplate: request.linkTemplate ?? null }),

@@ -302,6 +302,8 @@ class Service {
     try {
       const body = await readJsonBody(request);
       if (typeof body['apiKey'] === 'string') secrets = [...secrets, ...secretsAmong(body['apiKey'])];
+      const rerankKey = (body['rerank'] as { apiKey?: unknown } | null | undefined)?.apiKey;
+      if (typeof rerankKey === 'string') secrets = [...secrets, ...secretsAmong(rerankKey)];
       const refusedPath = local ? undefined : this.pathRefused(path, body);
       if (refusedPath !== undefined) return this.sendJson(response, 403, refusedPath);
       if (streamed) response.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' });
@@ -329,10 +331,17 @@ class Service {
     }
   }
 
-  /** What no answer or log line may show: the Milvus token, the service's token, and the chat keys it asks with when a request brings none. */
+  /** What no answer or log line may show: the Milvus token, the service's token, its embedding and rerank keys, and the chat keys it asks with when a request brings none. */
   private secrets(): string[] {
     const { settings, token, env } = this.options;
-    return secretsAmong(settings.location.kind === 'server' ? settings.location.token : undefined, token, env['OPENROUTER_API_KEY'], env['OPENAI_API_KEY']);
+    return secretsAmong(
+      settings.location.kind === 'server' ? settings.location.token : undefined,
+      token,
+      settings.embedding.server.apiKey,
+      env['RAGOSS_RERANK_API_KEY'],
+      env['OPENROUTER_API_KEY'],
+      env['OPENAI_API_KEY'],
+    );
   }
 
   private sendJson(response: ServerResponse, status: number, body: unknown): void {

@@ -27,6 +27,8 @@ export interface SnapshotManifest {
   collection: string;
   embeddingModel: string;
   embeddingDtype?: string;
+  /** The embedding server the vectors came from; absent: a local model. */
+  embeddingEndpoint?: string;
   dimension: number;
   chunker: string;
   corpus?: CorpusRecord;

@@ -26,6 +26,7 @@ const PROP_MODEL = 'ragoss.embedding_model';
 const PROP_DIMENSION = 'ragoss.dimension';
 const PROP_CHUNKER = 'ragoss.chunker';
 const PROP_DTYPE = 'ragoss.embedding_dtype';
+const PROP_ENDPOINT = 'ragoss.embedding_endpoint';
 const PROP_SOURCE = 'ragoss.source';
 const PROP_GLOB = 'ragoss.glob';
 const PROP_CORPUS_DIGEST = 'ragoss.corpus_digest';
@@ -274,6 +275,7 @@ export class MilvusStore implements VectorStore {
       physicalName,
       embeddingModel: properties.get(PROP_MODEL) ?? 'unknown',
       ...(properties.has(PROP_DTYPE) ? { embeddingDtype: properties.get(PROP_DTYPE) } : {}),
+      ...(properties.has(PROP_ENDPOINT) ? { embeddingEndpoint: properties.get(PROP_ENDPOINT) } : {}),
       ...corpusFrom(properties),
       dimension,
       // Collections from before the chunker was recorded were all cut the seed way.
@@ -366,6 +368,7 @@ export class MilvusStore implements VectorStore {
           [PROP_DIMENSION]: String(meta.dimension),
           [PROP_CHUNKER]: meta.chunker,
           ...(meta.embeddingDtype === undefined ? {} : { [PROP_DTYPE]: meta.embeddingDtype }),
+          ...(meta.embeddingEndpoint === undefined ? {} : { [PROP_ENDPOINT]: meta.embeddingEndpoint }),
           ...(meta.corpus === undefined ? {} : { [PROP_SOURCE]: meta.corpus.source, [PROP_GLOB]: meta.corpus.glob, [PROP_CORPUS_DIGEST]: meta.corpus.digest }),
         },
       }),

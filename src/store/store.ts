@@ -14,6 +14,8 @@ export interface CollectionMeta {
   embeddingModel: string;
   /** The model weights' dtype; unknown on collections made before ragoss recorded it. */
   embeddingDtype?: string;
+  /** The server the vectors came from (OpenAI /embeddings); absent: a local model. Questions go there too. */
+  embeddingEndpoint?: string;
   dimension: number;
   /** How the documents were cut into chunks (see corpus/chunk.ts). */
   chunker: string;

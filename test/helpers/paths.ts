@@ -15,6 +15,8 @@ export const fullDocsQuestions = join(sharedDir, 'data', 'full_docs_dev_question
 export const modelsDir = join(sharedDir, 'models');
 export const tinyModel = 'testing/tiny-random-albert-768';
 export const binPath = join(projectRoot, 'bin', 'ragoss.js');
+/** A tiny cross-encoder .ci/run builds beside the real model (scripts/build-tiny-cross-encoder.sh). */
+export const tinyCrossEncoder = 'testing/tiny-mpnet-cross-encoder';
 
 /**
  * Where the test setup keeps a venv it provisions: in the checkout by default (`.venv`,

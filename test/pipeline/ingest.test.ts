@@ -19,7 +19,7 @@ class CountingEmbedder implements Embedder {
   onEmbed: (() => void) | undefined;
   constructor(
     private readonly inner: Embedder,
-    readonly dtype: string = inner.dtype,
+    readonly dtype: string | undefined = inner.dtype,
     readonly modelName: string = inner.modelName,
   ) {}
   get dimension(): number {

@@ -21,6 +21,12 @@ const SERVICE_ENV = {
   RAGOSS_GLOB: 'service/**/*.md',
   RAGOSS_CHUNKER: 'markdown',
   OPENAI_API_KEY: 'sk-service-key',
+  RAGOSS_RERANK: 'http://service-reranker.invalid/rerank',
+  RAGOSS_RERANK_CANDIDATES: '50',
+  RAGOSS_RERANK_TIMEOUT: '9',
+  RAGOSS_RERANK_MODEL: 'service-model',
+  RAGOSS_RERANK_FORMAT: 'tei',
+  RAGOSS_RERANK_API_KEY: 'rk-service-key',
 };
 
 /** A request as the service reads it after the CLI encoded it and it crossed the wire as JSON. */
@@ -30,7 +36,16 @@ const chat: ChatSettings = { baseUrl: 'http://127.0.0.1:8080/v1', model: 'openai
 
 describe("the service's requests, encoded by the CLI and read back by the service", () => {
   it('search: every resolved setting arrives unchanged; the defaults left unset stay unset', () => {
-    const full: SearchRequest = { collection: 'docs', embeddingModel: 'Xenova/all-mpnet-base-v2', question: 'How is data stored in milvus?', topK: 5, mode: 'hybrid', minScore: 0.42, linkTemplate: 'https://example.invalid/{path}#L{line}' };
+    const full: SearchRequest = {
+      collection: 'docs',
+      embeddingModel: 'Xenova/all-mpnet-base-v2',
+      question: 'How is data stored in milvus?',
+      topK: 5,
+      mode: 'hybrid',
+      minScore: 0.42,
+      linkTemplate: 'https://example.invalid/{path}#L{line}',
+      rerank: { target: 'http://127.0.0.1:7997/rerank', model: 'tiny-ce', format: 'cohere', apiKey: 'rk-cli-key', candidates: 12, budgetMs: 1500 },
+    };
     expect(parseRequest.search(overTheWire(wireRequest.search(full)), SERVICE_ENV)).toEqual(full);
     const defaults: SearchRequest = { collection: 'docs', question: 'How is data stored in milvus?', topK: 3 };
     expect(parseRequest.search(overTheWire(wireRequest.search(defaults)), SERVICE_ENV)).toEqual(defaults);
@@ -48,11 +63,20 @@ describe("the service's requests, encoded by the CLI and read back by the servic
     const bare = parseRequest.ask({ question: 'How is data stored in milvus?' }, SERVICE_ENV);
     expect(bare.chat).toMatchObject({ maxTokens: 11, reasoningEffort: 'high', model: 'openai/gpt-oss-120b', baseUrl: 'http://service.invalid/v1', timeoutMs: 7000 });
     expect(bare).toMatchObject({ collection: 'service_collection', topK: 9, mode: 'bm25', minScore: 0.99, linkTemplate: 'https://mirror.invalid/{name}' });
+    expect(bare.rerank).toEqual({ target: 'http://service-reranker.invalid/rerank', model: 'service-model', format: 'tei', apiKey: 'rk-service-key', candidates: 50, budgetMs: 9000 });
+    // A reranker named by a bare string takes the rest from the service; a cross-encoder's name works too.
+    const named = parseRequest.search({ question: 'q', rerank: 'http://elsewhere.invalid/rerank' }, SERVICE_ENV).rerank;
+    expect(named).toMatchObject({ target: 'http://elsewhere.invalid/rerank', candidates: 50 });
+    // The service's key goes to its own reranker only.
+    expect(named?.apiKey).toBeUndefined();
+    expect(parseRequest.search({ question: 'q', rerank: null }, SERVICE_ENV).rerank).toBeUndefined();
   });
 
   it('eval, get, ingest, export and doctor', () => {
     const evalRequest: EvalRequest = { collection: 'docs', questions: [{ question: 'q1', expected: ['Where does Milvus store data?'] }, { question: 'q2', expected: [], gold: [{ source: 'en/faq/product_faq.md', heading: 'A' }] }], topK: 3 };
     expect(parseRequest.eval(overTheWire(wireRequest.eval(evalRequest)), SERVICE_ENV)).toEqual(evalRequest);
+    const reranked: EvalRequest = { ...evalRequest, rerank: { target: 'cross-encoder/tiny', format: 'auto', candidates: 20, budgetMs: 5000 } };
+    expect(parseRequest.eval(overTheWire(wireRequest.eval(reranked)), SERVICE_ENV)).toEqual(reranked);
     const get: GetRequest = { collection: 'docs', source: 'en/faq/product_faq.md', heading: 'Where does Milvus store data?' };
     expect(parseRequest.get(overTheWire(wireRequest.get(get)), SERVICE_ENV)).toEqual(get);
     const chunk: GetRequest = { collection: 'docs', source: 'product_faq.md', chunk: 0, linkTemplate: 'none' };
