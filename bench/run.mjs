@@ -648,7 +648,7 @@ async function endpointOnly(system, loadBefore) {
   const results = { system, loadBefore };
   const milvus = await startMilvus();
   try {
-    results.endpoint = await benchEndpoint({ ragoss, childEnv, log }, { faqZip, root, milvusUri: milvus.uri, stModelDir });
+    results.endpoint = await benchEndpoint({ ragoss, childEnv, log }, { fullZip, root, milvusUri: milvus.uri, stModelDir });
   } finally {
     await milvus.stop();
   }

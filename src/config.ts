@@ -5,8 +5,7 @@ import { homedir } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
 import { EMBEDDING_DTYPES, type EmbeddingDtype } from './embedder/embedder.js';
 import type { EmbeddingEndpointConfig } from './embedder/endpoint.js';
-import type { RerankSettings } from './engine/engine.js';
-import { RERANK_FORMATS, type RerankFormat } from './rerank/reranker.js';
+import { RERANK_FORMATS, type RerankFormat, type RerankSettings } from './rerank/reranker.js';
 import { UsageError, secretsAmong } from './errors.js';
 import { DEFAULT_LOCK_TIMEOUT_SECONDS, DEFAULT_START_TIMEOUT_SECONDS } from './store/embedded.js';
 
@@ -217,6 +216,8 @@ export function isHttpUrl(value: string): boolean {
 /**
  * Batches of 32 texts, 4 in flight: enough for a server to batch across requests and keep its
  * accelerator busy, few enough that a hosted API's rate limit is not hit at once (see the bench).
+ * Five minutes a request: a server on a CPU (Infinity here: ~2.5 texts/s) queues the 128 texts in
+ * flight, so the last answer of a batch of long chunks comes after more than a minute.
  */
 function resolveServerEmbedding(env: Env): ServerEmbeddingSettings {
   const dimensions = pick(undefined, env, 'RAGOSS_EMBEDDING_DIMENSIONS');
@@ -225,7 +226,7 @@ function resolveServerEmbedding(env: Env): ServerEmbeddingSettings {
     dimensions: dimensions === undefined ? undefined : parsePositiveInt(dimensions, 'RAGOSS_EMBEDDING_DIMENSIONS', 0),
     batchSize: parsePositiveInt(pick(undefined, env, 'RAGOSS_EMBEDDING_BATCH'), 'RAGOSS_EMBEDDING_BATCH', 32),
     concurrency: parsePositiveInt(pick(undefined, env, 'RAGOSS_EMBEDDING_CONCURRENCY'), 'RAGOSS_EMBEDDING_CONCURRENCY', 4),
-    timeoutMs: parsePositiveInt(pick(undefined, env, 'RAGOSS_EMBEDDING_TIMEOUT'), 'RAGOSS_EMBEDDING_TIMEOUT', 60) * 1000,
+    timeoutMs: parsePositiveInt(pick(undefined, env, 'RAGOSS_EMBEDDING_TIMEOUT'), 'RAGOSS_EMBEDDING_TIMEOUT', 300) * 1000,
     maxRetries: parseCount(pick(undefined, env, 'RAGOSS_EMBEDDING_RETRIES'), 'RAGOSS_EMBEDDING_RETRIES', 5),
     maxTokens: parsePositiveInt(pick(undefined, env, 'RAGOSS_EMBEDDING_MAX_TOKENS'), 'RAGOSS_EMBEDDING_MAX_TOKENS', 512),
   };

@@ -141,6 +141,7 @@ export class EndpointEmbedder implements Embedder {
       timeoutMs: config.timeoutMs,
       maxRetries: config.maxRetries,
       keyEnv: KEY_ENV,
+      timeoutHint: 'raise RAGOSS_EMBEDDING_TIMEOUT, or lower RAGOSS_EMBEDDING_CONCURRENCY (a slow server queues every request in flight)',
       ...(config.signal === undefined ? {} : { signal: config.signal }),
       ...(config.sleep === undefined ? {} : { sleep: config.sleep }),
       onRetry: (message) => config.progress.warn(message),

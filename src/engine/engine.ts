@@ -5,7 +5,9 @@ import type { Grounding } from '../pipeline/grounding.js';
 import type { RankedHit } from '../pipeline/retrieve.js';
 import type { Progress } from '../progress.js';
 import type { ChunkerName } from '../corpus/chunk.js';
-import type { RerankFormat } from '../rerank/reranker.js';
+import type { RerankSettings } from '../rerank/reranker.js';
+
+export type { RerankSettings };
 import type { JobInfo } from '../service/jobs.js';
 import type { CollectionInfo, CorpusRecord, RetrievalMode, ServerFeatures } from '../store/store.js';
 
@@ -57,22 +59,6 @@ export interface SearchRequest extends QueryTarget {
   linkTemplate?: string;
   /** A second stage that reorders the retrieved candidates; unset: none. */
   rerank?: RerankSettings;
-}
-
-/** The rerank stage: which reranker, over how many candidates, within how long. */
-export interface RerankSettings {
-  /** A /rerank endpoint's URL, or the name of a cross-encoder model run here (found like the embedding model). */
-  target: string;
-  /** The model name a /rerank endpoint is sent (Cohere and Jina need one). */
-  model?: string;
-  /** How the endpoint is spoken to (see rerank/reranker.ts). */
-  format: RerankFormat;
-  /** The endpoint's key; travels with the request like the chat key. */
-  apiKey?: string;
-  /** The retrieved top N the reranker reorders; the top K of its order are returned. */
-  candidates: number;
-  /** After this long the retrieval order stands (with one warning). */
-  budgetMs: number;
 }
 
 /** What the rerank stage did to a result. */

@@ -13,6 +13,8 @@ export interface ServerCall {
   maxRetries: number;
   /** The env var that holds the key, for the hint when the server refuses it. */
   keyEnv: string;
+  /** What to do when an attempt runs out of time. */
+  timeoutHint?: string;
   signal?: AbortSignal;
   /** Waits between attempts (tests shorten it). */
   sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
@@ -97,7 +99,7 @@ function failure(call: ServerCall, outcome: Exclude<Outcome, { kind: 'ok' }>, re
   const after = retries > 0 ? ` (after ${retries} ${retries === 1 ? 'retry' : 'retries'})` : '';
   switch (outcome.kind) {
     case 'timeout':
-      return new RagossError(`${where} did not answer within ${call.timeoutMs / 1000}s`, 'check the server, or give it longer with the timeout setting');
+      return new RagossError(`${where} did not answer within ${call.timeoutMs / 1000}s`, call.timeoutHint ?? 'check the server, or give it longer');
     case 'network':
       return new RagossError(`cannot reach ${where}: ${outcome.problem}${after}`, 'check the URL and that the server is running', ExitCode.failure, { cause: outcome.cause });
     case 'status':

@@ -15,3 +15,19 @@ export interface Reranker {
  */
 export type RerankFormat = 'auto' | 'cohere' | 'tei';
 export const RERANK_FORMATS: readonly RerankFormat[] = ['auto', 'cohere', 'tei'];
+
+/** The rerank stage: which reranker, over how many candidates, within how long. */
+export interface RerankSettings {
+  /** A /rerank endpoint's URL, or the name of a cross-encoder model run here (found like the embedding model). */
+  target: string;
+  /** The model name a /rerank endpoint is sent (Cohere and Jina need one). */
+  model?: string;
+  /** How the endpoint is spoken to (see RerankFormat). */
+  format: RerankFormat;
+  /** The endpoint's key; travels with the request like the chat key. */
+  apiKey?: string;
+  /** The retrieved top N the reranker reorders; the top K of its order are returned. */
+  candidates: number;
+  /** After this long the retrieval order stands (with one warning). */
+  budgetMs: number;
+}
