@@ -83,9 +83,10 @@ function childEnv(extra = {}) {
  * Runs a command to completion: wall seconds, peak RSS (GNU time's max RSS when /usr/bin/time is
  * there, else VmHWM polled from /proc), stdout/stderr, and the time of the first stdout byte.
  */
-function run(command, args, { env, cwd = root, onSpawn, onStderrLine, rss = true } = {}) {
+function run(command, args, { env, cwd = root, onSpawn, onStderrLine, rss = true, wrap } = {}) {
   const rssFile = join(work, `rss-${process.pid}-${Math.random().toString(36).slice(2)}.txt`);
-  const wrapped = rss && timeBin !== undefined ? [timeBin, ['-f', '%M', '-o', rssFile, command, ...args]] : [command, args];
+  // `wrap`: [tool, its args] to run the command under (bench/endpoint.mjs reads CPU time with GNU time).
+  const wrapped = wrap !== undefined ? [wrap[0], [...wrap[1], command, ...args]] : rss && timeBin !== undefined ? [timeBin, ['-f', '%M', '-o', rssFile, command, ...args]] : [command, args];
   return new Promise((resolveRun, rejectRun) => {
     const started = performance.now();
     const child = spawn(wrapped[0], wrapped[1], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });

@@ -23,6 +23,7 @@ import {
   resolveEvalModes,
   resolveHome,
   resolveMode,
+  resolveRerank,
   resolveTopK,
   settingName,
   validateQuestion,
@@ -142,7 +143,48 @@ describe('resolveCommonConfig: every shared setting from flags, env or defaults'
   it('uses the defaults when nothing is set', () => {
     const config = resolveCommonConfig({}, { RAGOSS_HOME: '/rh' });
     expect(config).toMatchObject({ home: '/rh', location: { kind: 'embedded', dataDir: '/rh/milvus' }, milvusTimeoutMs: 10_000, lockTimeoutMs: 120_000, startTimeoutMs: 60_000, quiet: false, verbose: false, json: false, milvusLiteExecutable: undefined, secrets: [] });
-    expect(config.embedding).toEqual({ explicitModel: undefined, modelDir: undefined, cacheDir: '/rh/models', offline: false, dtype: 'fp32', batchSize: 16, hubEndpoint: undefined });
+    expect(config.embedding).toEqual({
+      explicitModel: undefined,
+      modelDir: undefined,
+      cacheDir: '/rh/models',
+      offline: false,
+      dtype: 'fp32',
+      batchSize: 16,
+      hubEndpoint: undefined,
+      url: undefined,
+      server: { apiKey: undefined, dimensions: undefined, batchSize: 32, concurrency: 4, timeoutMs: 300_000, maxRetries: 5, maxTokens: 512 },
+    });
+  });
+
+  it('reads the embedding server settings, and refuses a URL that is not http(s)', () => {
+    const env = {
+      RAGOSS_EMBEDDING_URL: 'http://gpu:8080/v1/',
+      RAGOSS_EMBEDDING_API_KEY: 'emb-key',
+      RAGOSS_EMBEDDING_DIMENSIONS: '256',
+      RAGOSS_EMBEDDING_BATCH: '64',
+      RAGOSS_EMBEDDING_CONCURRENCY: '8',
+      RAGOSS_EMBEDDING_TIMEOUT: '30',
+      RAGOSS_EMBEDDING_RETRIES: '0',
+      RAGOSS_EMBEDDING_MAX_TOKENS: '8191',
+    };
+    const { embedding, secrets } = resolveCommonConfig({}, env);
+    expect(embedding.url).toBe('http://gpu:8080/v1');
+    expect(embedding.server).toEqual({ apiKey: 'emb-key', dimensions: 256, batchSize: 64, concurrency: 8, timeoutMs: 30_000, maxRetries: 0, maxTokens: 8191 });
+    expect(secrets).toContain('emb-key');
+    expect(resolveCommonConfig({ embeddingUrl: 'https://api.openai.com/v1' }, env).embedding.url).toBe('https://api.openai.com/v1');
+    expect(usageError(() => resolveCommonConfig({ embeddingUrl: 'localhost:7997' }, {})).message).toBe('--embedding-url must be an http(s) URL, got "localhost:7997"');
+    expect(usageError(() => resolveCommonConfig({}, { RAGOSS_EMBEDDING_URL: 'ftp://x' })).message).toBe('RAGOSS_EMBEDDING_URL must be an http(s) URL, got "ftp://x"');
+    expect(usageError(() => resolveCommonConfig({}, { RAGOSS_EMBEDDING_RETRIES: '-1' })).message).toBe('RAGOSS_EMBEDDING_RETRIES must be a whole number of 0 or more, got "-1"');
+  });
+
+  it('reads the rerank stage: flags over env, none for off', () => {
+    const env = { RAGOSS_RERANK: 'http://r:7997/rerank', RAGOSS_RERANK_CANDIDATES: '30', RAGOSS_RERANK_TIMEOUT: '2', RAGOSS_RERANK_MODEL: 'rerank-v3.5', RAGOSS_RERANK_FORMAT: 'tei', RAGOSS_RERANK_API_KEY: 'rk' };
+    expect(resolveRerank({}, env)).toEqual({ target: 'http://r:7997/rerank', model: 'rerank-v3.5', format: 'tei', apiKey: 'rk', candidates: 30, budgetMs: 2000 });
+    expect(resolveRerank({ rerank: 'Xenova/ms-marco-MiniLM-L-6-v2', rerankCandidates: '10', rerankTimeout: '500ms' }, {})).toEqual({ target: 'Xenova/ms-marco-MiniLM-L-6-v2', format: 'auto', candidates: 10, budgetMs: 500 });
+    expect(resolveRerank({}, {})).toBeUndefined();
+    expect(resolveRerank({ rerank: 'none' }, env)).toBeUndefined();
+    expect(usageError(() => resolveRerank({}, { RAGOSS_RERANK: 'x', RAGOSS_RERANK_FORMAT: 'jina' })).message).toBe('RAGOSS_RERANK_FORMAT must be one of auto, cohere, tei, got "jina"');
+    expect(usageError(() => resolveRerank({ rerank: 'x', rerankCandidates: '0' }, {})).message).toBe('--rerank-candidates must be a whole number of 1 or more, got "0"');
   });
 
   it('reads each variable', () => {
@@ -198,7 +240,7 @@ describe('resolveCommonConfig: every shared setting from flags, env or defaults'
   it('hands the engine everything but the per-request model', () => {
     const config = resolveCommonConfig({ embeddingModel: 'a/b' }, { RAGOSS_HOME: '/rh', RAGOSS_LOCK_TIMEOUT: '7', RAGOSS_START_TIMEOUT: '30', RAGOSS_MILVUS_LITE: '/x' });
     const settings = engineSettings(config);
-    expect(settings).toEqual({ home: '/rh', location: config.location, embedding: { modelDir: undefined, cacheDir: '/rh/models', offline: false, dtype: 'fp32', batchSize: 16, hubEndpoint: undefined }, milvusTimeoutMs: 10_000, milvusLiteExecutable: '/x', lockTimeoutMs: 7000, startTimeoutMs: 30_000 });
+    expect(settings).toEqual({ home: '/rh', location: config.location, embedding: { modelDir: undefined, cacheDir: '/rh/models', offline: false, dtype: 'fp32', batchSize: 16, hubEndpoint: undefined, url: undefined, server: { apiKey: undefined, dimensions: undefined, batchSize: 32, concurrency: 4, timeoutMs: 300_000, maxRetries: 5, maxTokens: 512 } }, milvusTimeoutMs: 10_000, milvusLiteExecutable: '/x', lockTimeoutMs: 7000, startTimeoutMs: 30_000 });
   });
 });
 

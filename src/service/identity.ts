@@ -36,7 +36,8 @@ export function settingsFingerprint(settings: EngineSettings): Record<string, st
     hubEndpoint: embedding.hubEndpoint ?? '',
     embeddingUrl: embedding.url ?? '',
     embeddingKey: server.apiKey === undefined ? '' : secretHash(server.apiKey),
-    embeddingServer: JSON.stringify([server.dimensions ?? null, server.batchSize, server.concurrency, server.timeoutMs, server.maxRetries, server.maxTokens]),
+    // Its batch follows RAGOSS_EMBEDDING_BATCH, as batchSize above does: not said twice.
+    embeddingServer: JSON.stringify([server.dimensions ?? null, server.concurrency, server.timeoutMs, server.maxRetries, server.maxTokens]),
   };
 }
 
