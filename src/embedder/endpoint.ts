@@ -87,26 +87,30 @@ export class EndpointEmbedder implements Embedder {
     // Nothing held: each request is its own.
   }
 
-  /** Batches of `batchSize`, `concurrency` of them in flight; vectors come back in input order. */
+  /**
+   * Batches of `batchSize`, `concurrency` of them in flight; vectors come back in input order.
+   * Texts go out sorted by length, as the local embedder batches them: a server that pads each
+   * batch to its longest text wastes least on batches of like lengths.
+   */
   private async embedAll(inputs: readonly string[], onEmbedded?: (count: number) => void): Promise<Float32Array[]> {
     const vectors = new Array<Float32Array>(inputs.length);
-    const starts: number[] = [];
-    for (let start = 0; start < inputs.length; start += this.config.batchSize) starts.push(start);
+    const order = inputs.map((_, index) => index).sort((a, b) => (inputs[a] as string).length - (inputs[b] as string).length || a - b);
+    const batches: number[][] = [];
+    for (let start = 0; start < order.length; start += this.config.batchSize) batches.push(order.slice(start, start + this.config.batchSize));
     let next = 0;
     let embedded = 0;
     const worker = async () => {
-      while (next < starts.length) {
-        const start = starts[next++] as number;
-        const batch = inputs.slice(start, start + this.config.batchSize);
-        const got = await this.request(batch, this.dimension);
-        got.forEach((vector, offset) => {
-          vectors[start + offset] = vector;
+      while (next < batches.length) {
+        const batch = batches[next++] as number[];
+        const got = await this.request(batch.map((index) => inputs[index] as string), this.dimension);
+        got.forEach((vector, position) => {
+          vectors[batch[position] as number] = vector;
         });
         embedded += batch.length;
         onEmbedded?.(embedded);
       }
     };
-    await Promise.all(Array.from({ length: Math.min(this.config.concurrency, starts.length) }, worker));
+    await Promise.all(Array.from({ length: Math.min(this.config.concurrency, batches.length) }, worker));
     return vectors;
   }
 

@@ -50,6 +50,9 @@ describe('EndpointEmbedder', () => {
     const vectors = await embedder.embedDocuments(texts, (count) => counts.push(count));
     const sent = server.requests.slice(before).filter((request) => request.route === '/embeddings');
     expect(sent.map((request) => (request.body['input'] as string[]).length)).toEqual([3, 3, 3, 1]);
+    // Sent shortest first, so each request holds texts of like length (the last, longest, alone).
+    expect(sent.flatMap((request) => request.body['input'] as string[]).sort()).toEqual([...texts].sort());
+    expect(sent.filter((request) => (request.body['input'] as string[]).length === 1).map((request) => request.body['input'])).toEqual([[texts[9]]]);
     expect(sent.every((request) => request.body['model'] === 'fake-embedder' && request.body['encoding_format'] === 'float')).toBe(true);
     expect(server.maxInFlight).toBeLessThanOrEqual(2);
     expect(counts.at(-1)).toBe(10);
