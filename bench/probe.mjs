@@ -34,7 +34,7 @@ function embedderOptions(silentProgress) {
 async function ingestSplit() {
   const s = {};
   const [{ loadCorpus }, { chunkDocuments, ingestChunks }, { openStore }, { silentProgress }, { parseMilvusUri }] = await timed(s, 'importRagoss', () =>
-    Promise.all([import('../dist/corpus/source.js'), import('../dist/pipeline/ingest.js'), import('../dist/store/open.js'), import('../dist/progress.js'), import('../dist/config.js')]),
+    Promise.all([import('../dist/corpus/source.js'), import('../dist/pipeline/ingest.js'), import('../dist/store/open.js'), import('../dist/progress.js'), import('../dist/store/location.js')]),
   );
   const documents = await timed(s, 'unzipRead', () => loadCorpus({ source: args.zip, glob: args.glob, home: args.home, progress: silentProgress }));
   const chunks = await timed(s, 'split', async () => chunkDocuments(documents));
@@ -62,7 +62,7 @@ async function ingestSplit() {
 async function searchSplit() {
   const s = {};
   const [{ openStore }, { silentProgress }, { parseMilvusUri }] = await timed(s, 'importRagoss', () =>
-    Promise.all([import('../dist/store/open.js'), import('../dist/progress.js'), import('../dist/config.js')]),
+    Promise.all([import('../dist/store/open.js'), import('../dist/progress.js'), import('../dist/store/location.js')]),
   );
   const store = await timed(s, 'milvusConnect', () =>
     openStore({ location: parseMilvusUri(args.uri, args.home, undefined), home: args.home, progress: silentProgress, timeoutMs: 60_000 }),

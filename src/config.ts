@@ -2,9 +2,12 @@ import { REASONING_EFFORTS, type ReasoningEffort } from './answerer/chat.js';
 import { CHUNKERS, DEFAULT_CHUNKER, type ChunkerName } from './corpus/chunk.js';
 import { RETRIEVAL_MODES, type RetrievalMode } from './store/store.js';
 import { homedir } from 'node:os';
-import { isAbsolute, join, resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { EMBEDDING_DTYPES, type EmbeddingDtype } from './embedder/embedder.js';
-import type { EmbeddingEndpointConfig } from './embedder/endpoint.js';
+import type { ChatConfig, EmbeddingSettings, EngineSettings, ServerEmbeddingSettings } from './engine/settings.js';
+import { isHttpUrl } from './remote/http.js';
+import { parseMilvusUri, type MilvusLocation } from './store/location.js';
+import { expandHome } from './system.js';
 import { RERANK_FORMATS, type RerankFormat, type RerankSettings } from './rerank/reranker.js';
 import { UsageError, secretsAmong } from './errors.js';
 import { DEFAULT_LOCK_TIMEOUT_SECONDS, DEFAULT_START_TIMEOUT_SECONDS } from './store/embedded.js';
@@ -13,7 +16,6 @@ export const DEFAULT_SOURCE_URL =
   'https://github.com/milvus-io/milvus-docs/releases/download/v2.4.6-preview/milvus_docs_2.4.x_en.zip';
 export const DEFAULT_GLOB = 'en/faq/*.md';
 export const DEFAULT_COLLECTION = 'ragoss_milvus_faq';
-export const DEFAULT_EMBEDDING_MODEL = 'Xenova/all-mpnet-base-v2';
 export const DEFAULT_CHAT_BASE_URL = 'https://openrouter.ai/api/v1';
 export const DEFAULT_CHAT_MODEL = 'openai/gpt-oss-20b';
 export const DEFAULT_TOP_K = 3;
@@ -25,12 +27,6 @@ export function pick(flag: string | undefined, env: Env, envName: string): strin
   if (flag !== undefined && flag !== '') return flag;
   const fromEnv = env[envName];
   return fromEnv === undefined || fromEnv === '' ? undefined : fromEnv;
-}
-
-export function expandHome(path: string): string {
-  if (path === '~') return homedir();
-  if (path.startsWith('~/')) return join(homedir(), path.slice(2));
-  return path;
 }
 
 export function resolveHome(env: Env): string {
@@ -64,35 +60,6 @@ export function parseBoolean(value: string | boolean | undefined): boolean {
   return value !== undefined && ['1', 'true', 'yes', 'on'].includes(value.toLowerCase());
 }
 
-/** Where Milvus lives, following pymilvus: a URL or host:port is a server, a path is embedded Milvus Lite. */
-export type MilvusLocation =
-  | { kind: 'server'; address: string; ssl: boolean; token?: string }
-  | { kind: 'embedded'; dataDir: string };
-
-export function parseMilvusUri(uri: string | undefined, home: string, token: string | undefined): MilvusLocation {
-  if (uri === undefined) return { kind: 'embedded', dataDir: join(home, 'milvus') };
-  const url = /^(https?|tcp|grpc):\/\//i.exec(uri);
-  if (url) {
-    const parsed = new URL(uri);
-    const ssl = parsed.protocol === 'https:';
-    const port = parsed.port || (ssl ? '443' : '19530');
-    return { kind: 'server', address: `${parsed.hostname}:${port}`, ssl, token };
-  }
-  if (/^[A-Za-z0-9.-]+:\d+$/.test(uri)) return { kind: 'server', address: uri, ssl: false, token };
-  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(uri)) {
-    throw new UsageError(`unsupported MILVUS_URI scheme in "${uri}"`, 'use http://host:port, https://host:port or a local path');
-  }
-  const path = expandHome(uri);
-  return { kind: 'embedded', dataDir: isAbsolute(path) ? path : resolve(path) };
-}
-
-export function describeLocation(location: MilvusLocation): string {
-  return location.kind === 'server'
-    ? `${location.ssl ? 'https' : 'http'}://${location.address}`
-    : location.dataDir;
-}
-
-
 /** Options every command shares; all are optional on the command line. */
 export interface CommonFlags {
   milvusUri?: string;
@@ -108,23 +75,12 @@ export interface CommonFlags {
   daemon?: boolean;
 }
 
-export interface EmbeddingConfig {
+/** The embedding settings, plus the model the user named (per request: the engine does not own it). */
+export interface EmbeddingConfig extends EmbeddingSettings {
   /** Set when the user named a model; otherwise ingest uses the default and search the collection's. */
   explicitModel: string | undefined;
-  modelDir: string | undefined;
-  cacheDir: string;
-  offline: boolean;
-  dtype: EmbeddingDtype;
-  batchSize: number;
-  /** A Hugging Face hub mirror (HF_ENDPOINT, as the Python hub client reads it). */
-  hubEndpoint: string | undefined;
-  /** Embed through this OpenAI-compatible server instead of a local model (--embedding-url). */
-  url: string | undefined;
-  /** How to talk to an embedding server: this one, or the one a collection was built through. */
-  server: ServerEmbeddingSettings;
 }
 
-export type ServerEmbeddingSettings = Omit<EmbeddingEndpointConfig, 'url'>;
 
 export interface CommonConfig {
   home: string;
@@ -205,14 +161,6 @@ function resolveEmbeddingUrl(flag: string | undefined, env: Env): string | undef
   return url.replace(/\/+$/, '');
 }
 
-export function isHttpUrl(value: string): boolean {
-  try {
-    return ['http:', 'https:'].includes(new URL(value).protocol);
-  } catch {
-    return false;
-  }
-}
-
 /**
  * Batches of 32 texts, 4 in flight: enough for a server to batch across requests and keep its
  * accelerator busy, few enough that a hosted API's rate limit is not hit at once (see the bench).
@@ -230,17 +178,6 @@ function resolveServerEmbedding(env: Env): ServerEmbeddingSettings {
     maxRetries: parseCount(pick(undefined, env, 'RAGOSS_EMBEDDING_RETRIES'), 'RAGOSS_EMBEDDING_RETRIES', 5),
     maxTokens: parsePositiveInt(pick(undefined, env, 'RAGOSS_EMBEDDING_MAX_TOKENS'), 'RAGOSS_EMBEDDING_MAX_TOKENS', 512),
   };
-}
-
-/** What an engine owns for its whole life: where Milvus lives and how models load. */
-export interface EngineSettings {
-  home: string;
-  location: MilvusLocation;
-  embedding: Omit<EmbeddingConfig, 'explicitModel'>;
-  milvusTimeoutMs: number;
-  milvusLiteExecutable: string | undefined;
-  lockTimeoutMs: number;
-  startTimeoutMs: number;
 }
 
 export function engineSettings(config: CommonConfig): EngineSettings {
@@ -262,16 +199,6 @@ export interface ChatFlags {
   maxTokens?: string;
   reasoningEffort?: string;
   timeout?: string;
-}
-
-export interface ChatConfig {
-  baseUrl: string;
-  model: string;
-  apiKey: string | undefined;
-  maxTokens: number | undefined;
-  reasoningEffort: ReasoningEffort | undefined;
-  timeoutMs: number;
-  maxRetries: number;
 }
 
 export function resolveChatConfig(flags: ChatFlags, env: Env): ChatConfig {
@@ -304,16 +231,6 @@ export function resolveChatConfig(flags: ChatFlags, env: Env): ChatConfig {
 
 export function resolveTopK(flag: string | undefined, env: Env): number {
   return parsePositiveInt(pick(flag, env, 'RAGOSS_TOP_K'), settingName(flag, '--top-k', 'RAGOSS_TOP_K'), DEFAULT_TOP_K);
-}
-
-/**
- * The mode when none is chosen follows the collection, as measured on both dev sets (README,
- * "Retrieval quality"): the tutorial's seed chunks of the FAQ rank best dense (recall@3 and MRR
- * 1.000; hybrid 0.967 MRR), the markdown chunks of the whole docs best hybrid (recall@3 0.933
- * against 0.800 dense). Hybrid needs the collection's full-text index.
- */
-export function defaultMode(collection: { chunker: string; fullText: boolean }): RetrievalMode {
-  return collection.chunker === 'markdown' && collection.fullText ? 'hybrid' : 'dense';
 }
 
 export const DEFAULT_MODE_HELP = 'hybrid for markdown collections with full text, else dense';

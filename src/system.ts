@@ -1,3 +1,5 @@
+import { join } from 'node:path';
+import { homedir } from 'node:os';
 // What ragoss asks of the operating system beyond files: whether a process lives, a file created
 // exactly once, a free loopback port. Used by the data lock, embedded Milvus Lite and the service.
 import { existsSync, readFileSync } from 'node:fs';
@@ -54,4 +56,11 @@ export function freePort(): Promise<number> {
       server.close(() => resolvePort(port));
     });
   });
+}
+
+/** `~` and `~/...` as the shell expands them. */
+export function expandHome(path: string): string {
+  if (path === '~') return homedir();
+  if (path.startsWith('~/')) return join(homedir(), path.slice(2));
+  return path;
 }

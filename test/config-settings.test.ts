@@ -3,17 +3,12 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
   DEFAULT_CHAT_MODEL,
-  DEFAULT_EMBEDDING_MODEL,
   DEFAULT_GLOB,
   DEFAULT_MODE_HELP,
   DEFAULT_SOURCE_URL,
-  defaultMode,
-  describeLocation,
   engineSettings,
-  expandHome,
   parseBoolean,
   parseDuration,
-  parseMilvusUri,
   parsePositiveInt,
   pick,
   resolveChatConfig,
@@ -28,6 +23,10 @@ import {
   settingName,
   validateQuestion,
 } from '../src/config.js';
+import { DEFAULT_EMBEDDING_MODEL } from '../src/embedder/embedder.js';
+import { defaultMode } from '../src/engine/settings.js';
+import { describeLocation, parseMilvusUri } from '../src/store/location.js';
+import { expandHome } from '../src/system.js';
 import { UsageError } from '../src/errors.js';
 
 /** The usage error `run` throws, with its message and hint. */

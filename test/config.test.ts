@@ -1,7 +1,8 @@
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_CHAT_BASE_URL, DEFAULT_CHAT_MODEL, DEFAULT_COLLECTION, parseMilvusUri, resolveChatConfig, resolveCommonConfig } from '../src/config.js';
+import { DEFAULT_CHAT_BASE_URL, DEFAULT_CHAT_MODEL, DEFAULT_COLLECTION, resolveChatConfig, resolveCommonConfig } from '../src/config.js';
+import { parseMilvusUri } from '../src/store/location.js';
 import { UsageError } from '../src/errors.js';
 
 describe('parseMilvusUri (pymilvus rules)', () => {

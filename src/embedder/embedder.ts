@@ -1,3 +1,6 @@
+/** all-mpnet-base-v2 in its transformers.js ONNX export: 768 dims, the tutorial's model. */
+export const DEFAULT_EMBEDDING_MODEL = 'Xenova/all-mpnet-base-v2';
+
 /** Turns text into vectors; documents and queries may be embedded differently (prefixes). */
 export interface Embedder {
   readonly modelName: string;

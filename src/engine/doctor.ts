@@ -1,7 +1,9 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { endpointNeedsKey, type ChatEndpoint } from '../answerer/chat.js';
-import { DEFAULT_EMBEDDING_MODEL, describeLocation, type EngineSettings } from '../config.js';
+import { DEFAULT_EMBEDDING_MODEL } from '../embedder/embedder.js';
+import { describeLocation } from '../store/location.js';
+import type { EngineSettings } from './settings.js';
 import { configDimension } from '../embedder/embedder.js';
 import { modelIsLocal } from '../embedder/transformers.js';
 import { RagossError, errorMessage, redact, secretsAmong } from '../errors.js';

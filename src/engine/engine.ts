@@ -1,5 +1,5 @@
 import type { ChatDelta } from '../answerer/chat.js';
-import type { ChatConfig } from '../config.js';
+import type { ChatConfig } from './settings.js';
 import type { EvalQuestion, EvalReport } from '../pipeline/evaluate.js';
 import type { Grounding } from '../pipeline/grounding.js';
 import type { RankedHit } from '../pipeline/retrieve.js';

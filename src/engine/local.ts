@@ -1,9 +1,11 @@
 import { join } from 'node:path';
 import { OpenAIChatEndpoint, requireChatKey, type ChatEndpoint } from '../answerer/chat.js';
-import { DEFAULT_EMBEDDING_MODEL, defaultMode, describeLocation, isHttpUrl, type EngineSettings } from '../config.js';
+import { DEFAULT_EMBEDDING_MODEL } from '../embedder/embedder.js';
+import { describeLocation } from '../store/location.js';
+import { defaultMode, type EngineSettings } from './settings.js';
 import type { ChunkerName, TokenLimit } from '../corpus/chunk.js';
 import { displayUrl, download } from '../corpus/download.js';
-import { displayEndpoint } from '../remote/http.js';
+import { displayEndpoint, isHttpUrl } from '../remote/http.js';
 import { corpusDigest, isUrl, loadCorpus } from '../corpus/source.js';
 import type { Embedder } from '../embedder/embedder.js';
 import { QueryVectors } from '../embedder/query-vectors.js';

@@ -2,7 +2,7 @@ import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { RETRIEVAL_MODES, type RetrievalMode } from '../store/store.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
-import type { ChatConfig } from '../config.js';
+import type { ChatConfig } from '../engine/settings.js';
 import type { Engine, OperationContext, RerankSettings } from '../engine/engine.js';
 import { RagossError, errorMessage, redact } from '../errors.js';
 import { silentProgress } from '../progress.js';

@@ -194,3 +194,12 @@ export function displayEndpoint(url: string): string {
 export function joinRoute(base: string, route: string): string {
   return `${base.replace(/\/+$/, '')}/${route}`;
 }
+
+/** Whether `value` is an http(s) URL (and not a model name or a path). */
+export function isHttpUrl(value: string): boolean {
+  try {
+    return ['http:', 'https:'].includes(new URL(value).protocol);
+  } catch {
+    return false;
+  }
+}

@@ -1,7 +1,9 @@
 import { spawn } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { describeLocation, type DaemonUse, type EngineSettings, type Env } from '../config.js';
+import type { DaemonUse, Env } from '../config.js';
+import type { EngineSettings } from '../engine/settings.js';
+import { describeLocation } from '../store/location.js';
 import type { Progress } from '../progress.js';
 import { processAlive } from '../system.js';
 import { probeService, RemoteEngine, socketJson } from './client.js';

@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
 import { statSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { describeLocation, type EngineSettings } from '../config.js';
+import type { EngineSettings } from '../engine/settings.js';
+import { describeLocation } from '../store/location.js';
 import { packageVersion } from '../version.js';
 import type { JobInfo } from './jobs.js';
 

@@ -1,4 +1,4 @@
-import { describeLocation, type MilvusLocation } from '../config.js';
+import { describeLocation, type MilvusLocation } from './location.js';
 import type { Progress } from '../progress.js';
 import type { VectorStore } from './store.js';
 

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { parseMilvusUri } from '../../src/config.js';
+import { parseMilvusUri } from '../../src/store/location.js';
 import type { SourceDocument } from '../../src/corpus/source.js';
 import type { Embedder } from '../../src/embedder/embedder.js';
 import { TransformersEmbedder } from '../../src/embedder/transformers.js';

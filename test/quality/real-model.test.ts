@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
-import { DEFAULT_EMBEDDING_MODEL } from '../../src/config.js';
+import { DEFAULT_EMBEDDING_MODEL } from '../../src/embedder/embedder.js';
 import { baseEnv, runCli, tempHome } from '../helpers/cli.js';
 import { devQuestions, faqZip, fullDocsQuestions, fullZip } from '../helpers/paths.js';
 

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { DEFAULT_EMBEDDING_MODEL } from '../../src/config.js';
+import { DEFAULT_EMBEDDING_MODEL } from '../../src/embedder/embedder.js';
 import { loadCorpus } from '../../src/corpus/source.js';
 import { EndpointEmbedder } from '../../src/embedder/endpoint.js';
 import { TransformersEmbedder } from '../../src/embedder/transformers.js';

@@ -2,7 +2,7 @@ import type { MilvusClient } from '@zilliz/milvus2-sdk-node';
 import { DataType } from '@zilliz/milvus2-sdk-node';
 import { physicalCollectionNames, testMilvusClient } from '../helpers/milvus-client.js';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { parseMilvusUri } from '../../src/config.js';
+import { parseMilvusUri } from '../../src/store/location.js';
 import { grpcProblem, truncateUtf8 } from '../../src/store/milvus.js';
 import { openStore } from '../../src/store/open.js';
 import { serverFeatures, type StoredChunk, type VectorStore } from '../../src/store/store.js';
