@@ -48,6 +48,16 @@ export class InterruptedError extends RagossError {
   }
 }
 
+/** Problem, then fix: the one line every entry point (CLI, MCP, the service's log) shows for a user's error. */
+export function problemAndFix(error: RagossError): string {
+  return `${error.message}${error.hint ? ` — ${error.hint}` : ''}`;
+}
+
+/** An error that is not a RagossError is a bug: its first line, never its stack. */
+export function firstLine(error: unknown): string {
+  return errorMessage(error).split('\n')[0] ?? 'unknown error';
+}
+
 export function errorMessage(error: unknown): string {
   if (error instanceof Error) return error.message;
   return String(error);

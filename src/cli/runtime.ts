@@ -1,4 +1,4 @@
-import { ExitCode, InterruptedError, NotCoveredError, RagossError, redact, type ExitCodeValue } from '../errors.js';
+import { ExitCode, InterruptedError, NotCoveredError, RagossError, firstLine, problemAndFix, redact, type ExitCodeValue } from '../errors.js';
 
 
 /** Where a command reads its settings and writes its output: the process's own, or a caller's (tests). */
@@ -41,12 +41,11 @@ export function reportError(error: unknown, options: { verbose: boolean; secrets
     return error.exitCode;
   }
   if (error instanceof RagossError) {
-    write(`ragoss: error: ${error.message}${error.hint ? ` — ${error.hint}` : ''}`);
+    write(`ragoss: error: ${problemAndFix(error)}`);
     if (options.verbose && error.cause !== undefined) write(causeChain(error.cause));
     return error.exitCode;
   }
-  const message = error instanceof Error ? error.message.split('\n')[0] : String(error);
-  write(`ragoss: unexpected error: ${message}${options.verbose ? '' : ' (run with --verbose for details)'}`);
+  write(`ragoss: unexpected error: ${firstLine(error)}${options.verbose ? '' : ' (run with --verbose for details)'}`);
   if (options.verbose) write(causeChain(error));
   return ExitCode.failure;
 }

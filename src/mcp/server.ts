@@ -4,7 +4,7 @@ import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
 import type { ChatConfig } from '../engine/settings.js';
 import type { Engine, OperationContext, RerankSettings } from '../engine/engine.js';
-import { RagossError, errorMessage, redact } from '../errors.js';
+import { RagossError, firstLine, problemAndFix, redact } from '../errors.js';
 import { silentProgress } from '../progress.js';
 import { linkLabel } from '../corpus/links.js';
 import type { Grounding } from '../pipeline/grounding.js';
@@ -62,7 +62,7 @@ function notCoveredText(result: Grounding & { hits: RankedHit[] }): string {
 
 /** A tool failure the agent can read and act on: one line, message then fix; never a crash of the server. */
 function toolError(error: unknown, secrets: readonly string[]): CallToolResult {
-  const text = error instanceof RagossError ? `${error.message}${error.hint ? ` — ${error.hint}` : ''}` : `unexpected error: ${errorMessage(error).split('\n')[0]}`;
+  const text = error instanceof RagossError ? problemAndFix(error) : `unexpected error: ${firstLine(error)}`;
   return { isError: true, content: [{ type: 'text', text: redact(text, secrets) }] };
 }
 

@@ -8,7 +8,7 @@ import type { EngineSettings } from '../engine/settings.js';
 import type { OperationContext } from '../engine/engine.js';
 import { LocalEngine } from '../engine/local.js';
 import { progressEmitter } from './progress-events.js';
-import { ExitCode, InterruptedError, RagossError, UsageError, errorMessage, redact, secretsAmong } from '../errors.js';
+import { ExitCode, InterruptedError, RagossError, UsageError, errorMessage, firstLine, redact, secretsAmong } from '../errors.js';
 import type { Progress } from '../progress.js';
 import { createExclusive, processAlive } from '../system.js';
 import { serviceVersion, settingsFingerprint, type ServiceHealth } from './identity.js';
@@ -82,7 +82,7 @@ function listen(server: Server, where: { path: string } | { host: string; port: 
 
 function wireError(error: unknown, secrets: readonly string[]): WireError {
   if (error instanceof RagossError) return { message: redact(error.message, secrets), hint: error.hint === undefined ? undefined : redact(error.hint, secrets), exitCode: error.exitCode };
-  return { message: redact(errorMessage(error).split('\n')[0] ?? 'unknown error', secrets), exitCode: ExitCode.failure, unexpected: true };
+  return { message: redact(firstLine(error), secrets), exitCode: ExitCode.failure, unexpected: true };
 }
 
 function statusFor(exitCode: number): number {
