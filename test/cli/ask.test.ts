@@ -5,6 +5,7 @@ import { baseEnv, runInProcess as runCli, tempHome } from '../helpers/cli.js';
 import { cleanErrorLine } from '../helpers/errors.js';
 import { DEFAULT_REPLY, chatRequests, messagesOf, startChatServer, type ChatServer, type Scenario } from '../helpers/chat-server.js';
 import { binPath, faqZip, projectRoot, tinyModel } from '../helpers/paths.js';
+import { uniqueCollection } from '../helpers/names.js';
 
 const QUESTION = 'How is data stored in milvus?';
 const MODEL = 'openai/gpt-oss-20b';
@@ -24,9 +25,6 @@ interface JsonHit {
   chunkIndex: number;
 }
 
-function uniqueCollection(prefix: string): string {
-  return `${prefix}_${Date.now().toString(36)}_${Math.floor(Math.random() * 1e6)}`;
-}
 
 /** Exactly one JSON object on stdout, nothing else. */
 function singleJson(stdout: string): Record<string, unknown> {

@@ -7,6 +7,7 @@ import { baseEnv, runInProcess as runCli, tempHome } from '../helpers/cli.js';
 import { cleanErrorLine } from '../helpers/errors.js';
 import { chatRequests, messagesOf, startChatServer, type ChatServer } from '../helpers/chat-server.js';
 import { faqDir, faqZip, tinyModel } from '../helpers/paths.js';
+import { uniqueCollection } from '../helpers/names.js';
 
 const QUESTION = 'How is data stored in milvus?';
 const PRODUCT_FAQ = readFileSync(join(faqDir, 'en', 'faq', 'product_faq.md'), 'utf8');
@@ -26,9 +27,6 @@ interface Grounded {
   threshold: number | null;
 }
 
-function uniqueCollection(prefix: string): string {
-  return `${prefix}_${Date.now().toString(36)}_${Math.floor(Math.random() * 1e6)}`;
-}
 
 describe(`answers a reader can check (${inject('milvusBackend')})`, () => {
   const milvusUri = inject('milvusUri');

@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { baseEnv, runInProcess as runCli, tempHome } from '../helpers/cli.js';
 import { faqZip, tinyModel } from '../helpers/paths.js';
 import { startModelServer, type ModelServer } from '../helpers/model-server.js';
+import { uniqueCollection } from '../helpers/names.js';
 
 const QUESTION = 'Where does Milvus store data?';
 
@@ -14,7 +15,7 @@ function endpointEnv(server: ModelServer, extra: Record<string, string> = {}): R
     RAGOSS_HOME: tempHome(),
     MILVUS_URI: inject('milvusUri'),
     RAGOSS_MODEL_DIR: mkdtempSync(join(tmpdir(), 'ragoss-no-models-')),
-    RAGOSS_COLLECTION: `ep_${Date.now().toString(36)}_${Math.random().toString(36).slice(2, 6)}`,
+    RAGOSS_COLLECTION: uniqueCollection('ep'),
     RAGOSS_EMBEDDING_URL: server.url,
     RAGOSS_EMBEDDING_RETRIES: '1',
     ...extra,

@@ -9,12 +9,10 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { baseEnv, runCli as spawnCli, runInProcess as runCli, tempHome } from '../helpers/cli.js';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { binPath, devQuestions, faqZip, fullZip, milvusLiteExecutable, projectRoot, tinyModel } from '../helpers/paths.js';
+import { uniqueCollection } from '../helpers/names.js';
 
 const QUESTION = 'How is data stored in milvus?';
 
-function uniqueCollection(prefix: string): string {
-  return `${prefix}_${Date.now().toString(36)}_${Math.floor(Math.random() * 1e6)}`;
-}
 
 /** Serves the shared FAQ zip over real HTTP and counts downloads. */
 function serveZip(): Promise<{ url: string; hits: () => number; close: () => Promise<void> }> {

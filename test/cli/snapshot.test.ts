@@ -15,12 +15,10 @@ import { baseEnv, runInProcess as runCli, tempHome } from '../helpers/cli.js';
 import { testMilvusClient } from '../helpers/milvus-client.js';
 import { startTestMilvus, type TestMilvus } from '../helpers/milvus-server.js';
 import { devQuestions, faqDir, faqZip, fullDocsQuestions, modelsDir, tinyModel } from '../helpers/paths.js';
+import { uniqueCollection } from '../helpers/names.js';
 
 const backend = inject('milvusBackend');
 
-function uniqueCollection(prefix: string): string {
-  return `${prefix}_${Date.now().toString(36)}_${Math.floor(Math.random() * 1e6)}`;
-}
 
 /** Every question of both dev sets: what "answers exactly as its source" is checked on. */
 const QUESTIONS = [devQuestions, fullDocsQuestions].flatMap((file) =>

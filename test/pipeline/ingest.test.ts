@@ -12,6 +12,7 @@ import { silentProgress } from '../../src/progress.js';
 import { openStore } from '../../src/store/open.js';
 import type { VectorStore } from '../../src/store/store.js';
 import { modelsDir, tinyModel } from '../helpers/paths.js';
+import { uniqueCollection } from '../helpers/names.js';
 
 /** A real model that counts what it embeds, and can pose as other weights or another model. */
 class CountingEmbedder implements Embedder {
@@ -59,9 +60,6 @@ const VERSION_2: SourceDocument[] = [
   { path: 'en/b.md', text: page('Beta', ['Collections hold entities, each with a primary key.', 'Aliases point at collections.']) },
 ];
 
-function uniqueName(prefix: string): string {
-  return `${prefix}_${Date.now().toString(36)}_${Math.floor(Math.random() * 1e6)}`;
-}
 
 /** The physical collections behind `prefix` (its alias's name), listed by the SDK itself. */
 async function physicalCollections(prefix: string): Promise<string[]> {
@@ -96,7 +94,7 @@ describe(`incremental re-ingest on a real Milvus (${inject('milvusBackend')})`, 
   });
 
   it('re-ingesting unchanged docs embeds nothing and keeps every vector', async () => {
-    const name = uniqueName('inc_same');
+    const name = uniqueCollection('inc_same');
     const chunks = chunkDocuments(VERSION_1);
     const first = new CountingEmbedder(model);
     expect(await ingest(chunks, name, first)).toMatchObject({ chunks: chunks.length, embedded: chunks.length, reused: 0 });
@@ -112,7 +110,7 @@ describe(`incremental re-ingest on a real Milvus (${inject('milvusBackend')})`, 
   });
 
   it('an edited corpus embeds only new and changed chunks; removed ones are gone', async () => {
-    const name = uniqueName('inc_edit');
+    const name = uniqueCollection('inc_edit');
     const oldChunks = chunkDocuments(VERSION_1);
     await ingest(oldChunks, name, new CountingEmbedder(model));
     const oldVectors = await store.vectorsByIds(name, oldChunks.map((chunk) => chunk.id));
@@ -133,7 +131,7 @@ describe(`incremental re-ingest on a real Milvus (${inject('milvusBackend')})`, 
   });
 
   it('--full, another chunker, other weights or another model embed every chunk', async () => {
-    const name = uniqueName('inc_full');
+    const name = uniqueCollection('inc_full');
     const chunks = chunkDocuments(VERSION_1);
     await ingest(chunks, name, new CountingEmbedder(model));
     const cases: Array<[string, CountingEmbedder, Partial<IngestOptions>]> = [
@@ -151,7 +149,7 @@ describe(`incremental re-ingest on a real Milvus (${inject('milvusBackend')})`, 
   });
 
   it('an interrupted incremental re-ingest leaves the old data serving, and the next one completes', async () => {
-    const name = uniqueName('inc_abort');
+    const name = uniqueCollection('inc_abort');
     const oldChunks = chunkDocuments(VERSION_1);
     await ingest(oldChunks, name, new CountingEmbedder(model));
     const serving = await store.describe(name);

@@ -5,6 +5,7 @@ import { CrossEncoderReranker } from '../../src/rerank/cross-encoder.js';
 import { silentProgress } from '../../src/progress.js';
 import { baseEnv, runInProcess as runCli, tempHome } from '../helpers/cli.js';
 import { faqZip, tinyCrossEncoder, tinyModel } from '../helpers/paths.js';
+import { uniqueCollection } from '../helpers/names.js';
 
 /**
  * A cross-encoder run here through transformers.js: the tiny one .ci/run builds beside the real
@@ -48,7 +49,7 @@ describe.skipIf(!available)('a local cross-encoder (transformers.js)', () => {
     mkdirSync(join(dir, 'testing'));
     symlinkSync(join(modelsDir, tinyModel), join(dir, tinyModel));
     symlinkSync(join(modelDir, CROSS_ENCODER), join(dir, CROSS_ENCODER));
-    const env = baseEnv({ RAGOSS_HOME: tempHome(), MILVUS_URI: inject('milvusUri'), RAGOSS_MODEL_DIR: dir, RAGOSS_EMBEDDING_MODEL: tinyModel, RAGOSS_COLLECTION: `ce_${Date.now().toString(36)}` });
+    const env = baseEnv({ RAGOSS_HOME: tempHome(), MILVUS_URI: inject('milvusUri'), RAGOSS_MODEL_DIR: dir, RAGOSS_EMBEDDING_MODEL: tinyModel, RAGOSS_COLLECTION: uniqueCollection('ce') });
     expect((await runCli(['ingest', '-q', '--source', faqZip], env)).code).toBe(0);
     const result = await runCli(['search', 'Where does Milvus store data?', '--json', '--rerank', CROSS_ENCODER, '--rerank-candidates', '12', '--top-k', '5'], env);
     expect(result.code, result.stderr).toBe(0);

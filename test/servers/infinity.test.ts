@@ -10,6 +10,7 @@ import { silentProgress } from '../../src/progress.js';
 import { baseEnv, runInProcess as runCli, tempHome } from '../helpers/cli.js';
 import { startInfinity, mpnetSource, type InfinityServer } from '../helpers/infinity-server.js';
 import { devQuestions, faqZip, tinyCrossEncoder } from '../helpers/paths.js';
+import { uniqueCollection } from '../helpers/names.js';
 
 /**
  * ragoss against a real embedding and rerank server: Infinity (PyPI infinity-emb) serving the same
@@ -60,8 +61,8 @@ describe('Infinity serving all-mpnet-base-v2', () => {
 
   it('every FAQ dev question gets the same top 3 through the server as locally', async () => {
     const common = { MILVUS_URI: inject('milvusUri'), RAGOSS_MODEL_DIR: modelDir };
-    const localEnv = baseEnv({ ...common, RAGOSS_HOME: tempHome(), RAGOSS_COLLECTION: `inf_local_${Date.now().toString(36)}` });
-    const serverEnv = baseEnv({ ...common, RAGOSS_HOME: tempHome(), RAGOSS_COLLECTION: `inf_server_${Date.now().toString(36)}`, RAGOSS_EMBEDDING_URL: infinity.url });
+    const localEnv = baseEnv({ ...common, RAGOSS_HOME: tempHome(), RAGOSS_COLLECTION: uniqueCollection('inf_local') });
+    const serverEnv = baseEnv({ ...common, RAGOSS_HOME: tempHome(), RAGOSS_COLLECTION: uniqueCollection('inf_server'), RAGOSS_EMBEDDING_URL: infinity.url });
     for (const env of [localEnv, serverEnv]) {
       const ingest = await runCli(['ingest', '-q', '--source', faqZip, '--json'], env);
       expect(ingest.code, ingest.stderr).toBe(0);
@@ -81,7 +82,7 @@ describe('Infinity serving all-mpnet-base-v2', () => {
 
 describe("Infinity's /rerank with the tiny cross-encoder", () => {
   it("orders as ragoss's own run of the same weights does, with sigmoid(logit) as its score", async () => {
-    const env = baseEnv({ MILVUS_URI: inject('milvusUri'), RAGOSS_MODEL_DIR: modelDir, RAGOSS_HOME: tempHome(), RAGOSS_COLLECTION: `inf_rerank_${Date.now().toString(36)}`, RAGOSS_EMBEDDING_URL: infinity.url });
+    const env = baseEnv({ MILVUS_URI: inject('milvusUri'), RAGOSS_MODEL_DIR: modelDir, RAGOSS_HOME: tempHome(), RAGOSS_COLLECTION: uniqueCollection('inf_rerank'), RAGOSS_EMBEDDING_URL: infinity.url });
     expect((await runCli(['ingest', '-q', '--source', faqZip], env)).code).toBe(0);
     const question = 'How is data stored in milvus?';
     const search = async (rerank: string, extra: Record<string, string> = {}) => {

@@ -9,6 +9,7 @@ import { serverFeatures, type StoredChunk, type VectorStore } from '../../src/st
 import { silentProgress } from '../../src/progress.js';
 import { freePort } from '../../src/system.js';
 import { ragossRejection } from '../helpers/errors.js';
+import { uniqueCollection } from '../helpers/names.js';
 
 const DIM = 8;
 
@@ -24,9 +25,6 @@ function chunks(count: number, tag: string): StoredChunk[] {
 
 const physicalCollections = (): Promise<string[]> => physicalCollectionNames(inject('milvusUri'));
 
-function uniqueName(prefix: string): string {
-  return `${prefix}_${Date.now().toString(36)}_${Math.floor(Math.random() * 1e6)}`;
-}
 
 describe(`MilvusStore on a real Milvus (${inject('milvusBackend')})`, () => {
   let store: VectorStore;
@@ -39,7 +37,7 @@ describe(`MilvusStore on a real Milvus (${inject('milvusBackend')})`, () => {
   });
 
   it('stores chunks with text, source and index, records the model, and searches by inner product', async () => {
-    const name = uniqueName('store_basic');
+    const name = uniqueCollection('store_basic');
     const writer = await store.beginReplace(name, { embeddingModel: 'test/model', dimension: DIM, chunker: 'seed' });
     await writer.insert(chunks(5, 'a'));
     await writer.commit(5, unit(0));
@@ -52,7 +50,7 @@ describe(`MilvusStore on a real Milvus (${inject('milvusBackend')})`, () => {
   });
 
   it('gives back a page\'s chunks in chunk order, with their raw bytes, heading and line', async () => {
-    const name = uniqueName('store_page');
+    const name = uniqueCollection('store_page');
     const writer = await store.beginReplace(name, { embeddingModel: 'm', dimension: DIM, chunker: 'seed' });
     // Inserted out of order, and beside another page with a source that shares a prefix.
     const page = chunks(4, 'p');
@@ -64,7 +62,7 @@ describe(`MilvusStore on a real Milvus (${inject('milvusBackend')})`, () => {
   });
 
   it('replaces the data atomically: until commit the old rows keep serving, then the old collection is gone', async () => {
-    const name = uniqueName('store_swap');
+    const name = uniqueCollection('store_swap');
     const first = await store.beginReplace(name, { embeddingModel: 'm', dimension: DIM, chunker: 'seed' });
     await first.insert(chunks(3, 'old'));
     await first.commit(3, unit(0));
@@ -83,7 +81,7 @@ describe(`MilvusStore on a real Milvus (${inject('milvusBackend')})`, () => {
   });
 
   it('aborting a replacement leaves the previous data serving, and the next ingest removes leftovers', async () => {
-    const name = uniqueName('store_abort');
+    const name = uniqueCollection('store_abort');
     const first = await store.beginReplace(name, { embeddingModel: 'm', dimension: DIM, chunker: 'seed' });
     await first.insert(chunks(2, 'keep'));
     await first.commit(2, unit(0));
@@ -106,7 +104,7 @@ describe(`MilvusStore on a real Milvus (${inject('milvusBackend')})`, () => {
   });
 
   it('still searches a collection made by ragoss 0.1, which has no raw, heading or line fields', async () => {
-    const name = uniqueName('store_v01');
+    const name = uniqueCollection('store_v01');
     const physical = `${name}__20261101000000000_abcd`;
     const client = testMilvusClient(inject('milvusUri'), 30_000);
     try {
@@ -135,7 +133,7 @@ describe(`MilvusStore on a real Milvus (${inject('milvusBackend')})`, () => {
   });
 
   it('records the chunker, and full-text search exactly where the server has it (Milvus Lite 3.2, not Milvus 2.3)', async () => {
-    const name = uniqueName('store_fulltext');
+    const name = uniqueCollection('store_fulltext');
     const writer = await store.beginReplace(name, { embeddingModel: 'm', dimension: DIM, chunker: 'markdown' });
     const rows: StoredChunk[] = [
       { id: 'w', vector: unit(0), text: 'Set queryNode.cache.warmup to sync to load vectors at start', source: 'en/a.md', chunkIndex: 0, raw: '', heading: '', line: 1 },
@@ -160,7 +158,7 @@ describe(`MilvusStore on a real Milvus (${inject('milvusBackend')})`, () => {
   });
 
   it('describes an alias swapped and its old collection dropped mid-describe as what it is now', async () => {
-    const name = uniqueName('store_race');
+    const name = uniqueCollection('store_race');
     const first = await store.beginReplace(name, { embeddingModel: 'test/model', dimension: DIM, chunker: 'seed' });
     await first.insert(chunks(2, 'old'));
     await first.commit(2, unit(0));
@@ -193,7 +191,7 @@ describe(`MilvusStore on a real Milvus (${inject('milvusBackend')})`, () => {
   });
 
   it('search on a missing collection is exit code 3 with the fix', async () => {
-    const error = await ragossRejection(store.search(uniqueName('missing'), { text: '', vector: unit(0) }, 3, 'dense'));
+    const error = await ragossRejection(store.search(uniqueCollection('missing'), { text: '', vector: unit(0) }, 3, 'dense'));
     expect(error.exitCode).toBe(3);
     expect(error.hint).toMatch(/ragoss ingest/);
   });
