@@ -1,10 +1,10 @@
-import { join } from 'node:path';
-import { homedir } from 'node:os';
 // What ragoss asks of the operating system beyond files: whether a process lives, a file created
 // exactly once, a free loopback port. Used by the data lock, embedded Milvus Lite and the service.
 import { existsSync, readFileSync } from 'node:fs';
 import { link, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
 
 const HAS_PROC = existsSync('/proc/self/stat');
 
