@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { CrossEncoderReranker } from '../../src/rerank/cross-encoder.js';
@@ -6,15 +6,15 @@ import { silentProgress } from '../../src/progress.js';
 import { baseEnv, runInProcess as runCli, tempHome } from '../helpers/cli.js';
 import { faqZip, tinyCrossEncoder, tinyModel } from '../helpers/paths.js';
 import { uniqueCollection } from '../helpers/names.js';
+import { realModelAvailable, realModelRoot } from '../helpers/real-model.js';
 
 /**
  * A cross-encoder run here through transformers.js: the tiny one .ci/run builds beside the real
  * model (scripts/build-tiny-cross-encoder.sh), with torch's logits for fixed pairs to agree with.
  */
 const CROSS_ENCODER = tinyCrossEncoder;
-const realModelDir = process.env['RAGOSS_REAL_MODEL_DIR'];
-const available = realModelDir !== undefined && existsSync(join(realModelDir, CROSS_ENCODER, 'onnx', 'model.onnx'));
-if (!available && process.env['CI'] === 'true') throw new Error(`RAGOSS_REAL_MODEL_DIR must hold ${CROSS_ENCODER} in CI (see .ci/run)`);
+const realModelDir = realModelRoot;
+const available = await realModelAvailable(CROSS_ENCODER);
 
 interface Reference {
   question: string;
