@@ -1,25 +1,33 @@
 import { BaseSequencer, type TestSpecification } from 'vitest/node';
 
-/**
- * The quality test starts first, beside the real-server files, and the rest follow in vitest's
- * order. In CI the quality test may first wait for the real model, whose build then has that core. The quality test is the longest file by far and all CPU (the real model embeds); the
- * real server's files mostly wait on Milvus. Paired, the two workers stay busy and finish together.
- * vitest's own order on a fresh clone (no timings cached) starts the largest files first, which ran
- * the quality test late and the server's files last, on an otherwise idle worker.
- */
-function rank(spec: TestSpecification): number {
-  if (spec.moduleId.endsWith('test/quality/real-model.test.ts')) return 0;
-  // It needs a model CI may still be building (helpers/real-model.ts): last, so nothing waits on it.
-  if (spec.moduleId.endsWith('test/rerank/cross-encoder.test.ts')) return 3;
-  return spec.project.name === 'server' ? 1 : 2;
-}
+const QUALITY = 'test/quality/real-model.test.ts';
+// It needs a model CI may still be building (helpers/real-model.ts): last, so nothing waits on it.
+const LAST = ['test/rerank/cross-encoder.test.ts'];
 
+/**
+ * The order files start in, on two workers. The quality test first: it is the longest file by far
+ * and all CPU (the real model embeds); in CI it may first wait for that model, whose build then
+ * has the core. Then the real server's files alternate with the others: a server file mostly
+ * waits on Milvus 2.3 (seconds to load each collection), so two of them side by side left both
+ * cores two-thirds idle for a minute; beside a Milvus Lite file the wait costs nothing. Within each
+ * list, vitest's own order (longest first once it has timings, largest file first on a fresh clone).
+ */
 export class QualityFirstSequencer extends BaseSequencer {
   override async sort(files: TestSpecification[]): Promise<TestSpecification[]> {
     const sorted = await super.sort(files);
-    return sorted
-      .map((spec, position) => ({ spec, position }))
-      .sort((a, b) => rank(a.spec) - rank(b.spec) || a.position - b.position)
-      .map(({ spec }) => spec);
+    const is = (spec: TestSpecification, path: string) => spec.moduleId.endsWith(path);
+    const first = sorted.filter((spec) => is(spec, QUALITY));
+    const last = sorted.filter((spec) => LAST.some((path) => is(spec, path)));
+    const middle = sorted.filter((spec) => !first.includes(spec) && !last.includes(spec));
+    const server = middle.filter((spec) => spec.project.name === 'server');
+    const others = middle.filter((spec) => spec.project.name !== 'server');
+    const alternated: TestSpecification[] = [];
+    for (let index = 0; index < Math.max(server.length, others.length); index++) {
+      const fromServer = server[index];
+      const fromOthers = others[index];
+      if (fromServer !== undefined) alternated.push(fromServer);
+      if (fromOthers !== undefined) alternated.push(fromOthers);
+    }
+    return [...first, ...alternated, ...last];
   }
 }
