@@ -19,6 +19,8 @@ import {
   resolveDaemonUse,
   resolveEvalModes,
   resolveHome,
+  resolveLinkTemplate,
+  resolveMinScore,
   resolveMode,
   resolveRerank,
   resolveTopK,
@@ -186,6 +188,37 @@ describe('resolveCommonConfig: every shared setting from flags, env or defaults'
     expect(resolveRerank({ rerank: 'none' }, env)).toBeUndefined();
     expect(usageError(() => resolveRerank({}, { RAGOSS_RERANK: 'x', RAGOSS_RERANK_FORMAT: 'jina' })).message).toBe('RAGOSS_RERANK_FORMAT must be one of auto, cohere, tei, got "jina"');
     expect(usageError(() => resolveRerank({ rerank: 'x', rerankCandidates: '0' }, {})).message).toBe('--rerank-candidates must be a whole number of 1 or more, got "0"');
+    const badScheme = usageError(() => resolveRerank({}, { RAGOSS_RERANK: 'grpc://r:7997' }));
+    expect(badScheme.message).toBe('RAGOSS_RERANK must be an http(s) URL or a model name, got "grpc://r:7997"');
+    expect(badScheme.hint).toBe('e.g. http://localhost:7997/rerank or Xenova/ms-marco-MiniLM-L-6-v2');
+    expect(usageError(() => resolveRerank({ rerank: 'ftp://r/rerank' }, {})).message).toBe('--rerank must be an http(s) URL or a model name, got "ftp://r/rerank"');
+    expect(resolveRerank({}, { RAGOSS_RERANK: 'HTTPS://r/rerank' })?.target).toBe('HTTPS://r/rerank');
+  });
+
+  it('reads the grounding threshold: a similarity from -1 to 1, flag over env, unset for the default', () => {
+    expect(resolveMinScore(undefined, {})).toBeUndefined();
+    expect(resolveMinScore(undefined, { RAGOSS_MIN_SCORE: '0.3' })).toBe(0.3);
+    expect(resolveMinScore('-1', { RAGOSS_MIN_SCORE: '0.3' })).toBe(-1);
+    expect(resolveMinScore('1', {})).toBe(1);
+    expect(resolveMinScore('0', {})).toBe(0);
+    expect(resolveMinScore('', {})).toBeUndefined();
+    for (const bad of [' ', 'high', '1.01', '-1.5', 'NaN', 'Infinity']) {
+      const error = usageError(() => resolveMinScore(bad, {}));
+      expect(error.message).toBe(`--min-score must be a similarity from -1 to 1 (e.g. 0.3), got "${bad}"`);
+      expect(error.hint).toBe("or leave it out for the default of the collection's model");
+    }
+    expect(usageError(() => resolveMinScore(undefined, { RAGOSS_MIN_SCORE: '2' })).message).toBe('RAGOSS_MIN_SCORE must be a similarity from -1 to 1 (e.g. 0.3), got "2"');
+  });
+
+  it('reads the link template: {path} or {name} required, none turns links off', () => {
+    expect(resolveLinkTemplate(undefined, {})).toBeUndefined();
+    expect(resolveLinkTemplate('none', { RAGOSS_LINK_TEMPLATE: 'https://x/{path}' })).toBe('none');
+    expect(resolveLinkTemplate(undefined, { RAGOSS_LINK_TEMPLATE: 'https://x/{path}' })).toBe('https://x/{path}');
+    expect(resolveLinkTemplate('https://x/{name}#{anchor}', {})).toBe('https://x/{name}#{anchor}');
+    const error = usageError(() => resolveLinkTemplate('https://x/{anchor}', {}));
+    expect(error.message).toBe('--link-template must name the page with {path} or {name}, got "https://x/{anchor}"');
+    expect(error.hint).toBe('e.g. https://github.com/milvus-io/milvus-docs/blob/v2.4.x/site/{path}, or none');
+    expect(usageError(() => resolveLinkTemplate(undefined, { RAGOSS_LINK_TEMPLATE: 'https://x/' })).message).toBe('RAGOSS_LINK_TEMPLATE must name the page with {path} or {name}, got "https://x/"');
   });
 
   it('reads each variable', () => {
