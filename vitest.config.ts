@@ -11,6 +11,8 @@ export default defineConfig({
     // Two cores: files that each run models and Milvus calls are faster one or two at a time.
     maxWorkers: Number(process.env['RAGOSS_TEST_WORKERS'] ?? 2),
     reporters: ['default'],
+    // One parse of the Milvus SDK's descriptors per worker, not one per client (see the file).
+    setupFiles: ['test/helpers/shared-milvus-protos.ts'],
     sequence: { sequencer: QualityFirstSequencer },
     projects: [
       { extends: true, test: { name: 'lite', include: ['test/**/*.test.ts'], exclude: ['test/servers/**'], globalSetup: ['test/global-setup.ts'] } },

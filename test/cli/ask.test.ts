@@ -6,6 +6,7 @@ import { cleanErrorLine } from '../helpers/errors.js';
 import { DEFAULT_REPLY, chatRequests, messagesOf, startChatServer, type ChatServer, type Scenario } from '../helpers/chat-server.js';
 import { binPath, faqZip, projectRoot, tinyModel } from '../helpers/paths.js';
 import { uniqueCollection } from '../helpers/names.js';
+import { backendIndependent } from '../helpers/backend.js';
 
 const QUESTION = 'How is data stored in milvus?';
 const MODEL = 'openai/gpt-oss-20b';
@@ -83,7 +84,7 @@ describe('ragoss ask end to end: real Milvus, local OpenRouter-style chat server
     expect(result.stderr).not.toContain(DEFAULT_REPLY.reasoning);
   });
 
-  it('--show-reasoning puts the reasoning on stderr, never on stdout', async () => {
+  backendIndependent('--show-reasoning puts the reasoning on stderr, never on stdout', async () => {
     use({ kind: 'ok' });
     const result = await ask(['--show-reasoning']);
     expect(result.code, result.stderr).toBe(0);
@@ -92,7 +93,7 @@ describe('ragoss ask end to end: real Milvus, local OpenRouter-style chat server
     expect(result.stdout.startsWith(DEFAULT_REPLY.answer)).toBe(true);
   });
 
-  it('--json prints exactly one object with the answer, reasoning and hits', async () => {
+  backendIndependent('--json prints exactly one object with the answer, reasoning and hits', async () => {
     use({ kind: 'ok', reasoningField: 'reasoning_content' });
     const result = await ask(['--json']);
     expect(result.code, result.stderr).toBe(0);
@@ -108,7 +109,7 @@ describe('ragoss ask end to end: real Milvus, local OpenRouter-style chat server
     }
   });
 
-  it('refuses the default OpenRouter endpoint without a key, before any work (exit 2)', async () => {
+  backendIndependent('refuses the default OpenRouter endpoint without a key, before any work (exit 2)', async () => {
     use({ kind: 'ok' });
     // A collection that does not exist: were the key check skipped, retrieval would stop with
     // exit 3 before anything could be sent to openrouter.ai.
@@ -122,14 +123,14 @@ describe('ragoss ask end to end: real Milvus, local OpenRouter-style chat server
     expect(cleanErrorLine(keyed, 3)).toMatch(/collection absent_\w+ not found/);
   });
 
-  it('exits 1 with one error line on a 401', async () => {
+  backendIndependent('exits 1 with one error line on a 401', async () => {
     use({ kind: 'status', status: 401 });
     const line = cleanErrorLine(await ask([]), 1);
     expect(line).toContain('refused the API key (HTTP 401)');
     expect(chatRequests(server)).toHaveLength(1);
   });
 
-  it('exits 1 and points at --max-tokens when reasoning eats the token budget', async () => {
+  backendIndependent('exits 1 and points at --max-tokens when reasoning eats the token budget', async () => {
     use({ kind: 'length' });
     const line = cleanErrorLine(await ask(['--max-tokens', '64']), 1);
     expect(line).toContain('token budget');
@@ -137,7 +138,7 @@ describe('ragoss ask end to end: real Milvus, local OpenRouter-style chat server
     expect(chatRequests(server)[0]?.body).toMatchObject({ max_tokens: 64 });
   });
 
-  it('never prints the API key, even with --verbose and a 401 that quotes it', async () => {
+  backendIndependent('never prints the API key, even with --verbose and a 401 that quotes it', async () => {
     const keyed = { ...env, OPENAI_API_KEY: SECRET };
     use({ kind: 'status', status: 401, echoAuthorization: true });
     const refused = await ask(['--verbose'], keyed);
@@ -151,14 +152,14 @@ describe('ragoss ask end to end: real Milvus, local OpenRouter-style chat server
     for (const output of [refused.stdout, refused.stderr, answered.stdout, answered.stderr]) expect(output).not.toContain('SECRET123');
   });
 
-  it('rejects an empty question (exit 2) without calling the endpoint', async () => {
+  backendIndependent('rejects an empty question (exit 2) without calling the endpoint', async () => {
     use({ kind: 'ok' });
     const result = await runCli(['ask', '  ', '--base-url', server.baseUrl, ...store], env);
     expect(cleanErrorLine(result, 2)).toContain('the question is empty');
     expect(server.requests).toHaveLength(0);
   });
 
-  it('Ctrl-C while the answer streams exits 130 promptly, without printing sources', async () => {
+  backendIndependent('Ctrl-C while the answer streams exits 130 promptly, without printing sources', async () => {
     use({ kind: 'stall' });
     const child = spawn(process.execPath, [binPath, 'ask', QUESTION, '--base-url', server.baseUrl, '--model', MODEL, ...store], { cwd: projectRoot, env, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';

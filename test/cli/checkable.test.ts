@@ -8,6 +8,7 @@ import { cleanErrorLine } from '../helpers/errors.js';
 import { chatRequests, messagesOf, startChatServer, type ChatServer } from '../helpers/chat-server.js';
 import { faqDir, faqZip, tinyModel } from '../helpers/paths.js';
 import { uniqueCollection } from '../helpers/names.js';
+import { backendIndependent } from '../helpers/backend.js';
 
 const QUESTION = 'How is data stored in milvus?';
 const PRODUCT_FAQ = readFileSync(join(faqDir, 'en', 'faq', 'product_faq.md'), 'utf8');
@@ -137,7 +138,7 @@ describe(`answers a reader can check (${inject('milvusBackend')})`, () => {
     expect(chatRequests(chat)).toHaveLength(1);
   });
 
-  it('ask --cite numbers the passages, asks for [n], and lists the ones the answer cites', async () => {
+  backendIndependent('ask --cite numbers the passages, asks for [n], and lists the ones the answer cites', async () => {
     chat.setScenario({ kind: 'ok', answer: 'Object storage [2], metadata in etcd [1][2]; see also [9].' });
     chat.requests.length = 0;
     const result = await runCli(['ask', QUESTION, '--cite', '--json', ...on(zipCollection)], env);

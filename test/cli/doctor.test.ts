@@ -8,6 +8,7 @@ import { startChatServer, type ChatServer } from '../helpers/chat-server.js';
 import { baseEnv, runInProcess as runCli, tempHome, without } from '../helpers/cli.js';
 import { faqZip, tinyModel } from '../helpers/paths.js';
 import { freePort } from '../../src/system.js';
+import { backendIndependent } from '../helpers/backend.js';
 
 interface DoctorReport {
   ok: boolean;
@@ -52,7 +53,7 @@ describe('ragoss doctor', () => {
     expect(human.stdout).toMatch(/^ok {4}collection {1}doctor_\w+: 72 rows/m);
   });
 
-  it('never prints the chat key, even when the endpoint quotes it back in its error (exit 1)', async () => {
+  backendIndependent('never prints the chat key, even when the endpoint quotes it back in its error (exit 1)', async () => {
     const key = 'sk-test-SECRET-doctor-key';
     chat.setScenario({ kind: 'status', status: 500, echoAuthorization: true });
     try {
@@ -80,7 +81,7 @@ describe('ragoss doctor', () => {
     expect(result.stdout).not.toMatch(/^FAIL/m);
   });
 
-  it('exits 1 and says what to do when the chat endpoint needs a key that is not set', async () => {
+  backendIndependent('exits 1 and says what to do when the chat endpoint needs a key that is not set', async () => {
     const result = await runCli(['doctor', '--base-url', 'https://openrouter.ai/api/v1'], env);
     expect(result.code).toBe(1);
     expect(result.stdout).toMatch(/^FAIL {2}chat .*needs an API key/m);
@@ -98,7 +99,7 @@ describe('ragoss doctor', () => {
     expect(result.stderr).toBe('ragoss: error: doctor found problems (see above)\n');
   });
 
-  it('exits 1 when Milvus is unreachable, within seconds', async () => {
+  backendIndependent('exits 1 when Milvus is unreachable, within seconds', async () => {
     const started = Date.now();
     const result = await runCli(['doctor', '--json', '--milvus-uri', `http://127.0.0.1:${await freePort()}`], env);
     expect(Date.now() - started).toBeLessThan(20_000);
@@ -124,7 +125,7 @@ describe('a Milvus that accepts connections but never answers', () => {
     await new Promise((resolveClose) => silent.close(resolveClose));
   });
 
-  it('fails within the bounded timeout instead of hanging', async () => {
+  backendIndependent('fails within the bounded timeout instead of hanging', async () => {
     const env = baseEnv({ RAGOSS_HOME: tempHome(), RAGOSS_MILVUS_TIMEOUT: '2', RAGOSS_EMBEDDING_MODEL: tinyModel });
     const started = Date.now();
     const result = await runCli(['search', 'How is data stored in milvus?', '--milvus-uri', `http://127.0.0.1:${port}`], env);

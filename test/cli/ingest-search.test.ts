@@ -10,6 +10,7 @@ import { baseEnv, runCli as spawnCli, runInProcess as runCli, tempHome } from '.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { binPath, devQuestions, faqZip, fullZip, milvusLiteExecutable, projectRoot, tinyModel } from '../helpers/paths.js';
 import { uniqueCollection } from '../helpers/names.js';
+import { backendIndependent } from '../helpers/backend.js';
 
 const QUESTION = 'How is data stored in milvus?';
 
@@ -239,7 +240,7 @@ describe('ragoss ingest + search against a real Milvus', () => {
     expect(result.stderr).toMatch(/was built with testing\/tiny-random-albert-768, not Xenova\/all-mpnet-base-v2/);
   });
 
-  it('warns, even with --json, when the question is longer than the embedding model reads', async () => {
+  backendIndependent('warns, even with --json, when the question is longer than the embedding model reads', async () => {
     const longQuestion = `${'Please explain in detail how Milvus persists inserted vectors and metadata. '.repeat(20)}How is data stored in milvus?`;
     const result = await runCli(['search', longQuestion, '--json'], env);
     expect(result.code).toBe(0);
@@ -247,7 +248,7 @@ describe('ragoss ingest + search against a real Milvus', () => {
     expect((JSON.parse(result.stdout) as { hits: unknown[] }).hits).toHaveLength(3);
   });
 
-  it('rejects an empty question and a bad --top-k as usage errors', async () => {
+  backendIndependent('rejects an empty question and a bad --top-k as usage errors', async () => {
     expect((await runCli(['search', '   '], env)).code).toBe(2);
     const badTopK = await runCli(['search', QUESTION, '--top-k', 'zero'], env);
     expect(badTopK.code).toBe(2);

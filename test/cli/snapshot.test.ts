@@ -16,6 +16,7 @@ import { testMilvusClient } from '../helpers/milvus-client.js';
 import { startTestMilvus, type TestMilvus } from '../helpers/milvus-server.js';
 import { devQuestions, faqDir, faqZip, fullDocsQuestions, modelsDir, tinyModel } from '../helpers/paths.js';
 import { uniqueCollection } from '../helpers/names.js';
+import { backendIndependent } from '../helpers/backend.js';
 
 const backend = inject('milvusBackend');
 
@@ -176,7 +177,7 @@ describe(`snapshots: export, import, refusals (${backend})`, () => {
     expect((JSON.parse(search.stdout) as { hits: Array<{ text: string }> }).hits.some((hit) => hit.text.endsWith('(edited)'))).toBe(false);
   });
 
-  it('refuses a snapshot of another model, with one line naming both', async () => {
+  backendIndependent('refuses a snapshot of another model, with one line naming both', async () => {
     const reader = await SnapshotReader.open(snapshot);
     const other = join(home, 'other-model.parquet');
     const { format: _format, formatVersion: _version, rows: _rows, rowsDigest: _digest, ...header } = reader.manifest;
@@ -191,7 +192,7 @@ describe(`snapshots: export, import, refusals (${backend})`, () => {
     expect(errorLines(named.stderr)).toEqual([expect.stringContaining(`other-model.parquet was built with Xenova/all-mpnet-base-v2 (768 dims), not ${tinyModel}`)]);
   });
 
-  it('refuses what is not a snapshot, and export refuses a name ingest would not recognise', async () => {
+  backendIndependent('refuses what is not a snapshot, and export refuses a name ingest would not recognise', async () => {
     const plain = join(home, 'plain.parquet');
     const writer = new ParquetWriter({ writer: fileWriter(plain), schema: [{ name: 'root', num_children: 1 }, { name: 'id', type: 'BYTE_ARRAY', converted_type: 'UTF8', repetition_type: 'REQUIRED' }] });
     await writer.write({ columnData: [{ name: 'id', data: ['a'] }] });

@@ -22,6 +22,13 @@ export function pidRecord(home: string): { pid: number; autoStarted: boolean } |
   return existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as { pid: number; autoStarted: boolean }) : undefined;
 }
 
+/** The pid in the service's pid file. Throws when there is none: 0 would signal the test's whole process group. */
+export function recordedPid(home: string): number {
+  const pid = pidRecord(home)?.pid;
+  if (pid === undefined || pid <= 0) throw new Error(`no ragoss service pid file in ${home}`);
+  return pid;
+}
+
 /** Alive and not a zombie (a detached service's parent is gone, so nobody may reap it at once). */
 export function alive(pid: number): boolean {
   return processAlive(pid);

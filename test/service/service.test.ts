@@ -3,23 +3,42 @@ import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js'
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { request } from 'node:http';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
 import { freePort } from '../../src/system.js';
 import { runCli, tempHome } from '../helpers/cli.js';
 import { startChatServer, type ChatServer } from '../helpers/chat-server.js';
 import { binPath, faqZip, fullZip, projectRoot } from '../helpers/paths.js';
-import { alive, dataDirOf, health, milvusLiteOn, pidRecord, serviceEnv, servicesFor, socketOf, spawnCli, stopServices, waitGone } from '../helpers/service.js';
+import { uniqueCollection } from '../helpers/names.js';
+import { alive, dataDirOf, health, milvusLiteOn, pidRecord, recordedPid, serviceEnv, servicesFor, socketOf, spawnCli, stopServices, waitGone } from '../helpers/service.js';
 
 const QUESTION = 'How is data stored in milvus?';
 const recorder = join(projectRoot, 'test', 'helpers', 'record-imports.mjs');
 
-/** A home with the FAQ ingested in-process (no service left behind). */
+/** A fresh home whose FAQ is ingested in-process (no service left behind) on the embedded default. */
 async function ingestedHome(): Promise<{ home: string; env: Record<string, string> }> {
   const home = tempHome();
   const env = serviceEnv(home);
-  const ingest = await runCli(['ingest', '--source', faqZip], { ...env, RAGOSS_DAEMON: '0' });
-  expect(ingest.code, ingest.stderr).toBe(0);
+  await ingest(env);
   return { home, env };
+}
+
+async function ingest(env: Record<string, string>): Promise<void> {
+  const result = await runCli(['ingest', '--source', faqZip], { ...env, RAGOSS_DAEMON: '0' });
+  expect(result.code, result.stderr).toBe(0);
+}
+
+let serverCollection: Promise<string> | undefined;
+
+/**
+ * A fresh home on the run's shared Milvus (MILVUS_URI), for tests whose subject is the service, not
+ * the Milvus it embeds (each service on the embedded default starts a Milvus Lite of its own, about
+ * 2 s of CPU). The FAQ is ingested into one collection, once, for every such home.
+ */
+async function serverHome(): Promise<{ home: string; env: Record<string, string> }> {
+  const collection = uniqueCollection('service');
+  serverCollection ??= ingest(serviceEnv(tempHome(), { MILVUS_URI: inject('milvusUri'), RAGOSS_COLLECTION: collection })).then(() => collection);
+  const home = tempHome();
+  return { home, env: serviceEnv(home, { MILVUS_URI: inject('milvusUri'), RAGOSS_COLLECTION: await serverCollection }) };
 }
 
 function sources(stdout: string): string[] {
@@ -78,6 +97,13 @@ describe('ragoss serve in the foreground', () => {
     expect(pidRecord(home)).toBeUndefined();
     expect(await waitGone(milvus[0]!)).toBe(true);
   });
+});
+
+describe('ragoss serve in the foreground, on a Milvus server', () => {
+  let home: string;
+  let env: Record<string, string>;
+  beforeAll(async () => ({ home, env } = await serverHome()));
+  afterEach(async () => stopServices(home, env));
 
   it('stops by itself after --idle-timeout (or RAGOSS_IDLE_TIMEOUT) without requests', async () => {
     for (const [args, extra] of [[['--idle-timeout', '1s'], { RAGOSS_IDLE_TIMEOUT: '10m' }], [[], { RAGOSS_IDLE_TIMEOUT: '2s' }]] as const) {
@@ -103,7 +129,7 @@ describe('ragoss serve in the foreground', () => {
 describe('the service over TCP', () => {
   let home: string;
   let env: Record<string, string>;
-  beforeAll(async () => ({ home, env } = await ingestedHome()));
+  beforeAll(async () => ({ home, env } = await serverHome()));
   afterEach(async () => stopServices(home, env));
 
   function get(port: number, headers: Record<string, string>): Promise<number> {
@@ -213,7 +239,7 @@ describe('the service over TCP', () => {
   });
 });
 
-describe('commands and the service they start', () => {
+describe('commands and the service they start, on the embedded default', () => {
   let home: string;
   let env: Record<string, string>;
   let chat: ChatServer;
@@ -251,26 +277,6 @@ describe('commands and the service they start', () => {
     expect(servicesFor(home)).toEqual([]);
   });
 
-  it('two commands starting at once end with exactly one service, both answered', async () => {
-    const [first, second] = await Promise.all([runCli(['search', QUESTION, '--json'], env), runCli(['search', QUESTION, '--json'], env)]);
-    expect(first.code, first.stderr).toBe(0);
-    expect(second.code, second.stderr).toBe(0);
-    expect(sources(first.stdout)).toEqual(sources(second.stdout));
-    expect(servicesFor(home)).toEqual([pidRecord(home)?.pid]);
-  });
-
-  it('eight services started at the same moment leave exactly one (the pid file appears whole, never empty)', async () => {
-    for (let round = 0; round < 3; round++) {
-      const started = Array.from({ length: 8 }, () => spawnCli(['serve', '--auto-started'], env));
-      await expect.poll(() => health(home), { timeout: 30_000 }).toBeDefined();
-      // Losers step aside at once; the winner serves.
-      await expect.poll(() => started.filter((serve) => serve.child.exitCode === null).length, { timeout: 30_000 }).toBe(1);
-      expect(servicesFor(home)).toEqual([pidRecord(home)?.pid]);
-      await stopServices(home, env);
-      await Promise.all(started.map((serve) => serve.exited));
-    }
-  });
-
   it('6 searches and 2 asks at once all succeed with the hits of a sequential run', async () => {
     const sequential = await runCli(['search', QUESTION, '--json'], { ...env, RAGOSS_DAEMON: '0' });
     const askEnv = { ...env, RAGOSS_BASE_URL: chat.baseUrl };
@@ -288,7 +294,7 @@ describe('commands and the service they start', () => {
 
   it('recovers from a service killed with SIGKILL: stale files are cleaned and a new one answers', async () => {
     expect((await runCli(['search', QUESTION], env)).code).toBe(0);
-    const killed = pidRecord(home)?.pid ?? 0;
+    const killed = recordedPid(home);
     const milvus = milvusLiteOn(dataDirOf(home));
     process.kill(killed, 'SIGKILL');
     expect(await waitGone(killed)).toBe(true);
@@ -302,10 +308,31 @@ describe('commands and the service they start', () => {
     expect(servicesFor(home)).toEqual([replacement]);
   });
 
+  it('leaves a service it did not start alone, with one warning, and waits (bounded) for the data it holds', async () => {
+    const detach = await runCli(['serve', '--detach'], { ...env, RAGOSS_EMBEDDING_BATCH: '8' });
+    expect(detach.code, detach.stderr).toBe(0);
+    const pid = pidRecord(home)?.pid;
+    expect(detach.stdout).toMatch(new RegExp(`^started the ragoss service \\(pid ${pid}\\) at .*serve\\.sock\\n$`));
+    const search = await runCli(['search', QUESTION], { ...env, RAGOSS_LOCK_TIMEOUT: '1' });
+    expect(search.stderr).toContain(`ragoss: warning: the ragoss service (pid ${pid}) runs with other settings (batchSize); working in-process`);
+    expect(search.stderr).toContain(`ragoss: warning: waiting for another ragoss (pid ${pid})`);
+    expect(search.code).toBe(1);
+    expect(search.stderr).toContain(`is in use by another process (pid ${pid}) and stayed busy for 1s`);
+    expect(alive(pid ?? 0)).toBe(true);
+  });
+
+  it('two commands starting at once end with exactly one service, both answered', async () => {
+    const [first, second] = await Promise.all([runCli(['search', QUESTION, '--json'], env), runCli(['search', QUESTION, '--json'], env)]);
+    expect(first.code, first.stderr).toBe(0);
+    expect(second.code, second.stderr).toBe(0);
+    expect(sources(first.stdout)).toEqual(sources(second.stdout));
+    expect(servicesFor(home)).toEqual([pidRecord(home)?.pid]);
+  });
+
   it('a service killed mid-request: one clear line and exit 1; the next command recovers', async () => {
     expect((await runCli(['search', QUESTION], env)).code).toBe(0);
-    const pid = pidRecord(home)?.pid ?? 0;
-    const ingest = spawnCli(['ingest', '--source', fullZip, '--glob', 'en/**/*.md', '--collection', 'killed_midway'], env);
+    const pid = recordedPid(home);
+    const ingest = spawnCli(['ingest', '--source', fullZip, '--glob', 'en/**/*.md', '--collection', uniqueCollection('killed_midway')], env);
     await ingest.waitForStderr('embedding and storing');
     process.kill(pid, 'SIGKILL');
     const { code } = await ingest.exited;
@@ -321,7 +348,7 @@ describe('commands and the service they start', () => {
     const before = await runCli(['search', QUESTION, '--json'], env);
     const ingest = spawnCli(['ingest', '--source', fullZip, '--glob', 'en/**/*.md'], env);
     await ingest.waitForStderr('embedding and storing');
-    const servicePid = pidRecord(home)?.pid ?? 0;
+    const servicePid = recordedPid(home);
     ingest.child.kill('SIGINT');
     const { code } = await ingest.exited;
     expect(code).toBe(130);
@@ -369,25 +396,31 @@ describe('commands and the service they start', () => {
 
   it('restarts an idle auto-started service whose settings differ', async () => {
     expect((await runCli(['search', QUESTION], { ...env, RAGOSS_EMBEDDING_BATCH: '8' })).code).toBe(0);
-    const old = pidRecord(home)?.pid ?? 0;
+    const old = recordedPid(home);
     const search = await runCli(['search', QUESTION], env);
     expect(search.code, search.stderr).toBe(0);
     expect(search.stderr).toContain(`restarting the ragoss service (pid ${old}): its batchSize differ`);
     expect(alive(old)).toBe(false);
     expect(pidRecord(home)?.pid).not.toBe(old);
   });
+});
 
-  it('leaves a service it did not start alone, with one warning, and waits (bounded) for the data it holds', async () => {
-    const detach = await runCli(['serve', '--detach'], { ...env, RAGOSS_EMBEDDING_BATCH: '8' });
-    expect(detach.code, detach.stderr).toBe(0);
-    const pid = pidRecord(home)?.pid;
-    expect(detach.stdout).toMatch(new RegExp(`^started the ragoss service \\(pid ${pid}\\) at .*serve\\.sock\\n$`));
-    const search = await runCli(['search', QUESTION], { ...env, RAGOSS_LOCK_TIMEOUT: '1' });
-    expect(search.stderr).toContain(`ragoss: warning: the ragoss service (pid ${pid}) runs with other settings (batchSize); working in-process`);
-    expect(search.stderr).toContain(`ragoss: warning: waiting for another ragoss (pid ${pid})`);
-    expect(search.code).toBe(1);
-    expect(search.stderr).toContain(`is in use by another process (pid ${pid}) and stayed busy for 1s`);
-    expect(alive(pid ?? 0)).toBe(true);
+describe('services started at once, on a Milvus server', () => {
+  let home: string;
+  let env: Record<string, string>;
+  beforeAll(async () => ({ home, env } = await serverHome()));
+  afterEach(async () => stopServices(home, env));
+
+  it('eight services started at the same moment leave exactly one (the pid file appears whole, never empty)', async () => {
+    for (let round = 0; round < 3; round++) {
+      const started = Array.from({ length: 8 }, () => spawnCli(['serve', '--auto-started'], env));
+      await expect.poll(() => health(home), { timeout: 30_000 }).toBeDefined();
+      // Losers step aside at once; the winner serves.
+      await expect.poll(() => started.filter((serve) => serve.child.exitCode === null).length, { timeout: 30_000 }).toBe(1);
+      expect(servicesFor(home)).toEqual([pidRecord(home)?.pid]);
+      await stopServices(home, env);
+      await Promise.all(started.map((serve) => serve.exited));
+    }
   });
 });
 
