@@ -10,10 +10,11 @@ const LAST = ['test/rerank/cross-encoder.test.ts'];
 /**
  * The order files start in, on two workers. The quality test first: it is the longest file by far
  * and all CPU (the real model embeds); in CI it may first wait for that model, whose build then
- * has the core. Beside it, the pip install's test (EARLY). Then the real server's files alternate with the others: a server file mostly
- * waits on Milvus 2.3 (seconds to load each collection), so two of them side by side left both
- * cores two-thirds idle for a minute; beside a Milvus Lite file the wait costs nothing. Within each
- * list, vitest's own order (longest first once it has timings, largest file first on a fresh clone).
+ * has the core. Beside it, the pip install's test (EARLY). Then the real server's files alternate
+ * with the others: a server file mostly waits on Milvus 2.3 (seconds to load each collection), so
+ * two of them side by side left both cores two-thirds idle for a minute; beside a Milvus Lite file
+ * the wait costs nothing. Within each list, vitest's own order (longest first once it has timings,
+ * largest file first on a fresh clone).
  */
 export class QualityFirstSequencer extends BaseSequencer {
   override async sort(files: TestSpecification[]): Promise<TestSpecification[]> {
