@@ -35,8 +35,11 @@ let serverCollection: Promise<string> | undefined;
  * 2 s of CPU). The FAQ is ingested into one collection, once, for every such home.
  */
 async function serverHome(): Promise<{ home: string; env: Record<string, string> }> {
-  const collection = uniqueCollection('service');
-  serverCollection ??= ingest(serviceEnv(tempHome(), { MILVUS_URI: inject('milvusUri'), RAGOSS_COLLECTION: collection })).then(() => collection);
+  serverCollection ??= (async () => {
+    const collection = uniqueCollection('service');
+    await ingest(serviceEnv(tempHome(), { MILVUS_URI: inject('milvusUri'), RAGOSS_COLLECTION: collection }));
+    return collection;
+  })();
   const home = tempHome();
   return { home, env: serviceEnv(home, { MILVUS_URI: inject('milvusUri'), RAGOSS_COLLECTION: await serverCollection }) };
 }
@@ -99,7 +102,7 @@ describe('ragoss serve in the foreground', () => {
   });
 });
 
-describe('ragoss serve in the foreground, on a Milvus server', () => {
+describe("services on the run's shared Milvus", () => {
   let home: string;
   let env: Record<string, string>;
   beforeAll(async () => ({ home, env } = await serverHome()));
@@ -123,6 +126,18 @@ describe('ragoss serve in the foreground, on a Milvus server', () => {
     expect(second.stderr).toContain(`a ragoss service is already running for this ragoss home (pid ${serve.child.pid})`);
     serve.child.kill('SIGTERM');
     await serve.exited;
+  });
+
+  it('eight services started at the same moment leave exactly one (the pid file appears whole, never empty)', async () => {
+    for (let round = 0; round < 3; round++) {
+      const started = Array.from({ length: 8 }, () => spawnCli(['serve', '--auto-started'], env));
+      await expect.poll(() => health(home), { timeout: 30_000 }).toBeDefined();
+      // Losers step aside at once; the winner serves.
+      await expect.poll(() => started.filter((serve) => serve.child.exitCode === null).length, { timeout: 30_000 }).toBe(1);
+      expect(servicesFor(home)).toEqual([pidRecord(home)?.pid]);
+      await stopServices(home, env);
+      await Promise.all(started.map((serve) => serve.exited));
+    }
   });
 });
 
@@ -402,25 +417,6 @@ describe('commands and the service they start, on the embedded default', () => {
     expect(search.stderr).toContain(`restarting the ragoss service (pid ${old}): its batchSize differ`);
     expect(alive(old)).toBe(false);
     expect(pidRecord(home)?.pid).not.toBe(old);
-  });
-});
-
-describe('services started at once, on a Milvus server', () => {
-  let home: string;
-  let env: Record<string, string>;
-  beforeAll(async () => ({ home, env } = await serverHome()));
-  afterEach(async () => stopServices(home, env));
-
-  it('eight services started at the same moment leave exactly one (the pid file appears whole, never empty)', async () => {
-    for (let round = 0; round < 3; round++) {
-      const started = Array.from({ length: 8 }, () => spawnCli(['serve', '--auto-started'], env));
-      await expect.poll(() => health(home), { timeout: 30_000 }).toBeDefined();
-      // Losers step aside at once; the winner serves.
-      await expect.poll(() => started.filter((serve) => serve.child.exitCode === null).length, { timeout: 30_000 }).toBe(1);
-      expect(servicesFor(home)).toEqual([pidRecord(home)?.pid]);
-      await stopServices(home, env);
-      await Promise.all(started.map((serve) => serve.exited));
-    }
   });
 });
 
