@@ -17,9 +17,8 @@ complete() { [ -f "$OUT/.complete" ] || return 1; for f in $FILES; do [ -s "$OUT
 PY=${PYTHON:-python3}
 ensure_venv() {
   [ -x "$VENV/bin/python" ] || "$PY" -m venv "$VENV"
-  # torch==2.13.0 resolves to the local CPU wheel (never install unpinned torch: that is a multi-GB CUDA build)
-  "$VENV/bin/pip" install -q torch==2.13.0 transformers==5.23.0 tokenizers==0.23.3 safetensors==0.8.0 \
-      huggingface_hub==2.4.0 numpy==2.4.6 onnx==1.23.2 onnxruntime==1.31.1
+  # No torch: the graph is written from the weights (mpnet_onnx.py); torch's wheels were most of this build.
+  "$VENV/bin/pip" install -q tokenizers==0.23.3 safetensors==0.8.0 numpy==2.4.6 onnx==1.23.2 onnxruntime==1.31.1
 }
 
 # 'int8': onnxruntime dynamic quantization (one int8 scale per weight tensor, activations quantized
@@ -66,13 +65,13 @@ trap 'rm -rf "$WORK" "$OUT.tmp"' EXIT
 SRC="$WORK/src/all-mpnet-base-v2"
 bash "$(dirname "$0")/fetch-mpnet-source.sh" "$SRC" "$VENV"
 
-"$VENV/bin/python" - "$SRC" "$OUT.tmp" <<'PYEOF'
+"$VENV/bin/python" - "$SRC" "$OUT.tmp" "$(dirname "$(realpath "$0")")" <<'PYEOF'
 import sys, os, json, shutil, time, warnings, logging
 warnings.filterwarnings("ignore"); logging.disable(logging.WARNING)
-import numpy as np, torch, onnx, onnxruntime as ort
+import numpy as np, onnx, onnxruntime as ort
 from onnx import numpy_helper, helper
-from transformers import AutoModel, AutoTokenizer
 src, out = sys.argv[1], sys.argv[2]
+sys.path.insert(0, sys.argv[3]); import mpnet_onnx
 # tokenizer files: original, but tokenizer.json has baked-in truncation/padding to 128 -> drop them;
 # sentence-transformers uses max_seq_length 384 -> model_max_length 384 (transformers.js truncates to it)
 for f in ("config.json", "special_tokens_map.json", "vocab.txt"): shutil.copy(os.path.join(src, f), out)
@@ -81,24 +80,15 @@ json.dump(tj, open(os.path.join(out, "tokenizer.json"), "w"), ensure_ascii=False
 tc = json.load(open(os.path.join(src, "tokenizer_config.json"))); tc["model_max_length"] = 384
 json.dump(tc, open(os.path.join(out, "tokenizer_config.json"), "w"), indent=2)
 
-tok = AutoTokenizer.from_pretrained(out); model = AutoModel.from_pretrained(src).eval()
-class Wrap(torch.nn.Module):
-    def __init__(s, m): super().__init__(); s.m = m
-    def forward(s, input_ids, attention_mask):
-        return s.m(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
-enc = tok(["hello world, a sample sentence", "x"], padding=True, return_tensors="pt")
+# fp32: the MPNet graph written op by op from the safetensors (scripts/mpnet_onnx.py; no torch).
 fp32 = os.path.join(out, "onnx", "model.onnx"); t = time.time()
-torch.onnx.export(Wrap(model).eval(), (enc["input_ids"], enc["attention_mask"]), fp32, dynamo=False, opset_version=17,
-    do_constant_folding=True, input_names=["input_ids", "attention_mask"], output_names=["last_hidden_state"],
-    dynamic_axes={"input_ids": {0: "batch_size", 1: "sequence_length"}, "attention_mask": {0: "batch_size", 1: "sequence_length"},
-                  "last_hidden_state": {0: "batch_size", 1: "sequence_length"}})
-print("export fp32 s", round(time.time() - t, 1))
+mpnet_onnx.cmd_encoder(src, fp32)
+print("fp32 graph s", round(time.time() - t, 1))
 
 t = time.time()
 from onnxruntime.transformers.float16 import convert_float_to_float16
 onnx.save(convert_float_to_float16(onnx.load(fp32), keep_io_types=True), os.path.join(out, "onnx", "model_fp16.onnx"))
 print("fp16 s", round(time.time() - t, 1))
-
 # 'q8': weight-only int8, blockwise (32) symmetric, DequantizeLinear(opset 21 block_size) -> MatMul / Gather; activations fp32.
 # (onnxruntime quantize_dynamic gives cos ~0.84 on this model; 8-bit MatMulNBits is rejected by onnxruntime-node 1.21.)
 t = time.time(); m = onnx.load(fp32); g = m.graph; B = 32
@@ -123,16 +113,14 @@ for o in m.opset_import:
 onnx.checker.check_model(m); onnx.save(m, os.path.join(out, "onnx", "model_quantized.onnx"))
 print("q8 s", round(time.time() - t, 1), "weights", len(done))
 
-# verify: mean-pooled, L2-normalized embeddings vs torch on the same weights
-model.eval()  # legacy exporter restores the wrapper's train mode onto the model: keep eval for the reference
-texts = ["How is data stored in milvus?", "Milvus persists sealed segments and their indexes to object storage. " * 12, "hi"]
-e = tok(texts, padding=True, truncation=True, return_tensors="np"); msk = e["attention_mask"][..., None].astype(np.float32)
-def pool(h): v = (h * msk).sum(1) / msk.sum(1); return v / np.linalg.norm(v, axis=1, keepdims=True)
-with torch.no_grad(): ref = pool(model(input_ids=torch.tensor(e["input_ids"]), attention_mask=torch.tensor(e["attention_mask"])).last_hidden_state.numpy())
+
+# Each variant against torch's own pooled vectors for the same texts (scripts/mpnet-reference.json).
+reference = mpnet_onnx.load_reference()["encoder"]; ref = np.array(reference["vectors"], np.float32)
+ids, mask = mpnet_onnx.encode_texts(out, reference["texts"])
 for name, thr in (("model.onnx", 0.9999), ("model_fp16.onnx", 0.9999), ("model_quantized.onnx", 0.999)):
-    h = ort.InferenceSession(os.path.join(out, "onnx", name), providers=["CPUExecutionProvider"]).run(
-        None, {"input_ids": e["input_ids"].astype(np.int64), "attention_mask": e["attention_mask"].astype(np.int64)})[0]
-    cos = (pool(h) * ref).sum(1); print("verify", name, "cos", np.round(cos, 6).tolist(), "first5", np.round(pool(h)[0, :5], 6).tolist())
+    h = ort.InferenceSession(os.path.join(out, "onnx", name), providers=["CPUExecutionProvider"]).run(None, {"input_ids": ids, "attention_mask": mask})[0]
+    pooled = mpnet_onnx.mean_pooled(h, mask); cos = (pooled * ref).sum(1)
+    print("verify", name, "cos to torch", np.round(cos, 6).tolist(), "first5", np.round(pooled[0, :5], 6).tolist())
     assert h.shape[-1] == 768 and cos.min() > thr, (name, cos)
 PYEOF
 build_int8 "$OUT.tmp"

@@ -4,9 +4,10 @@
 # (safetensors: what a rerank server such as Infinity loads) with onnx/model.onnx beside it (what
 # transformers.js runs). Its scores mean nothing; the tests check wire formats, order, budgets and
 # that the server's scores and ragoss's own agree on the same weights.
-# Also writes reference.json: torch's logits for a fixed question and passages, to check against.
+# Also writes reference.json: torch's logits on these weights for a fixed question and passages
+# (recorded in mpnet-reference.json by `mpnet_onnx.py references`), which the ONNX graph must give.
 # Usage: build-tiny-cross-encoder.sh OUT_DIR VENV_DIR TOKENIZER_DIR
-#   VENV_DIR: a venv with torch, transformers, onnx (build-mpnet-onnx.sh's); TOKENIZER_DIR: the built all-mpnet-base-v2
+#   VENV_DIR: a venv with numpy, onnx, onnxruntime, safetensors, tokenizers (build-mpnet-onnx.sh's); TOKENIZER_DIR: the built all-mpnet-base-v2
 set -euo pipefail
 OUT=${1:?usage: build-tiny-cross-encoder.sh OUT_DIR VENV_DIR TOKENIZER_DIR}; VENV=${2:?}; TOK=${3:?}
 OUT=$(realpath -m "$OUT")
@@ -14,35 +15,19 @@ if [ -f "$OUT/.complete" ]; then echo "cross-encoder already complete: $OUT"; ex
 rm -rf "$OUT.tmp"; mkdir -p "$OUT.tmp/onnx"
 trap 'rm -rf "$OUT.tmp"' EXIT
 for f in tokenizer.json tokenizer_config.json special_tokens_map.json vocab.txt; do cp "$TOK/$f" "$OUT.tmp/"; done
-"$VENV/bin/python" - "$OUT.tmp" <<'PYEOF'
+"$VENV/bin/python" - "$OUT.tmp" "$(dirname "$(realpath "$0")")" <<'PYEOF'
 import sys, json, warnings, logging
 warnings.filterwarnings("ignore"); logging.disable(logging.WARNING)
-import torch
-from transformers import AutoTokenizer, MPNetConfig, MPNetForSequenceClassification
-out = sys.argv[1]
-torch.manual_seed(20261130)
-config = MPNetConfig(vocab_size=30527, hidden_size=64, num_hidden_layers=2, num_attention_heads=4, intermediate_size=128,
-                     max_position_embeddings=514, num_labels=1, initializer_range=0.3, architectures=["MPNetForSequenceClassification"])
-# initializer_range 0.3 (not 0.02): scores spread widely enough that float rounding between runtimes never swaps two
-model = MPNetForSequenceClassification(config).eval()
-model.save_pretrained(out, safe_serialization=True)
-tok = AutoTokenizer.from_pretrained(out)
-class Wrap(torch.nn.Module):
-    def __init__(s, m): super().__init__(); s.m = m
-    def forward(s, input_ids, attention_mask): return s.m(input_ids=input_ids, attention_mask=attention_mask).logits
-enc = tok(["a question"], ["a passage to score"], padding=True, return_tensors="pt")
-torch.onnx.export(Wrap(model).eval(), (enc["input_ids"], enc["attention_mask"]), f"{out}/onnx/model.onnx", dynamo=False, opset_version=17,
-    input_names=["input_ids", "attention_mask"], output_names=["logits"],
-    dynamic_axes={"input_ids": {0: "batch", 1: "sequence"}, "attention_mask": {0: "batch", 1: "sequence"}, "logits": {0: "batch"}})
-model.eval()
-question = "Where does Milvus store data?"
-passages = ["Milvus stores inserted data in object storage such as MinIO or S3.", "How does Milvus flush data?", "Is Docker the only way to install Milvus?",
-            "Milvus supports Binary, Float32, Float16 and BFloat16 vectors.", "pip install pymilvus"]
-with torch.no_grad():
-    e = tok([question] * len(passages), passages, padding=True, truncation=True, return_tensors="pt")
-    logits = model(**e).logits[:, 0].tolist()
-json.dump({"question": question, "passages": passages, "logits": logits}, open(f"{out}/reference.json", "w"), indent=1)
-print("tiny cross-encoder logits", [round(v, 4) for v in logits])
+import numpy as np, onnxruntime as ort
+out = sys.argv[1]; sys.path.insert(0, sys.argv[2]); import mpnet_onnx
+mpnet_onnx.cmd_tiny_cross_encoder(out)
+reference = mpnet_onnx.load_reference()["cross_encoder"]
+assert reference["seed"] == mpnet_onnx.TINY_SEED, "mpnet-reference.json was made from other weights: run mpnet_onnx.py references"
+ids, mask = mpnet_onnx.encode_pairs(out, reference["question"], reference["passages"])
+logits = ort.InferenceSession(f"{out}/onnx/model.onnx", providers=["CPUExecutionProvider"]).run(None, {"input_ids": ids, "attention_mask": mask})[0][:, 0]
+assert np.allclose(logits, reference["logits"], atol=1e-4), (logits.tolist(), reference["logits"])
+json.dump({key: reference[key] for key in ("question", "passages", "logits")}, open(f"{out}/reference.json", "w"), indent=1)
+print("tiny cross-encoder logits", [round(float(v), 4) for v in logits], "torch", reference["logits"])
 PYEOF
 touch "$OUT.tmp/.complete"
 rm -rf "$OUT"; mkdir -p "$(dirname "$OUT")"; mv "$OUT.tmp" "$OUT"
