@@ -8,12 +8,16 @@
 # Produces OUT/{config.json,tokenizer.json,tokenizer_config.json,special_tokens_map.json,vocab.txt}
 #          OUT/onnx/model.onnx (fp32), model_fp16.onnx, model_quantized.onnx (weight-only int8, dtype 'q8'),
 #          model_int8.onnx (dynamic int8 of the weight MatMuls, dtype 'int8': faster on CPU, see below)
-# Idempotent: a complete OUT is left alone; one made before model_int8.onnx existed only gets that file.
+# Idempotent: a complete OUT made by this recipe is left alone; one another version made is rebuilt.
 set -euo pipefail
 OUT=${1:?usage: build-mpnet-onnx.sh OUT_MODEL_DIR VENV_DIR}; VENV=${2:?usage: build-mpnet-onnx.sh OUT_MODEL_DIR VENV_DIR}
 OUT=$(realpath -m "$OUT"); VENV=$(realpath -m "$VENV")
-FILES="config.json tokenizer.json tokenizer_config.json special_tokens_map.json vocab.txt onnx/model.onnx onnx/model_fp16.onnx onnx/model_quantized.onnx"
-complete() { [ -f "$OUT/.complete" ] || return 1; for f in $FILES; do [ -s "$OUT/$f" ] || return 1; done; }
+HERE=$(dirname "$(realpath "$0")")
+FILES="config.json tokenizer.json tokenizer_config.json special_tokens_map.json vocab.txt onnx/model.onnx onnx/model_fp16.onnx onnx/model_quantized.onnx onnx/model_int8.onnx"
+# .complete holds a digest of this recipe: a model another version made is rebuilt, so a change to
+# the recipe is checked against torch's outputs on the next run, warm machines included.
+RECIPE=$(cat "$0" "$HERE/mpnet_onnx.py" "$HERE/mpnet-reference.json" "$HERE/fetch-mpnet-source.sh" | sha256sum | cut -c1-16)
+complete() { [ "$(cat "$OUT/.complete" 2>/dev/null)" = "$RECIPE" ] || return 1; for f in $FILES; do [ -s "$OUT/$f" ] || return 1; done; }
 PY=${PYTHON:-python3}
 ensure_venv() {
   [ -x "$VENV/bin/python" ] || "$PY" -m venv "$VENV"
@@ -53,19 +57,18 @@ assert cos.min() > 0.9, cos
 os.replace(dst + ".tmp", dst)
 PYEOF
 }
-if complete; then
-  if [ ! -s "$OUT/onnx/model_int8.onnx" ]; then ensure_venv; build_int8 "$OUT"; fi
-  echo "model already complete: $OUT"; exit 0
-fi
+if complete; then echo "model already complete: $OUT"; exit 0; fi
+# Half made or made by another recipe: gone before anything can read it (CI's tests wait for the new one).
+rm -rf "$OUT"
 
 ensure_venv
 
 WORK="$OUT.work"; rm -rf "$WORK" "$OUT.tmp"; mkdir -p "$WORK" "$OUT.tmp/onnx"
 trap 'rm -rf "$WORK" "$OUT.tmp"' EXIT
 SRC="$WORK/src/all-mpnet-base-v2"
-bash "$(dirname "$0")/fetch-mpnet-source.sh" "$SRC" "$VENV"
+bash "$HERE/fetch-mpnet-source.sh" "$SRC" "$VENV"
 
-"$VENV/bin/python" - "$SRC" "$OUT.tmp" "$(dirname "$(realpath "$0")")" <<'PYEOF'
+"$VENV/bin/python" - "$SRC" "$OUT.tmp" "$HERE" <<'PYEOF'
 import sys, os, json, shutil, time, warnings, logging
 warnings.filterwarnings("ignore"); logging.disable(logging.WARNING)
 import numpy as np, onnx, onnxruntime as ort
@@ -124,6 +127,6 @@ for name, thr in (("model.onnx", 0.9999), ("model_fp16.onnx", 0.9999), ("model_q
     assert h.shape[-1] == 768 and cos.min() > thr, (name, cos)
 PYEOF
 build_int8 "$OUT.tmp"
-touch "$OUT.tmp/.complete"
+echo "$RECIPE" >"$OUT.tmp/.complete"
 rm -rf "$OUT"; mkdir -p "$(dirname "$OUT")"; mv "$OUT.tmp" "$OUT"
 echo "model ready: $OUT"; du -sh "$OUT"

@@ -10,12 +10,15 @@
 #   VENV_DIR: a venv with numpy, onnx, onnxruntime, safetensors, tokenizers (build-mpnet-onnx.sh's); TOKENIZER_DIR: the built all-mpnet-base-v2
 set -euo pipefail
 OUT=${1:?usage: build-tiny-cross-encoder.sh OUT_DIR VENV_DIR TOKENIZER_DIR}; VENV=${2:?}; TOK=${3:?}
-OUT=$(realpath -m "$OUT")
-if [ -f "$OUT/.complete" ]; then echo "cross-encoder already complete: $OUT"; exit 0; fi
+OUT=$(realpath -m "$OUT"); HERE=$(dirname "$(realpath "$0")")
+# .complete holds a digest of this recipe: a cross-encoder another version made is rebuilt.
+RECIPE=$(cat "$0" "$HERE/mpnet_onnx.py" "$HERE/mpnet-reference.json" | sha256sum | cut -c1-16)
+if [ "$(cat "$OUT/.complete" 2>/dev/null)" = "$RECIPE" ]; then echo "cross-encoder already complete: $OUT"; exit 0; fi
+rm -rf "$OUT"
 rm -rf "$OUT.tmp"; mkdir -p "$OUT.tmp/onnx"
 trap 'rm -rf "$OUT.tmp"' EXIT
 for f in tokenizer.json tokenizer_config.json special_tokens_map.json vocab.txt; do cp "$TOK/$f" "$OUT.tmp/"; done
-"$VENV/bin/python" - "$OUT.tmp" "$(dirname "$(realpath "$0")")" <<'PYEOF'
+"$VENV/bin/python" - "$OUT.tmp" "$HERE" <<'PYEOF'
 import sys, json, warnings, logging
 warnings.filterwarnings("ignore"); logging.disable(logging.WARNING)
 import numpy as np, onnxruntime as ort
@@ -29,6 +32,6 @@ assert np.allclose(logits, reference["logits"], atol=1e-4), (logits.tolist(), re
 json.dump({key: reference[key] for key in ("question", "passages", "logits")}, open(f"{out}/reference.json", "w"), indent=1)
 print("tiny cross-encoder logits", [round(float(v), 4) for v in logits], "torch", reference["logits"])
 PYEOF
-touch "$OUT.tmp/.complete"
+echo "$RECIPE" >"$OUT.tmp/.complete"
 rm -rf "$OUT"; mkdir -p "$(dirname "$OUT")"; mv "$OUT.tmp" "$OUT"
 echo "cross-encoder ready: $OUT"
