@@ -1,6 +1,6 @@
 import AdmZip from 'adm-zip';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
@@ -51,6 +51,53 @@ async function expectGroundingTargets(env: Record<string, string>, file: string,
 const realModelDir = realModelRoot;
 const available = await realModelAvailable(DEFAULT_EMBEDDING_MODEL);
 
+/**
+ * Where a machine keeps a collection's vectors between runs (RAGOSS_TEST_CACHE_DIR; CI sets it to
+ * its cache), named by the weights they came from (size and modification time of the ONNX file,
+ * which the model build writes once): other weights never reuse them. Without it, every run embeds.
+ */
+function vectorCache(name: string): string | undefined {
+  const dir = process.env['RAGOSS_TEST_CACHE_DIR'];
+  if (dir === undefined || dir === '' || realModelDir === undefined) return undefined;
+  const weights = statSync(join(realModelDir, DEFAULT_EMBEDDING_MODEL, 'onnx', 'model.onnx'));
+  const key = createHash('sha256').update(`${DEFAULT_EMBEDDING_MODEL} ${weights.size} ${weights.mtimeMs}`).digest('hex').slice(0, 16);
+  return join(dir, `quality-${name}-${key}.parquet`);
+}
+
+/**
+ * Ingests `args` as the README does, starting from the cached snapshot of an earlier run when there
+ * is one: ragoss's own incremental ingest then embeds only chunks that differ (none, unless the
+ * chunker changed). Writes a new snapshot when it embedded anything. Returns the ingest's report.
+ */
+async function ingestWithCache<Report extends { embeddedChunks: number }>(env: Record<string, string>, args: string[], cacheName: string): Promise<Report> {
+  const cached = vectorCache(cacheName);
+  const restoredFrom = cached !== undefined && existsSync(cached) ? cached : undefined;
+  if (restoredFrom !== undefined) {
+    const restored = await runCli(['ingest', '--source', restoredFrom, '--json', '--quiet'], env);
+    // One an older ragoss wrote may be refused: then this run embeds everything and writes a new one.
+    if (restored.code !== 0) {
+      console.log(`the cached snapshot was refused, embedding all: ${restored.stderr.trim()}`);
+      rmSync(restoredFrom, { force: true });
+    }
+  }
+  const ingest = await runCli(['ingest', ...args, '--json'], env, { timeoutMs: 900_000 });
+  expect(ingest.code, ingest.stderr).toBe(0);
+  expect(ingest.stderr).not.toMatch(/^ragoss: (error|warning)/m);
+  const report = JSON.parse(ingest.stdout) as Report;
+  if (cached !== undefined && report.embeddedChunks > 0) {
+    mkdirSync(dirname(cached), { recursive: true });
+    const exported = await runCli(['export', '--out', `${cached}.tmp.parquet`, '--json', '--quiet'], env);
+    expect(exported.code, exported.stderr).toBe(0);
+    renameSync(`${cached}.tmp.parquet`, cached);
+    // Snapshots of other weights are never read again.
+    for (const stale of readdirSync(dirname(cached)).filter((file) => file.startsWith(`quality-${cacheName}-`) && join(dirname(cached), file) !== cached)) {
+      rmSync(join(dirname(cached), stale), { force: true });
+    }
+  }
+  console.log(`${cacheName}: ${report.embeddedChunks} chunks embedded${restoredFrom !== undefined && existsSync(restoredFrom) ? ', the rest from the cached snapshot' : ''}`);
+  return report;
+}
+
 describe.skipIf(!available)(`retrieval quality of the default model (${DEFAULT_EMBEDDING_MODEL})`, () => {
   let env: Record<string, string>;
 
@@ -61,11 +108,10 @@ describe.skipIf(!available)(`retrieval quality of the default model (${DEFAULT_E
       MILVUS_URI: inject('milvusUri'),
       RAGOSS_COLLECTION: `quality_${Date.now().toString(36)}`,
     });
-    const ingest = await runCli(['ingest', '--source', faqZip, '--json'], env, { timeoutMs: 600_000 });
-    expect(ingest.stderr).not.toMatch(/error/i);
-    expect(ingest.code).toBe(0);
-    expect(JSON.parse(ingest.stdout)).toMatchObject({ chunks: 72, embeddingModel: DEFAULT_EMBEDDING_MODEL, dimension: 768 });
-  }, 600_000);
+    // Ingested once (its vectors cached between runs, like the full-docs subset's below).
+    const report = await ingestWithCache(env, ['--source', faqZip], 'faq');
+    expect(report).toMatchObject({ chunks: 72, embeddingModel: DEFAULT_EMBEDDING_MODEL, dimension: 768 });
+  }, 900_000);
 
   it('puts "Where does Milvus store data?" first for the seed question (dense, the default here, cosine > 0.5)', async () => {
     const dense = await runCli(['search', 'How is data stored in milvus?', '--json'], env);
@@ -96,18 +142,6 @@ describe.skipIf(!available)(`retrieval quality of the default model (${DEFAULT_E
   });
 });
 
-/**
- * Where a machine keeps the subset's vectors between runs (RAGOSS_TEST_CACHE_DIR; CI sets it to its
- * cache), named by the weights they came from (size and modification time of the ONNX file, which
- * the model build writes once): other weights never reuse them. Without it, every run embeds.
- */
-function vectorCache(): string | undefined {
-  const dir = process.env['RAGOSS_TEST_CACHE_DIR'];
-  if (dir === undefined || dir === '' || realModelDir === undefined) return undefined;
-  const weights = statSync(join(realModelDir, DEFAULT_EMBEDDING_MODEL, 'onnx', 'model.onnx'));
-  const key = createHash('sha256').update(`${DEFAULT_EMBEDDING_MODEL} ${weights.size} ${weights.mtimeMs}`).digest('hex').slice(0, 16);
-  return join(dir, `quality-subset-${key}.parquet`);
-}
 
 interface EvalRun {
   mode: string;
@@ -151,28 +185,10 @@ describe.skipIf(!available)('retrieval quality on the full-docs dev set (answer 
       MILVUS_URI: inject('milvusUri'),
       RAGOSS_COLLECTION: `quality_full_${Date.now().toString(36)}`,
     });
-    // Ingested once; every check below reuses it. A machine that ran this before starts from its
-    // snapshot of these vectors: ragoss's own incremental ingest then embeds only chunks that differ.
-    const cached = vectorCache();
-    if (cached !== undefined && existsSync(cached)) {
-      const restored = await runCli(['ingest', '--source', cached, '--json', '--quiet'], env);
-      // One an older ragoss wrote may be refused: then this run embeds everything and writes a new one.
-      if (restored.code !== 0) {
-        console.log(`the cached snapshot was refused, embedding all: ${restored.stderr.trim()}`);
-        rmSync(cached, { force: true });
-      }
-    }
-    const ingest = await runCli(['ingest', '--source', source, '--glob', 'en/**/*.md', '--chunker', 'markdown', '--json'], env, { timeoutMs: 900_000 });
-    expect(ingest.code, ingest.stderr).toBe(0);
-    const result = JSON.parse(ingest.stdout) as { embeddedChunks: number; chunks: number };
+    // Ingested once; every check below reuses it.
+    const result = await ingestWithCache<{ embeddedChunks: number; chunks: number }>(env, ['--source', source, '--glob', 'en/**/*.md', '--chunker', 'markdown'], 'subset');
     expect(result).toMatchObject({ files: pages.size + 3, chunker: 'markdown', fullText: true });
-    console.log(`full-docs subset: ${result.chunks} chunks, ${result.embeddedChunks} embedded${cached !== undefined && existsSync(cached) ? ' (the rest from the cached snapshot)' : ''}`);
-    if (cached !== undefined && result.embeddedChunks > 0) {
-      mkdirSync(dirname(cached), { recursive: true });
-      const exported = await runCli(['export', '--out', `${cached}.tmp.parquet`, '--json', '--quiet'], env);
-      expect(exported.code, exported.stderr).toBe(0);
-      renameSync(`${cached}.tmp.parquet`, cached);
-    }
+    console.log(`full-docs subset: ${result.chunks} chunks`);
   }, 900_000);
 
   it('finds the answering section for every question, hybrid at least as well as dense', async () => {
