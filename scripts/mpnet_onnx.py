@@ -178,22 +178,24 @@ def tiny_cross_encoder_weights(config, seed=TINY_SEED):
     return w
 
 
-def encode_pairs(tokenizer_dir, question, passages):
-    from tokenizers import Tokenizer
-    tok = Tokenizer.from_file(os.path.join(tokenizer_dir, "tokenizer.json"))
-    tok.enable_padding(pad_id=PAD_ID, pad_token="<pad>")
-    tok.enable_truncation(512)
-    rows = tok.encode_batch([(question, passage) for passage in passages])
-    return np.array([r.ids for r in rows], np.int64), np.array([r.attention_mask for r in rows], np.int64)
-
-
-def encode_texts(tokenizer_dir, texts, max_length=384):
+def _tokenizer(tokenizer_dir, max_length):
     from tokenizers import Tokenizer
     tok = Tokenizer.from_file(os.path.join(tokenizer_dir, "tokenizer.json"))
     tok.enable_padding(pad_id=PAD_ID, pad_token="<pad>")
     tok.enable_truncation(max_length)
-    rows = tok.encode_batch(texts)
+    return tok
+
+
+def _ids_and_mask(rows):
     return np.array([r.ids for r in rows], np.int64), np.array([r.attention_mask for r in rows], np.int64)
+
+
+def encode_pairs(tokenizer_dir, question, passages):
+    return _ids_and_mask(_tokenizer(tokenizer_dir, 512).encode_batch([(question, passage) for passage in passages]))
+
+
+def encode_texts(tokenizer_dir, texts, max_length=384):
+    return _ids_and_mask(_tokenizer(tokenizer_dir, max_length).encode_batch(texts))
 
 
 def mean_pooled(hidden, mask):
