@@ -13,11 +13,11 @@ import { modelIsLocal } from '../embedder/transformers.js';
 import { ExitCode, RagossError } from '../errors.js';
 import { answerQuestion } from '../pipeline/answer.js';
 import { evaluate } from '../pipeline/evaluate.js';
-import { chunkDocuments, ingestChunks } from '../pipeline/ingest.js';
+import { calibrationOf, chunkDocuments, ingestChunks, probeDistribution } from '../pipeline/ingest.js';
 import { retrieve, retrieveByVector, type RankedHit } from '../pipeline/retrieve.js';
 import { rerankHits } from '../pipeline/rerank.js';
 import type { Reranker } from '../rerank/reranker.js';
-import { defaultThreshold, judge } from '../pipeline/grounding.js';
+import { groundingLine, judge } from '../pipeline/grounding.js';
 import { pagePart, resolveSource, type PageTarget } from '../pipeline/pages.js';
 import { citedPassages } from '../answerer/prompt.js';
 import { chunkUrl } from '../corpus/links.js';
@@ -31,6 +31,8 @@ import type {
   AskContext,
   AskRequest,
   AskResult,
+  CalibrateRequest,
+  CalibrateResult,
   DoctorReport,
   DoctorRequest,
   Engine,
@@ -96,7 +98,7 @@ export class LocalEngine implements Engine {
     const { rerank } = request;
     const candidates = rerank === undefined ? request.topK : Math.max(request.topK, rerank.candidates);
     const retrieved = await retrieve(request.question, embedder, store, { collection: request.collection, topK: candidates, mode });
-    const grounding = judge(retrieved.similarity, request.minScore ?? defaultThreshold(info.embeddingModel, info.chunker));
+    const grounding = judge(retrieved.similarity, groundingLine(request.minScore, info));
     const result = { question: request.question, embeddingModel: info.embeddingModel, mode, ...grounding };
     if (rerank === undefined) return { ...result, hits: retrieved.hits.map((hit) => withUrl(hit, info, request.linkTemplate)) };
     const reranker = await this.reranker(rerank, context.progress);
@@ -110,8 +112,8 @@ export class LocalEngine implements Engine {
     const { chat } = request;
     requireChatKey(chat.baseUrl, chat.apiKey);
     const searched = await this.search(request, context);
-    const { hits, grounded, similarity, threshold } = searched;
-    const grounding = { grounded, similarity, threshold };
+    const { hits, grounded, similarity, threshold, thresholdSource } = searched;
+    const grounding = { grounded, similarity, threshold, thresholdSource };
     // Off the docs, the model would answer from what it knows: say so instead, unless asked anyway.
     if (!grounded && !request.force) {
       return { question: request.question, answer: '', reasoning: '', model: chat.model, answered: false, ...grounding, hits, ...(searched.rerank === undefined ? {} : { rerank: searched.rerank }) };
@@ -204,7 +206,7 @@ export class LocalEngine implements Engine {
       ...(embedder.endpoint === undefined ? {} : { embeddingEndpoint: embedder.endpoint }),
       dimension: embedder.dimension,
       chunker: request.chunker,
-      fullText: (await this.describe(store, request.collection)).fullText,
+      ...builtCollection(await this.describe(store, request.collection)),
       embeddedChunks: stats.embedded,
       reusedChunks: stats.reused,
       seconds: round2((performance.now() - started) / 1000),
@@ -238,6 +240,9 @@ export class LocalEngine implements Engine {
       }).finally(() => this.described.delete(request.collection)),
     );
     const { manifest } = stats;
+    if (manifest.grounding === undefined) {
+      progress.warn(`snapshot ${path} carries no grounding calibration (an older ragoss exported it), so the model's default line applies — run \`ragoss calibrate --collection ${request.collection}\` to draw the collection's own`);
+    }
     return {
       dryRun: false,
       source: isUrl(request.source) ? displayUrl(request.source) : request.source,
@@ -248,7 +253,7 @@ export class LocalEngine implements Engine {
       embeddingModel: manifest.embeddingModel,
       dimension: manifest.dimension,
       chunker: manifest.chunker as ChunkerName,
-      fullText: (await this.describe(store, request.collection)).fullText,
+      ...builtCollection(await this.describe(store, request.collection)),
       embeddedChunks: 0,
       reusedChunks: 0,
       seconds: round2((performance.now() - started) / 1000),
@@ -286,7 +291,7 @@ export class LocalEngine implements Engine {
   async evaluate(request: EvalRequest, context: OperationContext): Promise<EvalResult> {
     const { store, info, embedder } = await this.queryParts(request, context);
     const mode = availableMode(request.mode, info, context.progress);
-    const threshold = request.minScore ?? defaultThreshold(info.embeddingModel, info.chunker);
+    const line = groundingLine(request.minScore, info);
     // Every question embedded up front, in batches (and once across the modes an eval compares).
     const vectors = await this.queryVectors.embed(embedder, request.questions.map((item) => item.question));
     const vectorOf = new Map(request.questions.map((item, index) => [item.question, vectors[index] as Float32Array]));
@@ -298,16 +303,56 @@ export class LocalEngine implements Engine {
       context.signal.throwIfAborted();
       const vector = vectorOf.get(question) as Float32Array;
       const { hits, similarity } = await retrieveByVector(question, vector, store, { collection: request.collection, topK: candidates, mode });
-      const grounded = judge(similarity, threshold).grounded;
-      if (reranker === undefined || rerank === undefined) return { hits, grounded };
+      const grounded = judge(similarity, line).grounded;
+      if (reranker === undefined || rerank === undefined) return { hits, grounded, similarity: similarity ?? null };
       const reranked = await rerankHits(question, hits, reranker, { topK: request.topK, budgetMs: rerank.budgetMs, signal: context.signal });
       if (reranked.fallback !== undefined) fallbacks++;
-      return { hits: reranked.hits, grounded };
-    });
+      return { hits: reranked.hits, grounded, similarity: similarity ?? null };
+    }, { curve: request.curve ?? false });
     // One line for the run, not one a question: the figures above then measure the retrieval order for those.
     if (fallbacks > 0) context.progress.warn(`reranking fell back to the ${mode} order on ${fallbacks} of ${request.questions.length} questions`);
     const reranking = reranker === undefined ? {} : { rerank: { by: reranker.name, candidates, fallbacks } };
-    return { embeddingModel: info.embeddingModel, chunker: info.chunker, mode, threshold: threshold ?? null, ...reranking, ...report };
+    const calibration = info.grounding === undefined ? {} : { calibration: info.grounding };
+    return { embeddingModel: info.embeddingModel, chunker: info.chunker, mode, threshold: line.threshold ?? null, thresholdSource: line.source, ...calibration, ...reranking, ...report };
+  }
+
+  /**
+   * Draws the collection's line again from its stored vectors: the probes are embedded, every
+   * chunk's vector is read back (nothing is re-embedded) and the calibration is recorded in place.
+   */
+  async calibrate(request: CalibrateRequest, context: OperationContext): Promise<CalibrateResult> {
+    const started = performance.now();
+    const { progress, signal } = context;
+    // Fresh, not from the cache: the line is drawn from what the collection holds now.
+    this.described.delete(request.collection);
+    const { store, info, embedder } = await this.queryParts(request, context);
+    const grounding = await this.exclusive(`ingest:${request.collection}`, async () => {
+      progress.step(`embedding the off-topic probes with ${embedder.modelName}`);
+      const distribution = await probeDistribution(embedder);
+      const keys = await store.chunkKeys(info.physicalName);
+      const task = progress.task('reading stored vectors', keys.length, 'chunks');
+      for (let start = 0; start < keys.length; start += INSERT_BATCH) {
+        signal.throwIfAborted();
+        const vectors = await store.vectorsByIds(info.physicalName, keys.slice(start, start + INSERT_BATCH).map((key) => key.id));
+        distribution.observe([...vectors.values()]);
+        task.update(Math.min(keys.length, start + INSERT_BATCH));
+      }
+      task.done();
+      const calibration = calibrationOf(distribution);
+      if (calibration === undefined) throw new RagossError(`collection ${info.name} holds no chunks to calibrate against`, reingestHint(info));
+      signal.throwIfAborted();
+      await store.recordGrounding(info.physicalName, calibration);
+      return calibration;
+    }).finally(() => this.described.delete(request.collection));
+    return {
+      collection: info.name,
+      embeddingModel: info.embeddingModel,
+      chunker: info.chunker,
+      chunks: info.rowCount,
+      grounding,
+      ...(info.grounding === undefined ? {} : { previous: info.grounding }),
+      seconds: round2((performance.now() - started) / 1000),
+    };
   }
 
   async doctor(request: DoctorRequest, context: OperationContext): Promise<DoctorReport> {
@@ -563,6 +608,11 @@ function availableMode(requested: RetrievalMode | undefined, info: CollectionInf
 function reingestHint(info: CollectionInfo): string {
   const from = info.corpus === undefined ? ' with the --source and --glob it was built from' : ` --source '${info.corpus.source}' --glob '${info.corpus.glob}'`;
   return `re-ingest it: ragoss ingest --collection ${info.name}${from} --chunker ${info.chunker} (unchanged chunks keep their vectors)`;
+}
+
+/** What an ingest's report says of the collection it built. */
+function builtCollection(info: CollectionInfo): { fullText: boolean; grounding?: CollectionInfo['grounding'] } {
+  return { fullText: info.fullText, ...(info.grounding === undefined ? {} : { grounding: info.grounding }) };
 }
 
 /** A hit with the link where a reader can check it, when ragoss can tell one. */

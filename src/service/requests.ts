@@ -13,7 +13,7 @@ import {
   type Env,
 } from '../config.js';
 import type { RetrievalMode } from '../store/store.js';
-import type { AskRequest, ChatSettings, DoctorRequest, EvalRequest, ExportRequest, GetRequest, IngestRequest, QueryTarget, SearchRequest } from '../engine/engine.js';
+import type { AskRequest, CalibrateRequest, ChatSettings, DoctorRequest, EvalRequest, ExportRequest, GetRequest, IngestRequest, QueryTarget, SearchRequest } from '../engine/engine.js';
 import { UsageError } from '../errors.js';
 import { parseEvalQuestion } from '../pipeline/evaluate.js';
 
@@ -169,7 +169,8 @@ export const parseRequest = {
     const questions = body['questions'];
     if (!Array.isArray(questions) || questions.length === 0) throw new UsageError('"questions" must be a non-empty array of {"question", "expected": [...]} or {"question", "gold": [...]}');
     const parsed = questions.map((item: unknown, index) => parseEvalQuestion(item, `questions[${index}]`));
-    return { ...target(body, env), questions: parsed, topK: resolveTopK(optionalString(body, 'topK'), env), mode: mode(body, env), ...minScoreOf(body, env), ...rerankOf(body, env) };
+    const curve = body['curve'] === true ? { curve: true } : {};
+    return { ...target(body, env), questions: parsed, topK: resolveTopK(optionalString(body, 'topK'), env), mode: mode(body, env), ...minScoreOf(body, env), ...rerankOf(body, env), ...curve };
   },
   ingest(body: Body, env: Env): IngestRequest {
     const source = optionalString(body, 'source') ?? env['RAGOSS_SOURCE'] ?? DEFAULT_SOURCE_URL;
@@ -188,6 +189,7 @@ export const parseRequest = {
     };
   },
   doctor: (body: Body, env: Env): DoctorRequest => ({ ...target(body, env), chat: chat(body, env) }),
+  calibrate: (body: Body, env: Env): CalibrateRequest => target(body, env),
   export(body: Body, env: Env): ExportRequest {
     const out = optionalString(body, 'out');
     if (out === undefined || !out.startsWith('/')) {
@@ -222,4 +224,5 @@ export const wireRequest = {
   export: (request: ExportRequest): Body => ({ ...request }),
   get: (request: GetRequest): Body => ({ ...request, linkTemplate: request.linkTemplate ?? null }),
   doctor: ({ chat: settings, ...rest }: DoctorRequest): Body => ({ ...rest, ...chatWire(settings) }),
+  calibrate: (request: CalibrateRequest): Body => ({ ...request }),
 };
