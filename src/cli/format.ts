@@ -221,7 +221,7 @@ export function formatCurve(report: EvalResult): string {
   const rows = curve.map((point) => [`${point.threshold.toFixed(2)}${point.threshold === marked ? ' *' : ''}`, ...keys.map((key) => percent(point.flagged[key] ?? 0))]);
   const widths = header.map((title, column) => Math.max(title.length, ...rows.map((row) => (row[column] ?? '').length)));
   const format = (cells: readonly string[]) => cells.map((cell, column) => cell.padEnd(widths[column] ?? 0)).join('  ').trimEnd();
-  const title = `curve (${report.mode}): share flagged as the line moves${marked === undefined ? '' : `; * the line in use, ${report.threshold?.toFixed(3)}`}`;
+  const title = `curve (${report.mode}): share flagged as the line moves${marked === undefined ? '' : `; * marks the step nearest the line in use, ${report.threshold?.toFixed(3)}`}`;
   return [title, format(header), ...rows.map(format), ''].join('\n');
 }
 
