@@ -1,4 +1,5 @@
-import { defaultThreshold } from '../pipeline/grounding.js';
+import { defaultThreshold, drawnByCurrentRule } from '../pipeline/grounding.js';
+import { GROUNDING_PROBES } from '../pipeline/grounding-probes.js';
 import type { CollectionInfo } from '../store/store.js';
 import type { Check } from './engine.js';
 
@@ -6,9 +7,11 @@ import type { Check } from './engine.js';
 export function groundingCheck(collection: CollectionInfo): Check {
   const { grounding } = collection;
   if (grounding !== undefined) {
+    const current = drawnByCurrentRule(grounding, GROUNDING_PROBES.length);
     return {
       name: 'grounding',
-      status: 'ok',
+      status: current ? 'ok' : 'warn',
+      ...(current ? {} : { fix: `ragoss calibrate --collection ${collection.name} (this ragoss draws the line another way; re-embeds nothing)` }),
       detail: `line ${grounding.threshold.toFixed(3)}, calibrated for ${collection.name}: ${grounding.method} (probes reach at most ${grounding.nullMax.toFixed(3)})`,
     };
   }

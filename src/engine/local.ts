@@ -17,7 +17,8 @@ import { calibrationOf, chunkDocuments, ingestChunks, probeDistribution } from '
 import { retrieve, retrieveByVector, type RankedHit } from '../pipeline/retrieve.js';
 import { rerankHits } from '../pipeline/rerank.js';
 import type { Reranker } from '../rerank/reranker.js';
-import { groundingLine, judge } from '../pipeline/grounding.js';
+import { drawnByCurrentRule, groundingLine, judge } from '../pipeline/grounding.js';
+import { GROUNDING_PROBES } from '../pipeline/grounding-probes.js';
 import { pagePart, resolveSource, type PageTarget } from '../pipeline/pages.js';
 import { citedPassages } from '../answerer/prompt.js';
 import { chunkUrl } from '../corpus/links.js';
@@ -240,6 +241,9 @@ export class LocalEngine implements Engine {
       }).finally(() => this.described.delete(request.collection)),
     );
     const { manifest } = stats;
+    if (manifest.grounding !== undefined && !drawnByCurrentRule(manifest.grounding, GROUNDING_PROBES.length)) {
+      progress.warn(`snapshot ${path} carries a "not in the docs" line drawn another way than this ragoss draws it (${manifest.grounding.method}) — run \`ragoss calibrate --collection ${request.collection}\` to redraw it`);
+    }
     if (manifest.grounding === undefined) {
       progress.warn(`snapshot ${path} carries no grounding calibration (an older ragoss exported it), so the model's default line applies — run \`ragoss calibrate --collection ${request.collection}\` to draw the collection's own`);
     }

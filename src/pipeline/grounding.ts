@@ -52,6 +52,14 @@ export interface GroundingCalibration {
  */
 export const CALIBRATION_RULE = { quantile: 0.75, margin: 0 } as const;
 
+/**
+ * Whether a recorded calibration was drawn the way this ragoss draws lines (rule and probe set): one
+ * an older ragoss drew, or a snapshot carried, still works, but `ragoss calibrate` would move it.
+ */
+export function drawnByCurrentRule(calibration: GroundingCalibration, probes: number): boolean {
+  return calibration.quantile === CALIBRATION_RULE.quantile && calibration.margin === CALIBRATION_RULE.margin && calibration.probes === probes;
+}
+
 /** The `q` quantile of `values`, linearly interpolated between order statistics. */
 export function quantile(values: readonly number[], q: number): number {
   if (values.length === 0) throw new Error('quantile of no values');

@@ -115,7 +115,8 @@ describe(`the "not in the docs" line, calibrated per collection (${inject('milvu
     const copy = uniqueCollection('calibrated_copy');
     const imported = await runCli(['ingest', '--source', out, '--collection', copy, '--json'], env);
     expect(imported.code, imported.stderr).toBe(0);
-    expect(imported.stderr).not.toMatch(/calibration/);
+    // Drawn the way this ragoss draws lines: nothing to warn of.
+    expect(imported.stderr).not.toMatch(/warning/);
     expect(JSON.parse(imported.stdout)).toMatchObject({ grounding: calibration, embeddedChunks: 0 });
     const search = JSON.parse((await runCli(['search', QUESTION, '--json', '--collection', copy], env)).stdout) as Grounded;
     expect(search).toMatchObject({ threshold: calibration.threshold, thresholdSource: 'collection' });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { CALIBRATION_RULE, calibrateThreshold, groundingLine, judge, NullDistribution, quantile } from '../../src/pipeline/grounding.js';
+import { CALIBRATION_RULE, calibrateThreshold, drawnByCurrentRule, groundingLine, judge, NullDistribution, quantile } from '../../src/pipeline/grounding.js';
 import { GENERAL_PROBES, GROUNDING_PROBES, PROGRAMMING_PROBES } from '../../src/pipeline/grounding-probes.js';
 
 function unit(...values: number[]): Float32Array {
@@ -38,9 +38,12 @@ describe('calibrateThreshold', () => {
     expect(calibrateThreshold(docsLike).threshold).toBeCloseTo(calibrateThreshold(faqLike).threshold + 0.1, 3);
   });
 
-  it('uses the shipped rule by default', () => {
-    expect(calibrateThreshold([0.2, 0.3]).quantile).toBe(CALIBRATION_RULE.quantile);
-    expect(calibrateThreshold([0.2, 0.3]).margin).toBe(CALIBRATION_RULE.margin);
+  it('uses the shipped rule by default, and knows a line drawn by another rule or probe set', () => {
+    const current = calibrateThreshold([0.2, 0.3]);
+    expect(current).toMatchObject({ quantile: CALIBRATION_RULE.quantile, margin: CALIBRATION_RULE.margin });
+    expect(drawnByCurrentRule(current, 2)).toBe(true);
+    expect(drawnByCurrentRule(current, 3)).toBe(false);
+    expect(drawnByCurrentRule(calibrateThreshold([0.2, 0.3], { quantile: 0.975, margin: 0.02 }), 2)).toBe(false);
   });
 });
 
