@@ -195,7 +195,8 @@ export function formatEval(report: EvalResult): string {
 /** How the grounding check did: false alarms on real questions, and off-topic ones flagged. */
 function groundingLines(report: EvalResult): string[] {
   const { grounding, threshold } = report;
-  const line = threshold === null ? 'none (no default for this model; pass --min-score)' : `${threshold.toFixed(3)} (${SOURCE_WORDS[report.thresholdSource]})`;
+  const source = report.thresholdSource === 'min-score' ? '' : ` (${SOURCE_WORDS[report.thresholdSource]})`;
+  const line = threshold === null ? 'none (no default for this model; pass --min-score)' : `${threshold.toFixed(3)}${source}`;
   const lines = [`threshold   ${line}`, `flagged     ${grounding.realFlagged.length} of ${grounding.realQuestions} real questions`, ...grounding.realFlagged.map((question) => `  - ${question}`)];
   if (grounding.offTopicQuestions === 0) return lines;
   const kinds = grounding.byKind.filter((kind) => !kind.real);

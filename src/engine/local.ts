@@ -13,7 +13,8 @@ import { modelIsLocal } from '../embedder/transformers.js';
 import { ExitCode, RagossError } from '../errors.js';
 import { answerQuestion } from '../pipeline/answer.js';
 import { evaluate } from '../pipeline/evaluate.js';
-import { calibrationOf, chunkDocuments, ingestChunks, probeDistribution } from '../pipeline/ingest.js';
+import { chunkDocuments, ingestChunks } from '../pipeline/ingest.js';
+import { calibrateStored } from '../pipeline/calibrate.js';
 import { retrieve, retrieveByVector, type RankedHit } from '../pipeline/retrieve.js';
 import { rerankHits } from '../pipeline/rerank.js';
 import type { Reranker } from '../rerank/reranker.js';
@@ -331,18 +332,7 @@ export class LocalEngine implements Engine {
     this.described.delete(request.collection);
     const { store, info, embedder } = await this.queryParts(request, context);
     const grounding = await this.exclusive(`ingest:${request.collection}`, async () => {
-      progress.step(`embedding the off-topic probes with ${embedder.modelName}`);
-      const distribution = await probeDistribution(embedder);
-      const keys = await store.chunkKeys(info.physicalName);
-      const task = progress.task('reading stored vectors', keys.length, 'chunks');
-      for (let start = 0; start < keys.length; start += INSERT_BATCH) {
-        signal.throwIfAborted();
-        const vectors = await store.vectorsByIds(info.physicalName, keys.slice(start, start + INSERT_BATCH).map((key) => key.id));
-        distribution.observe([...vectors.values()]);
-        task.update(Math.min(keys.length, start + INSERT_BATCH));
-      }
-      task.done();
-      const calibration = calibrationOf(distribution);
+      const calibration = await calibrateStored(info, { store, embedder, progress, signal, batchSize: INSERT_BATCH });
       if (calibration === undefined) throw new RagossError(`collection ${info.name} holds no chunks to calibrate against`, reingestHint(info));
       signal.throwIfAborted();
       await store.recordGrounding(info.physicalName, calibration);

@@ -6,8 +6,9 @@ import type { Embedder } from '../embedder/embedder.js';
 import type { Progress } from '../progress.js';
 import type { CollectionInfo, CollectionMeta, CorpusRecord, StoredChunk, VectorStore } from '../store/store.js';
 import { collectGarbage } from './memory.js';
-import { calibrateThreshold, NullDistribution, type GroundingCalibration } from './grounding.js';
+import type { NullDistribution } from './grounding.js';
 import { GROUNDING_PROBES } from './grounding-probes.js';
+import { calibrationOf, probeDistribution } from './calibrate.js';
 
 /** A chunk ready to embed: everything stored with it but its vector. */
 export type Chunk = Omit<StoredChunk, 'vector'>;
@@ -50,20 +51,6 @@ export interface IngestOptions {
   /** Recorded with the collection: which docs these chunks are. */
   corpus?: CorpusRecord;
   signal?: AbortSignal;
-}
-
-/**
- * The probes embedded as questions are (the line is about questions): their best similarities,
- * tracked as the chunks stream through, are the collection's null distribution.
- */
-export async function probeDistribution(embedder: Embedder, probes: readonly string[] = GROUNDING_PROBES): Promise<NullDistribution> {
-  return new NullDistribution(await embedder.embedQueries(probes));
-}
-
-/** The calibration from a distribution that saw every chunk; none for an empty collection. */
-export function calibrationOf(distribution: NullDistribution): GroundingCalibration | undefined {
-  const similarities = distribution.similarities();
-  return similarities.length === 0 ? undefined : calibrateThreshold(similarities);
 }
 
 export interface IngestStats {
