@@ -180,6 +180,15 @@ function resolveServerEmbedding(env: Env): ServerEmbeddingSettings {
   };
 }
 
+/**
+ * The model a request names and how its texts are embedded: both travel with the request, so a
+ * shared service embeds each caller's way (see `settingsFingerprint` for what stays the process's).
+ */
+export function embeddingTarget(config: CommonConfig): { embeddingModel: string | undefined; embedding: EmbeddingSettings } {
+  const { explicitModel, ...embedding } = config.embedding;
+  return { embeddingModel: explicitModel, embedding };
+}
+
 export function engineSettings(config: CommonConfig): EngineSettings {
   const { explicitModel: _perRequest, ...embedding } = config.embedding;
   return {

@@ -209,16 +209,25 @@ function formatUptime(seconds: number): string {
 }
 
 /** doctor's line about the service: what is up, or what the next command will do. */
-export function serviceCheck(health: ServiceHealth | undefined, startsOne: boolean): Check {
+/**
+ * The service line of doctor. `differences`: this command's settings that are one per process and
+ * differ from the service's (doctor still checked through it; other commands would not use it as is).
+ */
+export function serviceCheck(health: ServiceHealth | undefined, startsOne: boolean, seen: { differences: readonly string[]; checkedThrough: boolean } = { differences: [], checkedThrough: true }): Check {
+  const { differences } = seen;
   if (health === undefined) {
     return { name: 'service', status: 'ok', detail: startsOne ? 'not running (the next command starts one)' : 'not running (commands work in-process)' };
   }
   const address = health.tcp === null ? health.socket : `${health.socket} and ${health.tcp}`;
   const models = health.models.length === 0 ? 'no model loaded' : `models ${health.models.join(', ')}`;
+  const detail = `pid ${health.pid} at ${address}, up ${formatUptime(health.uptimeSeconds)}, RSS ${Math.round(health.rssBytes / 1024 / 1024)} MiB, ${models}${health.autoStarted ? ' (auto-started)' : ''}`;
+  if (differences.length === 0) return { name: 'service', status: 'ok', detail };
+  const next = health.autoStarted ? 'the next command restarts it once it is idle' : 'commands on its embedded data stop with an error; elsewhere they work in-process';
   return {
     name: 'service',
-    status: 'ok',
-    detail: `pid ${health.pid} at ${address}, up ${formatUptime(health.uptimeSeconds)}, RSS ${Math.round(health.rssBytes / 1024 / 1024)} MiB, ${models}${health.autoStarted ? ' (auto-started)' : ''}`,
+    status: 'warn',
+    detail: `${detail}; it runs with other settings (${differences.join(', ')})${seen.checkedThrough ? ': Milvus was checked through it,' : ';'} and ${next}`,
+    fix: '`ragoss serve --stop`, or run commands with its settings',
   };
 }
 

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { DEFAULT_MODE_HELP, DEFAULT_TOP_K, resolveCommonConfig, resolveEvalModes, resolveMinScore, resolveRerank, resolveTopK, type CommonFlags, type RerankFlags } from '../config.js';
+import { DEFAULT_MODE_HELP, DEFAULT_TOP_K, embeddingTarget, resolveCommonConfig, resolveEvalModes, resolveMinScore, resolveRerank, resolveTopK, type CommonFlags, type RerankFlags } from '../config.js';
 import { addRerankOptions } from '../cli/query-options.js';
 import type { EvalResult } from '../engine/engine.js';
 import { readEvalQuestions } from '../pipeline/evaluate.js';
@@ -28,7 +28,7 @@ export function registerEval(program: Command, run: CommandRunner): void {
           questions: await readEvalQuestions(path),
           topK: resolveTopK(flags.topK, env),
           collection: config.collection,
-          embeddingModel: config.embedding.explicitModel,
+          ...embeddingTarget(config),
           ...(minScore === undefined ? {} : { minScore }),
         };
         const progress = progressFor(stderr, { quiet: config.quiet || config.json });

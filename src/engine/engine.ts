@@ -1,5 +1,5 @@
 import type { ChatDelta } from '../answerer/chat.js';
-import type { ChatConfig } from './settings.js';
+import type { ChatConfig, EmbeddingSettings } from './settings.js';
 import type { EvalQuestion, EvalReport } from '../pipeline/evaluate.js';
 import type { Grounding } from '../pipeline/grounding.js';
 import type { RankedHit } from '../pipeline/retrieve.js';
@@ -13,8 +13,9 @@ import type { CollectionInfo, CorpusRecord, RetrievalMode, ServerFeatures } from
 
 /**
  * What every entry point calls: the in-process CLI (`LocalEngine`), the service (which wraps a
- * long-lived `LocalEngine`) and its clients (`RemoteEngine`), and the MCP server. Requests carry
- * only per-call settings; where Milvus lives and how models load belong to the engine.
+ * long-lived `LocalEngine`) and its clients (`RemoteEngine`), and the MCP server. Where Milvus
+ * lives belongs to the engine (one per process); everything else travels with each request, so a
+ * shared service honours every caller's own settings.
  */
 export interface Engine {
   search(request: SearchRequest, context: OperationContext): Promise<SearchResult>;
@@ -42,7 +43,12 @@ export interface AskContext extends OperationContext {
   onDelta?: (delta: ChatDelta) => void;
 }
 
-export interface QueryTarget {
+/** How a request's texts are embedded: the caller's settings; unset, the engine's own. */
+export interface EmbeddingChoice {
+  embedding?: EmbeddingSettings;
+}
+
+export interface QueryTarget extends EmbeddingChoice {
   collection: string;
   /** Set when the user named a model: it must match the one the collection was built with. */
   embeddingModel?: string;
@@ -131,7 +137,7 @@ export interface GetResult {
   text: string;
 }
 
-export interface IngestRequest {
+export interface IngestRequest extends EmbeddingChoice {
   /** A URL, or an absolute path to a zip, a directory or a snapshot (.parquet); callers resolve relative paths. */
   source: string;
   glob: string;

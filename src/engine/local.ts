@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { OpenAIChatEndpoint, requireChatKey, type ChatEndpoint } from '../answerer/chat.js';
 import { DEFAULT_EMBEDDING_MODEL } from '../embedder/embedder.js';
 import { describeLocation } from '../store/location.js';
-import { defaultMode, type EngineSettings } from './settings.js';
+import { defaultMode, type EmbeddingSettings, type EngineSettings } from './settings.js';
 import type { ChunkerName, TokenLimit } from '../corpus/chunk.js';
 import { displayUrl, download } from '../corpus/download.js';
 import { displayEndpoint, isHttpUrl } from '../remote/http.js';
@@ -25,6 +25,7 @@ import { isSnapshotPath } from '../snapshot/path.js';
 import { packageVersion } from '../version.js';
 import { silentProgress, type Progress } from '../progress.js';
 import { openStore } from '../store/open.js';
+import type { DataHolder } from '../store/data-lock.js';
 import { notIngestedError, type CollectionInfo, type RetrievalMode, type VectorStore } from '../store/store.js';
 import { runDoctor } from './doctor.js';
 import type {
@@ -33,6 +34,7 @@ import type {
   AskResult,
   DoctorReport,
   DoctorRequest,
+  EmbeddingChoice,
   Engine,
   EvalRequest,
   EvalResult,
@@ -70,7 +72,11 @@ export class LocalEngine implements Engine {
   /** What each collection holds (model, dimension), as last described: saves three Milvus calls a query. */
   private readonly described = new Map<string, { info: CollectionInfo; at: number }>();
 
-  constructor(readonly settings: EngineSettings) {}
+  /** `holder`: 'service' in the ragoss service, whose hold on embedded data commands do not wait out. */
+  constructor(
+    readonly settings: EngineSettings,
+    private readonly holder: DataHolder = 'command',
+  ) {}
 
   /** Models loaded and kept, by name. */
   loadedModels(): string[] {
@@ -81,9 +87,10 @@ export class LocalEngine implements Engine {
   async warmUp(collection: string, progress: Progress, signal: AbortSignal): Promise<void> {
     const store = await this.store(progress, signal);
     const info = await store.describe(collection);
-    if (info?.embeddingEndpoint !== undefined || this.settings.embedding.url !== undefined) return;
+    const { embedding } = this.settings;
+    if (info?.embeddingEndpoint !== undefined || embedding.url !== undefined) return;
     const modelName = info?.embeddingModel ?? DEFAULT_EMBEDDING_MODEL;
-    if (this.modelOnDisk(modelName)) await this.embedder(localModel(modelName), progress);
+    if (modelOnDisk(modelName, embedding)) await this.embedder(localModel(modelName, embedding), progress);
   }
 
   async search(request: SearchRequest, context: OperationContext): Promise<SearchResult> {
@@ -99,7 +106,7 @@ export class LocalEngine implements Engine {
     const grounding = judge(retrieved.similarity, request.minScore ?? defaultThreshold(info.embeddingModel, info.chunker));
     const result = { question: request.question, embeddingModel: info.embeddingModel, mode, ...grounding };
     if (rerank === undefined) return { ...result, hits: retrieved.hits.map((hit) => withUrl(hit, info, request.linkTemplate)) };
-    const reranker = await this.reranker(rerank, context.progress);
+    const reranker = await this.reranker(rerank, this.embeddingOf(request), context.progress);
     const { hits, fallback } = await rerankHits(request.question, retrieved.hits, reranker, { topK: request.topK, budgetMs: rerank.budgetMs, signal: context.signal });
     if (fallback !== undefined) context.progress.warn(`reranking skipped (${fallback}); the ${mode} order stands`);
     const outcome = { by: reranker.name, candidates, ...(fallback === undefined ? {} : { fallback }) };
@@ -163,7 +170,7 @@ export class LocalEngine implements Engine {
     const shownSource = isUrl(request.source) ? displayUrl(request.source) : request.source;
     // The markdown chunker sizes chunks by the model's tokenizer, so even a dry run loads it.
     const needsModel = !request.dryRun || request.chunker === 'markdown';
-    const loading = needsModel ? this.embedder(this.ingestModel(request.embeddingModel), progress) : undefined;
+    const loading = needsModel ? this.embedder(this.ingestModel(request), progress) : undefined;
     loading?.catch(() => undefined);
     const cut = async () => {
       if (request.chunker === 'markdown') progress.step(`cutting ${documents.length} files at their headings (markdown chunker)`);
@@ -232,8 +239,8 @@ export class LocalEngine implements Engine {
         progress,
         replace: request.replace,
         embeddingModel: request.embeddingModel,
-        embeddingDtype: this.settings.embedding.dtype,
-        embeddingUrl: this.settings.embedding.url,
+        embeddingDtype: this.embeddingOf(request).dtype,
+        embeddingUrl: this.embeddingOf(request).url,
         signal,
       }).finally(() => this.described.delete(request.collection)),
     );
@@ -291,7 +298,7 @@ export class LocalEngine implements Engine {
     const vectors = await this.queryVectors.embed(embedder, request.questions.map((item) => item.question));
     const vectorOf = new Map(request.questions.map((item, index) => [item.question, vectors[index] as Float32Array]));
     const { rerank } = request;
-    const reranker = rerank === undefined ? undefined : await this.reranker(rerank, context.progress);
+    const reranker = rerank === undefined ? undefined : await this.reranker(rerank, this.embeddingOf(request), context.progress);
     const candidates = rerank === undefined ? request.topK : Math.max(request.topK, rerank.candidates);
     let fallbacks = 0;
     const report = await evaluate(request.questions, request.topK, async (question) => {
@@ -313,6 +320,7 @@ export class LocalEngine implements Engine {
   async doctor(request: DoctorRequest, context: OperationContext): Promise<DoctorReport> {
     return runDoctor(request, {
       settings: this.settings,
+      embedding: this.embeddingOf(request),
       signal: context.signal,
       store: () => this.store(silentProgress, context.signal),
       chatEndpoint: (chat) => this.chatEndpoint({ ...chat, timeoutMs: Math.min(chat.timeoutMs, 10_000), maxRetries: 0 }),
@@ -338,9 +346,10 @@ export class LocalEngine implements Engine {
   /** Milvus connected, the collection checked, and the question model loaded (in parallel). */
   private async queryParts(target: QueryTarget, context: OperationContext): Promise<{ store: VectorStore; info: CollectionInfo; embedder: Embedder }> {
     const guess = target.embeddingModel ?? DEFAULT_EMBEDDING_MODEL;
+    const embedding = this.embeddingOf(target);
     // Start loading the model the collection most likely uses while Milvus connects. Only a model
     // already on disk is guessed at, so a wrong guess never downloads anything.
-    if (this.settings.embedding.url === undefined && this.modelOnDisk(guess)) this.embedder(localModel(guess), silentProgress).catch(() => undefined);
+    if (embedding.url === undefined && modelOnDisk(guess, embedding)) this.embedder(localModel(guess, embedding), silentProgress).catch(() => undefined);
     const store = await this.store(context.progress, context.signal);
     const info = await this.describe(store, target.collection);
     const embedder = await this.queryEmbedder(target, info, context.progress);
@@ -371,7 +380,7 @@ export class LocalEngine implements Engine {
         ExitCode.usage,
       );
     }
-    const embedder = await this.embedder(this.questionModel(info), progress);
+    const embedder = await this.embedder(this.questionModel(info, this.embeddingOf(target)), progress);
     if (embedder.dimension !== info.dimension) {
       throw new RagossError(
         `collection ${info.name} holds ${info.dimension}-dim vectors but ${embedder.modelName} makes ${embedder.dimension}-dim ones`,
@@ -381,19 +390,25 @@ export class LocalEngine implements Engine {
     return embedder;
   }
 
+  /** The request's own embedding settings (a service honours each caller's), else the engine's. */
+  private embeddingOf(request: EmbeddingChoice): EmbeddingSettings {
+    return request.embedding ?? this.settings.embedding;
+  }
+
   /** An ingest embeds with the server when one is set (its model: the one named, else the one it serves), else locally. */
-  private ingestModel(named: string | undefined): EmbedderSpec {
-    const { url } = this.settings.embedding;
-    return url === undefined ? localModel(named ?? DEFAULT_EMBEDDING_MODEL) : { kind: 'endpoint', url, modelName: named };
+  private ingestModel(request: IngestRequest): EmbedderSpec {
+    const settings = this.embeddingOf(request);
+    const named = request.embeddingModel;
+    return settings.url === undefined ? localModel(named ?? DEFAULT_EMBEDDING_MODEL, settings) : { kind: 'endpoint', url: settings.url, modelName: named, settings };
   }
 
   /**
    * Questions are embedded as the collection's chunks were: through a server when it was built
    * through one (the one set here, else the one it records), locally otherwise.
    */
-  private questionModel(info: CollectionInfo): EmbedderSpec {
-    const { url } = this.settings.embedding;
-    if (info.embeddingEndpoint !== undefined) return { kind: 'endpoint', url: url ?? info.embeddingEndpoint, modelName: info.embeddingModel };
+  private questionModel(info: CollectionInfo, settings: EmbeddingSettings): EmbedderSpec {
+    const { url } = settings;
+    if (info.embeddingEndpoint !== undefined) return { kind: 'endpoint', url: url ?? info.embeddingEndpoint, modelName: info.embeddingModel, settings };
     if (url !== undefined) {
       throw new RagossError(
         `collection ${info.name} was embedded by the local model ${info.embeddingModel}, so its questions must be too, not through ${displayEndpoint(url)}`,
@@ -401,12 +416,7 @@ export class LocalEngine implements Engine {
         ExitCode.usage,
       );
     }
-    return localModel(info.embeddingModel);
-  }
-
-  private modelOnDisk(modelName: string): boolean {
-    const { modelDir, cacheDir } = this.settings.embedding;
-    return modelIsLocal({ modelName, modelDir, cacheDir });
+    return localModel(info.embeddingModel, settings);
   }
 
   private store(progress: Progress, signal: AbortSignal): Promise<VectorStore> {
@@ -442,15 +452,17 @@ export class LocalEngine implements Engine {
       milvusLiteExecutable: settings.milvusLiteExecutable,
       lockTimeoutMs: settings.lockTimeoutMs,
       startTimeoutMs: settings.startTimeoutMs,
+      holder: this.holder,
       signal,
     });
   }
 
+  /** One embedder per model and the settings it loads or is reached with: two callers' settings never share one. */
   private embedder(spec: EmbedderSpec, progress: Progress): Promise<Embedder> {
-    const key = spec.kind === 'local' ? spec.modelName : `${spec.url}\u0000${spec.modelName ?? ''}`;
+    const key = embedderKey(spec);
     const cached = this.embedders.get(key);
     if (cached !== undefined) return cached;
-    const loading = spec.kind === 'local' ? this.loadEmbedder(spec.modelName, progress) : this.connectEmbedder(spec, progress);
+    const loading = spec.kind === 'local' ? this.loadEmbedder(spec, progress) : this.connectEmbedder(spec, progress);
     this.embedders.set(key, loading);
     loading.then(
       (embedder) => this.loaded.add(embedder.endpoint === undefined ? embedder.modelName : `${embedder.modelName} at ${embedder.endpoint}`),
@@ -463,14 +475,14 @@ export class LocalEngine implements Engine {
 
   private async connectEmbedder(spec: Extract<EmbedderSpec, { kind: 'endpoint' }>, progress: Progress): Promise<Embedder> {
     const { EndpointEmbedder } = await import('../embedder/endpoint.js');
-    return EndpointEmbedder.connect({ ...this.settings.embedding.server, url: spec.url, modelName: spec.modelName, progress });
+    return EndpointEmbedder.connect({ ...spec.settings.server, url: spec.url, modelName: spec.modelName, progress });
   }
 
-  private async loadEmbedder(modelName: string, progress: Progress): Promise<Embedder> {
+  private async loadEmbedder(spec: Extract<EmbedderSpec, { kind: 'local' }>, progress: Progress): Promise<Embedder> {
     const { TransformersEmbedder } = await import('../embedder/transformers.js');
-    const { embedding } = this.settings;
+    const embedding = spec.settings;
     return TransformersEmbedder.load({
-      modelName,
+      modelName: spec.modelName,
       modelDir: embedding.modelDir,
       cacheDir: embedding.cacheDir,
       offline: embedding.offline,
@@ -482,11 +494,13 @@ export class LocalEngine implements Engine {
   }
 
   /** A reranker, loaded (a cross-encoder) or addressed (an endpoint) once and kept. */
-  private reranker(settings: RerankSettings, progress: Progress): Promise<Reranker> {
-    const key = JSON.stringify([settings.target, settings.model ?? '', settings.format, settings.apiKey ?? '']);
+  private reranker(settings: RerankSettings, embedding: EmbeddingSettings, progress: Progress): Promise<Reranker> {
+    // A cross-encoder loads as the embedding model does (model dir, offline, hub): those are part of its identity.
+    const loadedFrom = isHttpUrl(settings.target) ? [] : [embedding.modelDir ?? '', embedding.cacheDir, embedding.offline, embedding.hubEndpoint ?? ''];
+    const key = JSON.stringify([settings.target, settings.model ?? '', settings.format, settings.apiKey ?? '', ...loadedFrom]);
     const cached = this.rerankers.get(key);
     if (cached !== undefined) return cached;
-    const loading = this.loadReranker(settings, progress);
+    const loading = this.loadReranker(settings, embedding, progress);
     this.rerankers.set(key, loading);
     loading.catch(() => {
       if (this.rerankers.get(key) === loading) this.rerankers.delete(key);
@@ -494,13 +508,12 @@ export class LocalEngine implements Engine {
     return loading;
   }
 
-  private async loadReranker(settings: RerankSettings, progress: Progress): Promise<Reranker> {
+  private async loadReranker(settings: RerankSettings, embedding: EmbeddingSettings, progress: Progress): Promise<Reranker> {
     if (isHttpUrl(settings.target)) {
       const { EndpointReranker } = await import('../rerank/endpoint.js');
       return new EndpointReranker({ url: settings.target, apiKey: settings.apiKey, model: settings.model, format: settings.format });
     }
     const { CrossEncoderReranker } = await import('../rerank/cross-encoder.js');
-    const { embedding } = this.settings;
     return CrossEncoderReranker.load({
       modelName: settings.target,
       modelDir: embedding.modelDir,
@@ -535,11 +548,27 @@ export class LocalEngine implements Engine {
   }
 }
 
-/** Which embedder: a local model by name, or a server (and the model it names, unset: the one it serves). */
-type EmbedderSpec = { kind: 'local'; modelName: string } | { kind: 'endpoint'; url: string; modelName: string | undefined };
+/**
+ * Which embedder: a local model by name, or a server (and the model it names, unset: the one it
+ * serves), each with the settings it loads or is reached with.
+ */
+type EmbedderSpec =
+  | { kind: 'local'; modelName: string; settings: EmbeddingSettings }
+  | { kind: 'endpoint'; url: string; modelName: string | undefined; settings: EmbeddingSettings };
 
-function localModel(modelName: string): EmbedderSpec {
-  return { kind: 'local', modelName };
+function localModel(modelName: string, settings: EmbeddingSettings): Extract<EmbedderSpec, { kind: 'local' }> {
+  return { kind: 'local', modelName, settings };
+}
+
+/** What makes two embedders differ: for a local model, where and how it loads; for a server, how it is reached. */
+function embedderKey(spec: EmbedderSpec): string {
+  const { settings } = spec;
+  if (spec.kind === 'local') return JSON.stringify(['local', spec.modelName, settings.modelDir ?? '', settings.cacheDir, settings.offline, settings.dtype, settings.batchSize, settings.hubEndpoint ?? '']);
+  return JSON.stringify(['endpoint', spec.url, spec.modelName ?? '', settings.server]);
+}
+
+function modelOnDisk(modelName: string, settings: EmbeddingSettings): boolean {
+  return modelIsLocal({ modelName, modelDir: settings.modelDir, cacheDir: settings.cacheDir });
 }
 
 /**
