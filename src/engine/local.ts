@@ -51,6 +51,8 @@ import type {
   SearchResult,
 } from './engine.js';
 
+/** The key under which model loads take turns (see loadEmbedder). */
+const MODEL_SOURCE = 'model-source';
 /** Rows inserted per Milvus call; also how many chunks are held in memory at once. */
 const INSERT_BATCH = 256;
 /** How long a described collection is trusted; see `describe`. */
@@ -68,7 +70,7 @@ export class LocalEngine implements Engine {
   private readonly chatEndpoints = new Map<string, ChatEndpoint>();
   private readonly queryVectors = new QueryVectors();
   private readonly rerankers = new Map<string, Promise<Reranker>>();
-  private readonly ingestTails = new Map<string, Promise<unknown>>();
+  private readonly turns = new Map<string, Promise<unknown>>();
   /** What each collection holds (model, dimension), as last described: saves three Milvus calls a query. */
   private readonly described = new Map<string, { info: CollectionInfo; at: number }>();
 
@@ -457,8 +459,17 @@ export class LocalEngine implements Engine {
     });
   }
 
-  /** One embedder per model and the settings it loads or is reached with: two callers' settings never share one. */
-  private embedder(spec: EmbedderSpec, progress: Progress): Promise<Embedder> {
+  /**
+   * One embedder per model and the settings it loads or is reached with: two callers' settings
+   * never share one. A local model is one copy of its weights (per file and dtype), whatever batch
+   * size each caller embeds with.
+   */
+  private async embedder(spec: EmbedderSpec, progress: Progress): Promise<Embedder> {
+    const embedder = await this.sharedEmbedder(spec, progress);
+    return spec.kind === 'local' && embedder.withBatchSize !== undefined ? embedder.withBatchSize(spec.settings.batchSize) : embedder;
+  }
+
+  private sharedEmbedder(spec: EmbedderSpec, progress: Progress): Promise<Embedder> {
     const key = embedderKey(spec);
     const cached = this.embedders.get(key);
     if (cached !== undefined) return cached;
@@ -481,7 +492,8 @@ export class LocalEngine implements Engine {
   private async loadEmbedder(spec: Extract<EmbedderSpec, { kind: 'local' }>, progress: Progress): Promise<Embedder> {
     const { TransformersEmbedder } = await import('../embedder/transformers.js');
     const embedding = spec.settings;
-    return TransformersEmbedder.load({
+    // transformers.js reads where models come from (model dir, hub, offline) from one global: loads take turns.
+    return this.exclusive(MODEL_SOURCE, () => TransformersEmbedder.load({
       modelName: spec.modelName,
       modelDir: embedding.modelDir,
       cacheDir: embedding.cacheDir,
@@ -490,7 +502,7 @@ export class LocalEngine implements Engine {
       batchSize: embedding.batchSize,
       hubEndpoint: embedding.hubEndpoint,
       progress,
-    });
+    }));
   }
 
   /** A reranker, loaded (a cross-encoder) or addressed (an endpoint) once and kept. */
@@ -514,7 +526,7 @@ export class LocalEngine implements Engine {
       return new EndpointReranker({ url: settings.target, apiKey: settings.apiKey, model: settings.model, format: settings.format });
     }
     const { CrossEncoderReranker } = await import('../rerank/cross-encoder.js');
-    return CrossEncoderReranker.load({
+    return this.exclusive(MODEL_SOURCE, () => CrossEncoderReranker.load({
       modelName: settings.target,
       modelDir: embedding.modelDir,
       cacheDir: embedding.cacheDir,
@@ -522,7 +534,7 @@ export class LocalEngine implements Engine {
       hubEndpoint: embedding.hubEndpoint,
       dtype: 'fp32',
       progress,
-    });
+    }));
   }
 
   private chatEndpoint(chat: AskRequest['chat']): ChatEndpoint {
@@ -537,12 +549,12 @@ export class LocalEngine implements Engine {
 
   /** Runs `work` after every earlier call with the same key has settled. */
   private exclusive<T>(key: string, work: () => Promise<T>): Promise<T> {
-    const previous = this.ingestTails.get(key) ?? Promise.resolve();
+    const previous = this.turns.get(key) ?? Promise.resolve();
     const run = previous.catch(() => undefined).then(work);
     const tail = run.catch(() => undefined);
-    this.ingestTails.set(key, tail);
+    this.turns.set(key, tail);
     void tail.then(() => {
-      if (this.ingestTails.get(key) === tail) this.ingestTails.delete(key);
+      if (this.turns.get(key) === tail) this.turns.delete(key);
     });
     return run;
   }
@@ -563,7 +575,8 @@ function localModel(modelName: string, settings: EmbeddingSettings): Extract<Emb
 /** What makes two embedders differ: for a local model, where and how it loads; for a server, how it is reached. */
 function embedderKey(spec: EmbedderSpec): string {
   const { settings } = spec;
-  if (spec.kind === 'local') return JSON.stringify(['local', spec.modelName, settings.modelDir ?? '', settings.cacheDir, settings.offline, settings.dtype, settings.batchSize, settings.hubEndpoint ?? '']);
+  // Where the files are and which weights: offline and the hub only decide whether they may be fetched.
+  if (spec.kind === 'local') return JSON.stringify(['local', spec.modelName, settings.modelDir ?? '', settings.cacheDir, settings.dtype]);
   return JSON.stringify(['endpoint', spec.url, spec.modelName ?? '', settings.server]);
 }
 
