@@ -1,7 +1,8 @@
-import type { Check, CheckStatus, DoctorReport, EvalResult, ExportResult, IngestResult } from '../engine/engine.js';
+import type { Check, CheckStatus, DoctorReport, EvalResult, ExportResult, IngestResult, SentContext } from '../engine/engine.js';
 import { linkLabel } from '../corpus/links.js';
 import type { Grounding } from '../pipeline/grounding.js';
 import type { RankedHit } from '../pipeline/retrieve.js';
+import type { ContextPassage } from '../pipeline/context.js';
 import type { ServiceHealth } from '../service/identity.js';
 import type { JobInfo } from '../service/jobs.js';
 import type { CorpusRecord } from '../store/store.js';
@@ -71,6 +72,25 @@ export function formatSources(hits: readonly RankedHit[], style: LinkStyle = PLA
       ? `  [${hit.rank}] ${hit.source} #${hit.chunkIndex} (score ${hit.score.toFixed(4)})`
       : `  [${hit.rank}] ${formatLink(hit.url, hit.line, style)} (${hit.source} #${hit.chunkIndex}, score ${hit.score.toFixed(4)})`;
   return `Sources:\n${hits.map(line).join('\n')}\n`;
+}
+
+/** What the context builder sent, numbered as the prompt numbers them (--cite's [n]). */
+export function formatPassages(passages: readonly ContextPassage[], style: LinkStyle = PLAIN_LINKS): string {
+  const line = (passage: ContextPassage, index: number) => {
+    const place = `${passage.source}:${passage.line}-${passage.lineEnd}`;
+    return passage.url === undefined ? `  [${index + 1}] ${place}` : `  [${index + 1}] ${formatLink(passage.url, passage.line, style)} (${place})`;
+  };
+  return `Sources (sent as context):\n${passages.map(line).join('\n')}\n`;
+}
+
+/** --json's account of what the model was sent: each passage's place (not its text) and the token counts. */
+export function contextJson(context: SentContext): Record<string, unknown> {
+  return {
+    budget: context.budget,
+    tokens: context.tokens,
+    promptTokens: context.promptTokens,
+    passages: context.passages.map(({ text: _text, ...place }) => place),
+  };
 }
 
 /** Where the nearest passages are, for the one line that says the docs do not cover a question. */

@@ -3,6 +3,7 @@ import type { ChatConfig, EmbeddingSettings } from './settings.js';
 import type { EvalQuestion, EvalReport } from '../pipeline/evaluate.js';
 import type { Grounding } from '../pipeline/grounding.js';
 import type { RankedHit } from '../pipeline/retrieve.js';
+import type { ContextPassage } from '../pipeline/context.js';
 import type { Progress } from '../progress.js';
 import type { ChunkerName } from '../corpus/chunk.js';
 import type { RerankSettings } from '../rerank/reranker.js';
@@ -89,8 +90,20 @@ export interface SearchResult extends Grounding {
 /** Chat settings travel with each request: the key is the caller's, never the service's log's. */
 export type ChatSettings = ChatConfig;
 
+/**
+ * How `ask` fills the model's context (pipeline/context.ts). Markdown collections always use the
+ * builder, with these or the defaults; a seed collection only when `tokens` is set.
+ */
+export interface ContextRequest {
+  /** The budget of passage tokens; unset: DEFAULT_CONTEXT_TOKENS. */
+  tokens?: number;
+  /** Hits that may bring passages (an explicit --top-k); unset: DEFAULT_CONTEXT_HITS. */
+  maxHits?: number;
+}
+
 export interface AskRequest extends SearchRequest {
   chat: ChatSettings;
+  context?: ContextRequest;
   /** Ask the model even when the docs do not seem to cover the question. */
   force: boolean;
   /** Number the passages and have the model cite them as [n] (the seed prompt otherwise). */
@@ -109,6 +122,16 @@ export interface AskResult extends Grounding {
   /** With `cite`: the passage numbers the answer cites, in order of first citation. */
   cited?: number[];
   rerank?: RerankOutcome;
+  /** What the model was sent, when the context builder made it (markdown collections): the passages, in prompt order. */
+  context?: SentContext;
+}
+
+export interface SentContext {
+  passages: ContextPassage[];
+  /** The passages' tokens, and the whole prompt's (system and user messages), as gpt-oss counts them. */
+  tokens: number;
+  promptTokens: number;
+  budget: number;
 }
 
 export interface GetRequest {

@@ -19,7 +19,9 @@ import { rerankHits } from '../pipeline/rerank.js';
 import type { Reranker } from '../rerank/reranker.js';
 import { defaultThreshold, judge } from '../pipeline/grounding.js';
 import { pagePart, resolveSource, type PageTarget } from '../pipeline/pages.js';
-import { citedPassages } from '../answerer/prompt.js';
+import { buildCitedMessages, buildMessages, citedPassages } from '../answerer/prompt.js';
+import { chatTokenCounter } from '../answerer/tokens.js';
+import { buildContext, DEFAULT_CONTEXT_HITS, DEFAULT_CONTEXT_TOKENS, type ContextBudget } from '../pipeline/context.js';
 import { chunkUrl } from '../corpus/links.js';
 import { isSnapshotPath } from '../snapshot/path.js';
 import { packageVersion } from '../version.js';
@@ -49,6 +51,7 @@ import type {
   RerankSettings,
   SearchRequest,
   SearchResult,
+  SentContext,
 } from './engine.js';
 
 /** The key under which model loads take turns (see loadEmbedder). */
@@ -118,15 +121,20 @@ export class LocalEngine implements Engine {
   async ask(request: AskRequest, context: AskContext): Promise<AskResult> {
     const { chat } = request;
     requireChatKey(chat.baseUrl, chat.apiKey);
-    const searched = await this.search(request, context);
+    const { store, info } = await this.queryParts(request, context);
+    const budget = contextBudget(request, info);
+    // The builder reads more hits than the seed's top 3: --top-k caps them.
+    const searched = await this.search(budget === undefined ? request : { ...request, topK: budget.maxHits }, context);
     const { hits, grounded, similarity, threshold } = searched;
     const grounding = { grounded, similarity, threshold };
     // Off the docs, the model would answer from what it knows: say so instead, unless asked anyway.
     if (!grounded && !request.force) {
       return { question: request.question, answer: '', reasoning: '', model: chat.model, answered: false, ...grounding, hits, ...(searched.rerank === undefined ? {} : { rerank: searched.rerank }) };
     }
-    context.progress.step(`asking ${chat.model} at ${displayUrl(chat.baseUrl)}`);
-    const result = await answerQuestion(request.question, hits, this.chatEndpoint(request.chat), {
+    const sent = budget === undefined ? undefined : await this.sentContext(request, hits, budget, store, info);
+    const passages = sent?.passages ?? hits;
+    context.progress.step(`asking ${chat.model} at ${displayUrl(chat.baseUrl)}${sent === undefined ? '' : ` (${sent.passages.length} passages, ${sent.promptTokens} prompt tokens)`}`);
+    const result = await answerQuestion(request.question, passages, this.chatEndpoint(request.chat), {
       model: chat.model,
       maxTokens: chat.maxTokens,
       reasoningEffort: chat.reasoningEffort,
@@ -142,9 +150,23 @@ export class LocalEngine implements Engine {
       answered: true,
       ...grounding,
       hits,
-      ...(request.cite ? { cited: citedPassages(result.answer, hits.length) } : {}),
+      ...(request.cite ? { cited: citedPassages(result.answer, passages.length) } : {}),
       ...(searched.rerank === undefined ? {} : { rerank: searched.rerank }),
+      ...(sent === undefined ? {} : { context: sent }),
     };
+  }
+
+  /** The passages the builder makes from the hits, and what they and the whole prompt cost in tokens. */
+  private async sentContext(request: AskRequest, hits: readonly RankedHit[], budget: ContextBudget, store: VectorStore, info: CollectionInfo): Promise<SentContext> {
+    const countTokens = await chatTokenCounter();
+    const built = await buildContext(hits, budget, {
+      pageChunks: (source) => store.pageChunks(info.physicalName, source),
+      countTokens,
+      urlOf: (place) => chunkUrl(place, info.corpus, request.linkTemplate),
+    });
+    const messages = request.cite ? buildCitedMessages(request.question, built.passages) : buildMessages(request.question, built.passages);
+    const promptTokens = messages.reduce((sum, message) => sum + countTokens(message.content), 0);
+    return { passages: built.passages, tokens: built.tokens, promptTokens, budget: budget.tokens };
   }
 
   async get(request: GetRequest, context: OperationContext): Promise<GetResult> {
@@ -605,6 +627,16 @@ function availableMode(requested: RetrievalMode | undefined, info: CollectionInf
 function reingestHint(info: CollectionInfo): string {
   const from = info.corpus === undefined ? ' with the --source and --glob it was built from' : ` --source '${info.corpus.source}' --glob '${info.corpus.glob}'`;
   return `re-ingest it: ragoss ingest --collection ${info.name}${from} --chunker ${info.chunker} (unchanged chunks keep their vectors)`;
+}
+
+/**
+ * Whether `ask` fills a token budget (pipeline/context.ts): on markdown collections always, on
+ * others when asked for one; never on a collection whose chunks do not carry their pages' bytes.
+ */
+function contextBudget(request: AskRequest, info: CollectionInfo): ContextBudget | undefined {
+  const asked = request.context;
+  if (!info.pageText || (info.chunker !== 'markdown' && asked?.tokens === undefined)) return undefined;
+  return { tokens: asked?.tokens ?? DEFAULT_CONTEXT_TOKENS, maxHits: asked?.maxHits ?? DEFAULT_CONTEXT_HITS };
 }
 
 /** A hit with the link where a reader can check it, when ragoss can tell one. */

@@ -6,6 +6,7 @@ import {
   resolveChatConfig,
   resolveChunker,
   resolveCommonConfig,
+  resolveContext,
   resolveLinkTemplate,
   resolveMinScore,
   resolveMode,
@@ -213,6 +214,23 @@ function linkTemplateOf(body: Body, env: Env): Pick<SearchRequest, 'linkTemplate
   return linkTemplate === undefined ? {} : { linkTemplate };
 }
 
+/**
+ * How ask fills the model's context: `{tokens?, maxHits?}`; left out, the service's environment
+ * (RAGOSS_CONTEXT_TOKENS); `null`, the builder's defaults.
+ */
+function contextOf(body: Body, env: Env): Pick<AskRequest, 'context'> {
+  const wire = body['context'];
+  if (wire === null) return {};
+  if (wire === undefined) {
+    const context = resolveContext({}, { RAGOSS_CONTEXT_TOKENS: env['RAGOSS_CONTEXT_TOKENS'] });
+    return context.tokens === undefined ? {} : { context };
+  }
+  if (typeof wire !== 'object' || Array.isArray(wire)) throw new UsageError('"context" must be null or an object such as {"tokens": 2000, "maxHits": 10}');
+  const fields = wire as Body;
+  const context = resolveContext({ contextTokens: optionalString(fields, 'tokens'), topK: optionalString(fields, 'maxHits') }, {});
+  return { context };
+}
+
 function optionalChunk(body: Body): number | undefined {
   const value = optionalString(body, 'chunk');
   if (value === undefined) return undefined;
@@ -253,7 +271,7 @@ function chat(body: Body, env: Env): ChatSettings {
  */
 export const parseRequest = {
   search: (body: Body, env: Env, own?: EmbeddingSettings): SearchRequest => query(body, env, own),
-  ask: (body: Body, env: Env, own?: EmbeddingSettings): AskRequest => ({ ...query(body, env, own), chat: chat(body, env), force: body['force'] === true, cite: body['cite'] === true }),
+  ask: (body: Body, env: Env, own?: EmbeddingSettings): AskRequest => ({ ...query(body, env, own), chat: chat(body, env), force: body['force'] === true, cite: body['cite'] === true, ...contextOf(body, env) }),
   get(body: Body, env: Env): GetRequest {
     const source = optionalString(body, 'source')?.trim();
     if (source === undefined || source === '') throw new UsageError('"source" is required', 'send {"source": "en/faq/product_faq.md"}, optionally with "heading" or "chunk"');
@@ -319,7 +337,7 @@ function defaultsMarked(request: Pick<SearchRequest, 'mode' | 'minScore' | 'link
 /** The CLI's side: a resolved request as a body that `parseRequest` reads back unchanged. */
 export const wireRequest = {
   search: (request: SearchRequest): Body => ({ ...request, ...defaultsMarked(request), ...embeddingField(request) }),
-  ask: ({ chat: settings, ...rest }: AskRequest): Body => ({ ...rest, ...defaultsMarked(rest), ...chatWire(settings), ...embeddingField(rest) }),
+  ask: ({ chat: settings, ...rest }: AskRequest): Body => ({ ...rest, ...defaultsMarked(rest), ...chatWire(settings), ...embeddingField(rest), context: rest.context ?? null }),
   eval: (request: EvalRequest): Body => ({ ...request, mode: request.mode ?? null, minScore: request.minScore ?? null, rerank: request.rerank ?? null, ...embeddingField(request) }),
   ingest: (request: IngestRequest): Body => ({ ...request, ...embeddingField(request) }),
   export: (request: ExportRequest): Body => ({ ...request }),

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { baseEnv, runInProcess as runCli, tempHome } from '../helpers/cli.js';
 import { cleanErrorLine } from '../helpers/errors.js';
 import { DEFAULT_REPLY, chatRequests, messagesOf, startChatServer, type ChatServer, type Scenario } from '../helpers/chat-server.js';
-import { binPath, faqZip, projectRoot, tinyModel } from '../helpers/paths.js';
+import { binPath, faqZip, fullZip, projectRoot, tinyModel } from '../helpers/paths.js';
 import { uniqueCollection } from '../helpers/names.js';
 import { backendIndependent } from '../helpers/backend.js';
 
@@ -175,5 +175,91 @@ describe('ragoss ask end to end: real Milvus, local OpenRouter-style chat server
     expect(code).toBe(130);
     expect(Date.now() - interruptedAt).toBeLessThan(5_000);
     expect(stdout).not.toContain('Sources:');
+  });
+});
+
+interface JsonPassage {
+  rank: number;
+  source: string;
+  heading: string;
+  line: number;
+  lineEnd: number;
+  chunks: number[];
+  tokens: number;
+  url?: string;
+}
+
+interface JsonContext {
+  budget: number;
+  tokens: number;
+  promptTokens: number;
+  passages: JsonPassage[];
+}
+
+describe('ask on the whole docs: the context builder fills a token budget', () => {
+  const milvusUri = inject('milvusUri');
+  const docs = uniqueCollection('ask_context');
+  const faq = uniqueCollection('ask_context_faq');
+  let server: ChatServer;
+  let env: Record<string, string>;
+
+  beforeAll(async () => {
+    server = await startChatServer();
+    env = baseEnv({ RAGOSS_HOME: tempHome(), MILVUS_URI: milvusUri, RAGOSS_EMBEDDING_MODEL: tinyModel, RAGOSS_BASE_URL: server.baseUrl });
+    const [markdown, seed] = await Promise.all([
+      runCli(['ingest', '--source', fullZip, '--glob', 'en/userGuide/manage-*.md', '--chunker', 'markdown', '--collection', docs], env),
+      runCli(['ingest', '--source', faqZip, '--collection', faq], env),
+    ]);
+    expect(markdown.code, markdown.stderr).toBe(0);
+    expect(seed.code, seed.stderr).toBe(0);
+  });
+  afterAll(async () => server.close());
+
+  const askJson = async (args: string[]) => {
+    server.requests.length = 0;
+    const result = await runCli(['ask', QUESTION, '--json', '--force', ...args], env);
+    expect(result.code, result.stderr).toBe(0);
+    const answer = singleJson(result.stdout) as { hits: JsonHit[]; context?: JsonContext };
+    const [, user] = messagesOf(chatRequests(server)[0]!);
+    return { answer, prompt: user?.content ?? '' };
+  };
+
+  backendIndependent('sends sections, not the top 3 chunks, within the budget, and says what it sent', async () => {
+    const { answer, prompt } = await askJson(['--collection', docs]);
+    const context = answer.context as JsonContext;
+    expect(context.budget).toBe(2000);
+    expect(context.passages.length).toBeGreaterThan(0);
+    expect(context.tokens).toBeLessThanOrEqual(2000);
+    expect(context.promptTokens).toBeGreaterThan(context.tokens);
+    // Up to ten hits were read: more than the seed's three.
+    expect(answer.hits.length).toBe(10);
+    const sentChunks = context.passages.flatMap((passage) => passage.chunks.map((chunk) => `${passage.source}#${chunk}`));
+    expect(new Set(sentChunks).size).toBe(sentChunks.length);
+    for (const passage of context.passages) {
+      expect(passage.lineEnd).toBeGreaterThanOrEqual(passage.line);
+      expect(passage.chunks).toEqual([...passage.chunks].sort((a, b) => a - b));
+      expect(passage.url).toMatch(/^https:\/\/milvus\.io\/docs\//);
+      if (passage.heading !== '') expect(prompt).toContain(passage.heading);
+    }
+    // The seed prompt's words around the passages.
+    expect(prompt.startsWith('Use the following pieces of information enclosed in <context> tags')).toBe(true);
+    // The best hit's chunk is in the first passage.
+    const best = answer.hits[0] as JsonHit;
+    expect(context.passages[0]).toMatchObject({ source: best.source, rank: 1 });
+    expect(context.passages[0]?.chunks).toContain(best.chunkIndex);
+  });
+
+  backendIndependent('--top-k caps the hits and --context-tokens the budget; the FAQ keeps its top 3 unless asked', async () => {
+    const one = (await askJson(['--collection', docs, '--top-k', '1'])).answer.context as JsonContext;
+    expect(new Set(one.passages.map((passage) => passage.rank))).toEqual(new Set([1]));
+    const small = (await askJson(['--collection', docs, '--context-tokens', '150'])).answer.context as JsonContext;
+    expect(small.budget).toBe(150);
+    expect(small.tokens).toBeLessThanOrEqual(150);
+    const seed = await askJson(['--collection', faq]);
+    expect(seed.answer.context).toBeUndefined();
+    expect(seed.answer.hits).toHaveLength(3);
+    const asked = (await askJson(['--collection', faq, '--context-tokens', '400'])).answer.context as JsonContext;
+    expect(asked.budget).toBe(400);
+    expect(asked.passages.length).toBeGreaterThan(0);
   });
 });

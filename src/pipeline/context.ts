@@ -1,0 +1,175 @@
+import type { PageChunk } from '../store/store.js';
+import type { RankedHit } from './retrieve.js';
+
+/**
+ * What `ask` sends the model from a whole-docs (markdown) collection: not the top 3 chunks, but a
+ * token budget filled from the ranked hits, best first. A hit brings its whole section when the
+ * section is short (the answer is often a sibling chunk of the one that ranked), adjacent chunks of
+ * one section are merged in file order, and no chunk is sent twice.
+ */
+export interface ContextPassage {
+  /** The best rank among the hits it holds. */
+  rank: number;
+  source: string;
+  /** The section's heading as the file writes it ('' above the first heading). */
+  heading: string;
+  /** First and last line of the file it covers (1-based). */
+  line: number;
+  lineEnd: number;
+  /** The chunks it holds, in file order. */
+  chunks: number[];
+  /** What the model reads: the section's heading path once, then the chunks' text in file order. */
+  text: string;
+  tokens: number;
+  url?: string;
+}
+
+/** The default budget of passage tokens (README, "Answers from the whole docs": measured there). */
+export const DEFAULT_CONTEXT_TOKENS = 2000;
+/** Hits that may bring passages when --top-k does not say. */
+export const DEFAULT_CONTEXT_HITS = 10;
+
+export interface ContextBudget {
+  /** Tokens of passage text, at most (the chat model's tokenizer counts). */
+  tokens: number;
+  /** Hits that may bring passages, at most (`--top-k`). */
+  maxHits: number;
+}
+
+export interface ContextParts {
+  /** Every chunk of a page, in chunk order. */
+  pageChunks(source: string): Promise<readonly PageChunk[]>;
+  countTokens(text: string): number;
+  /** Where a reader can check a passage, when ragoss can tell. */
+  urlOf(passage: Pick<ContextPassage, 'source' | 'heading' | 'line'>): string | undefined;
+}
+
+export interface BuiltContext {
+  passages: ContextPassage[];
+  /** Tokens of the passages' text, all together. */
+  tokens: number;
+  /** Hits read to fill it. */
+  hitsUsed: number;
+}
+
+/**
+ * A section brings all its chunks only while it stays under this share of the budget: one long
+ * page section must not crowd out the other hits.
+ */
+const SECTION_SHARE = 0.5;
+
+/** A markdown chunk's text is `heading path\n\nbody`; the body is what follows the first blank line. */
+function splitHeader(text: string): { header: string; body: string } {
+  const cut = text.indexOf('\n\n');
+  return cut === -1 ? { header: '', body: text } : { header: text.slice(0, cut), body: text.slice(cut + 2) };
+}
+
+/** The run of chunks around `index` that sit under the same heading: the section without its subsections. */
+function sectionRun(chunks: readonly PageChunk[], index: number): PageChunk[] {
+  const heading = chunks[index]?.heading;
+  let first = index;
+  let last = index;
+  while (first > 0 && chunks[first - 1]?.heading === heading) first--;
+  while (last < chunks.length - 1 && chunks[last + 1]?.heading === heading) last++;
+  return chunks.slice(first, last + 1);
+}
+
+/** First and last line of the file a run of chunks covers (their raws joined are those bytes). */
+function lineRange(chunks: readonly PageChunk[], run: readonly PageChunk[]): { line: number; lineEnd: number } {
+  const before = chunks.slice(0, run[0]?.chunkIndex ?? 0).reduce((lines, chunk) => lines + newlines(chunk.raw), 0);
+  const raw = run.map((chunk) => chunk.raw).join('');
+  const leading = newlines(/^\s*/.exec(raw)?.[0] ?? '');
+  return { line: before + leading + 1, lineEnd: before + newlines(raw.trimEnd()) + 1 };
+}
+
+function newlines(text: string): number {
+  let count = 0;
+  for (let index = text.indexOf('\n'); index !== -1; index = text.indexOf('\n', index + 1)) count++;
+  return count;
+}
+
+/** The run's text for the model: the heading path once, then each chunk's body. */
+function runText(run: readonly PageChunk[]): string {
+  const parts = run.map((chunk) => splitHeader(chunk.text));
+  const header = parts[0]?.header ?? '';
+  const bodies = parts.map((part) => (part.header === header ? part.body : `${part.header}\n\n${part.body}`).trim());
+  return [header, ...bodies].filter((part) => part !== '').join('\n\n');
+}
+
+/** Consecutive chunk indexes as runs: [3, 4, 7] → [[3, 4], [7]]. */
+function consecutive(indexes: readonly number[]): number[][] {
+  const runs: number[][] = [];
+  for (const index of [...indexes].sort((a, b) => a - b)) {
+    const last = runs.at(-1);
+    if (last !== undefined && last.at(-1) === index - 1) last.push(index);
+    else runs.push([index]);
+  }
+  return runs;
+}
+
+/**
+ * Fills the budget from the hits, best first. Each hit offers its section's chunks when the
+ * section is short, else its own chunk merged with any neighbours in the same section already
+ * chosen. What does not fit is skipped for smaller hits further down; the passages come out in the
+ * order of their best hit.
+ */
+export async function buildContext(hits: readonly RankedHit[], budget: ContextBudget, parts: ContextParts): Promise<BuiltContext> {
+  const pages = new Map<string, Promise<readonly PageChunk[]>>();
+  const pageOf = (source: string) => {
+    let page = pages.get(source);
+    if (page === undefined) pages.set(source, (page = parts.pageChunks(source)));
+    return page;
+  };
+  // Chosen chunks per page, with the best rank that brought each.
+  const chosen = new Map<string, Map<number, number>>();
+  let spent = 0;
+  let hitsUsed = 0;
+  for (const hit of hits.slice(0, budget.maxHits)) {
+    if (spent >= budget.tokens) break;
+    hitsUsed++;
+    const chunks = await pageOf(hit.source);
+    const taken = chosen.get(hit.source) ?? new Map<number, number>();
+    if (taken.has(hit.chunkIndex) || chunks[hit.chunkIndex] === undefined) continue;
+    const section = sectionRun(chunks, hit.chunkIndex).filter((chunk) => !taken.has(chunk.chunkIndex));
+    const sectionCost = parts.countTokens(runText(section));
+    const own = chunks[hit.chunkIndex] as PageChunk;
+    const wanted = sectionCost <= budget.tokens * SECTION_SHARE ? section : [own];
+    const cost = wanted === section ? sectionCost : parts.countTokens(own.text);
+    if (spent + cost > budget.tokens) continue;
+    spent += cost;
+    for (const chunk of wanted) taken.set(chunk.chunkIndex, Math.min(taken.get(chunk.chunkIndex) ?? hit.rank, hit.rank));
+    chosen.set(hit.source, taken);
+  }
+  const passages: ContextPassage[] = [];
+  for (const [source, taken] of chosen) {
+    const chunks = await pageOf(source);
+    for (const indexes of consecutive([...taken.keys()])) {
+      // A run crossing a heading is two passages: each says which section it is.
+      for (const run of splitByHeading(indexes.map((index) => chunks[index] as PageChunk))) {
+        const text = runText(run);
+        const place = { source, heading: run[0]?.heading ?? '', ...lineRange(chunks, run) };
+        const url = parts.urlOf(place);
+        passages.push({
+          rank: Math.min(...run.map((chunk) => taken.get(chunk.chunkIndex) as number)),
+          ...place,
+          chunks: run.map((chunk) => chunk.chunkIndex),
+          text,
+          tokens: parts.countTokens(text),
+          ...(url === undefined ? {} : { url }),
+        });
+      }
+    }
+  }
+  passages.sort((a, b) => a.rank - b.rank || a.source.localeCompare(b.source) || a.line - b.line);
+  return { passages, tokens: passages.reduce((sum, passage) => sum + passage.tokens, 0), hitsUsed };
+}
+
+function splitByHeading(run: readonly PageChunk[]): PageChunk[][] {
+  const groups: PageChunk[][] = [];
+  for (const chunk of run) {
+    const last = groups.at(-1);
+    if (last !== undefined && last[0]?.heading === chunk.heading) last.push(chunk);
+    else groups.push([chunk]);
+  }
+  return groups;
+}
