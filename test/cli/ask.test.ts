@@ -7,6 +7,7 @@ import { DEFAULT_REPLY, chatRequests, messagesOf, startChatServer, type ChatServ
 import { binPath, faqZip, fullZip, projectRoot, tinyModel } from '../helpers/paths.js';
 import { uniqueCollection } from '../helpers/names.js';
 import { backendIndependent } from '../helpers/backend.js';
+import { DEFAULT_CONTEXT_HITS, DEFAULT_CONTEXT_TOKENS } from '../../src/pipeline/context.js';
 
 const QUESTION = 'How is data stored in milvus?';
 const MODEL = 'openai/gpt-oss-20b';
@@ -227,12 +228,12 @@ describe('ask on the whole docs: the context builder fills a token budget', () =
   backendIndependent('sends sections, not the top 3 chunks, within the budget, and says what it sent', async () => {
     const { answer, prompt } = await askJson(['--collection', docs]);
     const context = answer.context as JsonContext;
-    expect(context.budget).toBe(2000);
+    expect(context.budget).toBe(DEFAULT_CONTEXT_TOKENS);
     expect(context.passages.length).toBeGreaterThan(0);
-    expect(context.tokens).toBeLessThanOrEqual(2000);
+    expect(context.tokens).toBeLessThanOrEqual(DEFAULT_CONTEXT_TOKENS);
     expect(context.promptTokens).toBeGreaterThan(context.tokens);
-    // Up to ten hits were read: more than the seed's three.
-    expect(answer.hits.length).toBe(10);
+    // Up to twenty hits were read: more than the seed's three.
+    expect(answer.hits.length).toBe(DEFAULT_CONTEXT_HITS);
     const sentChunks = context.passages.flatMap((passage) => passage.chunks.map((chunk) => `${passage.source}#${chunk}`));
     expect(new Set(sentChunks).size).toBe(sentChunks.length);
     for (const passage of context.passages) {
