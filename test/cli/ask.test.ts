@@ -220,7 +220,7 @@ describe('ask on the whole docs: the context builder fills a token budget', () =
     server.requests.length = 0;
     const result = await runCli(['ask', QUESTION, '--json', '--force', ...args], env);
     expect(result.code, result.stderr).toBe(0);
-    const answer = singleJson(result.stdout) as { hits: JsonHit[]; context?: JsonContext };
+    const answer = singleJson(result.stdout) as { hits: JsonHit[]; context?: JsonContext; cited?: number[] };
     const [, user] = messagesOf(chatRequests(server)[0]!);
     return { answer, prompt: user?.content ?? '' };
   };
@@ -248,6 +248,21 @@ describe('ask on the whole docs: the context builder fills a token budget', () =
     const best = answer.hits[0] as JsonHit;
     expect(context.passages[0]).toMatchObject({ source: best.source, rank: 1 });
     expect(context.passages[0]?.chunks).toContain(best.chunkIndex);
+  });
+
+  backendIndependent('--cite numbers the passages as they are sent, and the sources list maps [n] to them', async () => {
+    server.setScenario({ kind: 'ok', answer: 'Set a TTL on the collection [2], as the guide shows [1][9].' });
+    const { answer, prompt } = await askJson(['--collection', docs, '--cite']);
+    const context = answer.context as JsonContext;
+    const { cited } = answer;
+    expect(context.passages.length).toBeGreaterThanOrEqual(2);
+    context.passages.forEach((_passage, index) => expect(prompt).toContain(`[${index + 1}] `));
+    expect(prompt).not.toContain(`[${context.passages.length + 1}] `);
+    expect(cited).toEqual([2, 1, ...(context.passages.length >= 9 ? [9] : [])]);
+    const text = await runCli(['ask', QUESTION, '--force', '--cite', '--collection', docs], env);
+    expect(text.stdout).toContain('Sources (sent as context):\n  [1] https://milvus.io/docs/');
+    expect(text.stdout.match(/^ {2}\[\d+\] /gm)).toHaveLength(context.passages.length);
+    server.setScenario({ kind: 'ok' });
   });
 
   backendIndependent('--top-k caps the hits and --context-tokens the budget; the FAQ keeps its top 3 unless asked', async () => {
