@@ -517,6 +517,11 @@ function serviceReport(r) {
   add('first command, no service up (starts one), p50', `${fmtS(firstP50)} (${firstP50 >= coldP50 ? '+' : ''}${(firstP50 - coldP50).toFixed(2)} s vs cold)`, '<= cold + 0.5 s', firstP50 - coldP50 <= 0.5);
   add('16 search + 4 ask at once: exit 0 / same hits', `${s.burst.exitedZero}/${s.burst.total} / ${s.burst.sameHits}/${s.burst.total} in ${fmtS(s.burst.seconds)}`, 'all', s.burst.exitedZero === s.burst.total && s.burst.sameHits === s.burst.total);
   add('service RSS after 100 -> 2,000 searches', `${fmtMiB(s.serviceRssAfter100)} -> ${fmtMiB(s.serviceRssAfter2000)} (+${(growth / MiB).toFixed(0)} MiB)`, '<= +50 MiB', growth <= 50 * MiB);
+  const d34 = s.differingSettings;
+  const perRequestTotal = d34.perRequestSeconds.reduce((sum, seconds) => sum + seconds, 0);
+  add('3 searches, each with a batch size new to the service', `${d34.perRequestExitedZero}/3 clean, ${fmtS(perRequestTotal)} in all`, '<= 30 s, clean', d34.perRequestExitedZero === 3 && perRequestTotal <= 30);
+  add('doctor, a per-process setting differs', `${fmtS(d34.doctorSeconds)}, Milvus ${d34.doctorMilvusOk ? 'ok' : 'NOT ok'}`, '<= 15 s', d34.doctorSeconds <= 15 && d34.doctorMilvusOk);
+  add('--no-daemon beside the service (one line, exit 1)', `${fmtS(d34.noDaemonSeconds)}${d34.noDaemonNamesService ? '' : ' (did not name the service)'}`, '<= 2 s + start', d34.noDaemonNamesService && d34.noDaemonSeconds <= 5);
   if (s.duringReingest) {
     const d = s.duringReingest;
     add('searches every 0.5 s during full re-ingest', `${d.answered}/${d.searches} answered (${d.oldData} old, ${d.newData} new)`, 'all answer', d.answered === d.searches && d.ingestExit === 0);
@@ -530,6 +535,8 @@ function serviceReport(r) {
     warmClientPeakRssMiB: { value: round(s.warmClientPeakRssBytes / MiB, 0), target: 100, pass: s.warmClientPeakRssBytes <= 100 * MiB },
     firstCommandExtraSeconds: { value: round(firstP50 - coldP50), target: 0.5, pass: firstP50 - coldP50 <= 0.5 },
     serviceRssGrowthMiB: { value: round(growth / MiB, 0), target: 50, pass: growth <= 50 * MiB },
+    differingSettingsSearchesSeconds: { value: round(perRequestTotal), target: 30, pass: d34.perRequestExitedZero === 3 && perRequestTotal <= 30 },
+    doctorBesideServiceSeconds: { value: round(d34.doctorSeconds), target: 15, pass: d34.doctorSeconds <= 15 && d34.doctorMilvusOk },
   };
   return { text: lines.join('\n'), targets };
 }

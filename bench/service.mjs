@@ -88,6 +88,8 @@ export async function benchService({ ragoss, childEnv, log }, { work, faqZip, fu
       failures: burst.filter((run) => run.code !== 0).map((run) => run.stderr.trim().split('\n').pop()),
     };
 
+    out.differingSettings = await differingSettings({ ragoss, log }, env);
+
     log('service: RSS after 100 and after 2,000 searches over the socket');
     for (let i = 0; i < 100; i++) await post(socket, '/v1/search', { question: VARIED[i % VARIED.length], topK: 3 });
     out.serviceRssAfter100 = (await health(socket)).rssBytes;
@@ -99,6 +101,27 @@ export async function benchService({ ragoss, childEnv, log }, { work, faqZip, fu
     await stop();
   }
   return out;
+}
+
+/**
+ * Settings that differ from the running service's (issue 34): a per-request one is honoured by the
+ * warm service, doctor checks through it whatever its flags, and an in-process command beside it
+ * stops at once instead of waiting on its data lock.
+ */
+async function differingSettings({ ragoss, log }, env) {
+  log('service: settings that differ from the service\'s (per-request x3, doctor, --no-daemon)');
+  const perRequest = [];
+  for (let i = 0; i < 3; i++) perRequest.push(await ragoss(['search', QUESTION, '--json'], { ...env, RAGOSS_EMBEDDING_BATCH: String(4 + i) }, { rss: false }));
+  const doctor = await ragoss(['doctor', '--json', '--base-url', 'http://127.0.0.1:9/v1'], { ...env, RAGOSS_MILVUS_TIMEOUT: '30' }, { rss: false });
+  const noDaemon = await ragoss(['search', QUESTION, '--no-daemon'], env, { rss: false });
+  return {
+    perRequestSeconds: perRequest.map((run) => run.seconds),
+    perRequestExitedZero: perRequest.filter((run) => run.code === 0 && run.stderr === '').length,
+    doctorSeconds: doctor.seconds,
+    doctorMilvusOk: /"name":"milvus","status":"ok"/.test(doctor.stdout),
+    noDaemonSeconds: noDaemon.seconds,
+    noDaemonNamesService: noDaemon.code === 1 && noDaemon.stderr.includes('is held by the ragoss service'),
+  };
 }
 
 /** Re-ingests the whole docs through the service while a search starts every 0.5 s. */

@@ -5,6 +5,7 @@ import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { EMBEDDING_DTYPES, type EmbeddingDtype } from './embedder/embedder.js';
 import type { ChatConfig, EmbeddingSettings, EngineSettings, ServerEmbeddingSettings } from './engine/settings.js';
+import type { ContextRequest } from './engine/engine.js';
 import { isHttpUrl } from './remote/http.js';
 import { parseMilvusUri, type MilvusLocation } from './store/location.js';
 import { expandHome } from './system.js';
@@ -180,6 +181,15 @@ function resolveServerEmbedding(env: Env): ServerEmbeddingSettings {
   };
 }
 
+/**
+ * The model a request names and how its texts are embedded: both travel with the request, so a
+ * shared service embeds each caller's way (see `settingsFingerprint` for what stays the process's).
+ */
+export function embeddingTarget(config: CommonConfig): { embeddingModel: string | undefined; embedding: EmbeddingSettings } {
+  const { explicitModel, ...embedding } = config.embedding;
+  return { embeddingModel: explicitModel, embedding };
+}
+
 export function engineSettings(config: CommonConfig): EngineSettings {
   const { explicitModel: _perRequest, ...embedding } = config.embedding;
   return {
@@ -306,6 +316,19 @@ export function resolveMinScore(flag: string | undefined, env: Env): number | un
     throw new UsageError(`${settingName(flag, '--min-score', 'RAGOSS_MIN_SCORE')} must be a similarity from -1 to 1 (e.g. 0.3), got "${value}"`, 'or leave it out for the default of the collection\'s model');
   }
   return parsed;
+}
+
+/**
+ * How ask fills the model's context: --context-tokens / RAGOSS_CONTEXT_TOKENS (a budget), and an
+ * explicit --top-k / RAGOSS_TOP_K as the cap on hits. Unset parts: the builder's defaults.
+ */
+export function resolveContext(flags: { contextTokens?: string; topK?: string }, env: Env): ContextRequest {
+  const tokens = pick(flags.contextTokens, env, 'RAGOSS_CONTEXT_TOKENS');
+  const topK = pick(flags.topK, env, 'RAGOSS_TOP_K');
+  return {
+    ...(tokens === undefined ? {} : { tokens: parsePositiveInt(tokens, settingName(flags.contextTokens, '--context-tokens', 'RAGOSS_CONTEXT_TOKENS'), 0) }),
+    ...(topK === undefined ? {} : { maxHits: resolveTopK(flags.topK, env) }),
+  };
 }
 
 export interface RerankFlags {

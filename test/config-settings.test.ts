@@ -8,6 +8,7 @@ import {
   DEFAULT_GLOB,
   DEFAULT_MODE_HELP,
   DEFAULT_SOURCE_URL,
+  embeddingTarget,
   engineSettings,
   parseBoolean,
   parseDuration,
@@ -275,6 +276,16 @@ describe('resolveCommonConfig: every shared setting from flags, env or defaults'
     const config = resolveCommonConfig({ embeddingModel: 'a/b' }, { RAGOSS_HOME: '/rh', RAGOSS_LOCK_TIMEOUT: '7', RAGOSS_START_TIMEOUT: '30', RAGOSS_MILVUS_LITE: '/x' });
     const settings = engineSettings(config);
     expect(settings).toEqual({ home: '/rh', location: config.location, embedding: { modelDir: undefined, cacheDir: '/rh/models', offline: false, dtype: 'fp32', batchSize: 16, hubEndpoint: undefined, url: undefined, server: { apiKey: undefined, dimensions: undefined, batchSize: 32, concurrency: 4, timeoutMs: 300_000, maxRetries: 5, maxTokens: 512 } }, milvusTimeoutMs: 10_000, milvusLiteExecutable: '/x', lockTimeoutMs: 7000, startTimeoutMs: 30_000 });
+  });
+
+  it('gives each request its model and its embedding settings, which travel to the service', () => {
+    const config = resolveCommonConfig({ embeddingModel: 'a/b', embeddingUrl: 'http://127.0.0.1:7997/', modelDir: '/models' }, { RAGOSS_HOME: '/rh', RAGOSS_EMBEDDING_API_KEY: 'ek-key' });
+    const target = embeddingTarget(config);
+    expect(target.embeddingModel).toBe('a/b');
+    expect(target.embedding).toEqual(engineSettings(config).embedding);
+    expect(target.embedding).toMatchObject({ url: 'http://127.0.0.1:7997', modelDir: '/models', server: { apiKey: 'ek-key' } });
+    expect(target.embedding).not.toHaveProperty('explicitModel');
+    expect(embeddingTarget(resolveCommonConfig({}, {})).embeddingModel).toBeUndefined();
   });
 });
 

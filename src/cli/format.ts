@@ -1,8 +1,9 @@
-import type { CalibrateResult, Check, CheckStatus, DoctorReport, EvalResult, ExportResult, IngestResult } from '../engine/engine.js';
+import type { CalibrateResult, Check, CheckStatus, DoctorReport, EvalResult, ExportResult, IngestResult, SentContext } from '../engine/engine.js';
 import { linkLabel } from '../corpus/links.js';
 import type { Grounding, GroundingCalibration, ThresholdSource } from '../pipeline/grounding.js';
 import type { CurvePoint } from '../pipeline/evaluate.js';
 import type { RankedHit } from '../pipeline/retrieve.js';
+import type { ContextPassage } from '../pipeline/context.js';
 import type { ServiceHealth } from '../service/identity.js';
 import type { JobInfo } from '../service/jobs.js';
 import type { CorpusRecord } from '../store/store.js';
@@ -85,6 +86,25 @@ export function formatSources(hits: readonly RankedHit[], style: LinkStyle = PLA
       ? `  [${hit.rank}] ${hit.source} #${hit.chunkIndex} (score ${hit.score.toFixed(4)})`
       : `  [${hit.rank}] ${formatLink(hit.url, hit.line, style)} (${hit.source} #${hit.chunkIndex}, score ${hit.score.toFixed(4)})`;
   return `Sources:\n${hits.map(line).join('\n')}\n`;
+}
+
+/** What the context builder sent, numbered as the prompt numbers them (--cite's [n]). */
+export function formatPassages(passages: readonly ContextPassage[], style: LinkStyle = PLAIN_LINKS): string {
+  const line = (passage: ContextPassage, index: number) => {
+    const place = `${passage.source}:${passage.line}-${passage.lineEnd}`;
+    return passage.url === undefined ? `  [${index + 1}] ${place}` : `  [${index + 1}] ${formatLink(passage.url, passage.line, style)} (${place})`;
+  };
+  return `Sources (sent as context):\n${passages.map(line).join('\n')}\n`;
+}
+
+/** --json's account of what the model was sent: each passage's place (not its text) and the token counts. */
+export function contextJson(context: SentContext): Record<string, unknown> {
+  return {
+    budget: context.budget,
+    tokens: context.tokens,
+    promptTokens: context.promptTokens,
+    passages: context.passages.map(({ text: _text, ...place }) => place),
+  };
 }
 
 /** Where the nearest passages are, for the one line that says the docs do not cover a question. */
@@ -278,16 +298,25 @@ function formatUptime(seconds: number): string {
 }
 
 /** doctor's line about the service: what is up, or what the next command will do. */
-export function serviceCheck(health: ServiceHealth | undefined, startsOne: boolean): Check {
+/**
+ * The service line of doctor. `differences`: this command's settings that are one per process and
+ * differ from the service's (doctor still checked through it; other commands would not use it as is).
+ */
+export function serviceCheck(health: ServiceHealth | undefined, startsOne: boolean, seen: { differences: readonly string[]; checkedThrough: boolean } = { differences: [], checkedThrough: true }): Check {
+  const { differences } = seen;
   if (health === undefined) {
     return { name: 'service', status: 'ok', detail: startsOne ? 'not running (the next command starts one)' : 'not running (commands work in-process)' };
   }
   const address = health.tcp === null ? health.socket : `${health.socket} and ${health.tcp}`;
   const models = health.models.length === 0 ? 'no model loaded' : `models ${health.models.join(', ')}`;
+  const detail = `pid ${health.pid} at ${address}, up ${formatUptime(health.uptimeSeconds)}, RSS ${Math.round(health.rssBytes / 1024 / 1024)} MiB, ${models}${health.autoStarted ? ' (auto-started)' : ''}`;
+  if (differences.length === 0) return { name: 'service', status: 'ok', detail };
+  const next = health.autoStarted ? 'the next command restarts it once it is idle' : 'commands on its embedded data stop with an error; elsewhere they work in-process';
   return {
     name: 'service',
-    status: 'ok',
-    detail: `pid ${health.pid} at ${address}, up ${formatUptime(health.uptimeSeconds)}, RSS ${Math.round(health.rssBytes / 1024 / 1024)} MiB, ${models}${health.autoStarted ? ' (auto-started)' : ''}`,
+    status: 'warn',
+    detail: `${detail}; it runs with other settings (${differences.join(', ')})${seen.checkedThrough ? ': Milvus was checked through it,' : ';'} and ${next}`,
+    fix: '`ragoss serve --stop`, or run commands with its settings',
   };
 }
 

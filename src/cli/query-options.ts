@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import {
   DEFAULT_RERANK_CANDIDATES,
   DEFAULT_RERANK_TIMEOUT_SECONDS,
+  embeddingTarget,
   resolveLinkTemplate,
   resolveMinScore,
   resolveMode,
@@ -43,7 +44,7 @@ export function queryRequest(question: string, flags: QueryFlags, config: Common
     topK: resolveTopK(flags.topK, env),
     mode: resolveMode(flags.mode, env),
     collection: config.collection,
-    embeddingModel: config.embedding.explicitModel,
+    ...embeddingTarget(config),
     minScore: resolveMinScore(flags.minScore, env),
     linkTemplate: resolveLinkTemplate(flags.linkTemplate, env),
     ...optional('rerank', resolveRerank(flags, env)),

@@ -1,8 +1,8 @@
 import type { Command } from 'commander';
-import { resolveChatConfig, resolveCommonConfig, type ChatFlags, type CommonFlags } from '../config.js';
+import { embeddingTarget, engineSettings, resolveChatConfig, resolveCommonConfig, type ChatFlags, type CommonFlags } from '../config.js';
 import { ExitCode, RagossError } from '../errors.js';
 import { silentProgress } from '../progress.js';
-import { currentService } from '../service/discover.js';
+import { currentService, differencesFrom, sameMilvus, serviceEngine } from '../service/discover.js';
 import { withEngine } from '../cli/engine-for.js';
 import { doctorChecks, doctorJson, formatChecks, serviceCheck } from '../cli/format.js';
 import type { CommandRunner } from '../cli/runtime.js';
@@ -17,11 +17,19 @@ export function registerDoctor(program: Command, run: CommandRunner): void {
       await run(flags, async (runtime) => {
         const { env, signal, stdout } = runtime;
         const config = resolveCommonConfig(flags, env);
-        const request = { collection: config.collection, embeddingModel: config.embedding.explicitModel, chat: resolveChatConfig(flags, env) };
+        const request = { collection: config.collection, ...embeddingTarget(config), chat: resolveChatConfig(flags, env) };
         const health = config.daemon === 'off' ? undefined : await currentService(config.home);
-        const service = serviceCheck(health, config.daemon === 'use-or-start');
-        // A check starts nothing: with no service up, doctor looks for itself.
-        const report = await withEngine({ ...config, daemon: health === undefined ? 'off' : 'use' }, runtime, silentProgress, (engine) => engine.doctor(request, { progress: silentProgress, signal }));
+        // A check starts nothing. With a service up, doctor checks through it whatever its settings
+        // (it holds the embedded data: an in-process check would only wait for it) and says how they
+        // differ; with none, doctor looks for itself.
+        const settings = engineSettings(config);
+        const differences = health === undefined ? [] : differencesFrom(health, settings);
+        const viaService = health !== undefined && sameMilvus(health, settings);
+        const service = serviceCheck(health, config.daemon === 'use-or-start', { differences, checkedThrough: viaService });
+        const context = { progress: silentProgress, signal };
+        const report = viaService
+          ? await serviceEngine(config.home, health).doctor(request, context)
+          : await withEngine({ ...config, daemon: 'off' }, runtime, silentProgress, (engine) => engine.doctor(request, context));
         stdout.write(config.json ? `${JSON.stringify(doctorJson(report, health, service))}\n` : formatChecks(doctorChecks(report, health, service)));
         if (!report.ok) throw new RagossError('doctor found problems (see above)', undefined, ExitCode.failure);
       });

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { DEFAULT_MODE_HELP, DEFAULT_TOP_K, resolveCommonConfig, resolveEvalModes, resolveMinScore, resolveRerank, resolveTopK, type CommonFlags, type RerankFlags } from '../config.js';
+import { DEFAULT_MODE_HELP, DEFAULT_TOP_K, embeddingTarget, resolveCommonConfig, resolveEvalModes, resolveMinScore, resolveRerank, resolveTopK, type CommonFlags, type RerankFlags } from '../config.js';
 import { addRerankOptions } from '../cli/query-options.js';
 import type { EvalResult } from '../engine/engine.js';
 import { readEvalQuestions } from '../pipeline/evaluate.js';
@@ -29,7 +29,7 @@ export function registerEval(program: Command, run: CommandRunner): void {
           questions: await readEvalQuestions(path),
           topK: resolveTopK(flags.topK, env),
           collection: config.collection,
-          embeddingModel: config.embedding.explicitModel,
+          ...embeddingTarget(config),
           ...(minScore === undefined ? {} : { minScore }),
           ...(flags.curve === true ? { curve: true } : {}),
         };

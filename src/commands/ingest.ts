@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { resolve } from 'node:path';
-import { DEFAULT_GLOB, DEFAULT_SOURCE_URL, pick, resolveChunker, resolveCommonConfig, type CommonFlags } from '../config.js';
+import { DEFAULT_GLOB, DEFAULT_SOURCE_URL, embeddingTarget, pick, resolveChunker, resolveCommonConfig, type CommonFlags } from '../config.js';
 import { DEFAULT_CHUNKER } from '../corpus/chunk.js';
 import { progressFor } from '../progress.js';
 import { withEngine } from '../cli/engine-for.js';
@@ -42,7 +42,7 @@ export function registerIngest(program: Command, run: CommandRunner): void {
           glob: pick(flags.glob, env, 'RAGOSS_GLOB') ?? DEFAULT_GLOB,
           chunker: resolveChunker(flags.chunker, env),
           collection: config.collection,
-          embeddingModel: config.embedding.explicitModel,
+          ...embeddingTarget(config),
           refresh: flags.refresh === true,
           replace: flags.replace === true,
           full: flags.full === true,

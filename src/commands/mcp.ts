@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { resolveChatConfig, resolveCommonConfig, resolveLinkTemplate, resolveRerank, resolveMinScore, resolveMode, resolveTopK, type CommonFlags } from '../config.js';
+import { embeddingTarget, resolveChatConfig, resolveCommonConfig, resolveLinkTemplate, resolveRerank, resolveMinScore, resolveMode, resolveTopK, type CommonFlags } from '../config.js';
 import { lineProgress, silentProgress } from '../progress.js';
 import { serviceVersion } from '../service/identity.js';
 import { withEngine } from '../cli/engine-for.js';
@@ -22,7 +22,7 @@ export function registerMcp(program: Command, run: CommandRunner): void {
             engine,
             {
               collection: config.collection,
-              embeddingModel: config.embedding.explicitModel,
+              ...embeddingTarget(config),
               topK: resolveTopK(undefined, env),
               mode: resolveMode(undefined, env),
               chat: resolveChatConfig({}, env),

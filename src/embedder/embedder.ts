@@ -16,6 +16,8 @@ export interface Embedder {
   embedQueries(texts: readonly string[]): Promise<Float32Array[]>;
   /** Tokens the model would see for `text` before truncation, and how many it reads at most. */
   tokenBudget(text: string): { tokens: number; maxTokens: number };
+  /** A local model's view with another batch size, sharing its weights (a server's batches are its own setting). */
+  withBatchSize?(batchSize: number): Embedder;
   close(): Promise<void>;
 }
 

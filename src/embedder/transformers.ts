@@ -125,6 +125,12 @@ export class TransformersEmbedder implements Embedder {
     private readonly batchSize: number,
   ) {}
 
+  /** The same loaded model, embedding `batchSize` texts a model call: no second copy of the weights. */
+  withBatchSize(batchSize: number): TransformersEmbedder {
+    if (batchSize === this.batchSize) return this;
+    return new TransformersEmbedder(this.modelName, this.dtype, this.dimension, this.extractor, this.profile, batchSize);
+  }
+
   static async load(options: TransformersEmbedderOptions): Promise<TransformersEmbedder> {
     // Imported here, not at the top: onnxruntime is heavy and commands that never embed skip it.
     const transformers = await import('@huggingface/transformers');

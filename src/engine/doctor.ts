@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { endpointNeedsKey, type ChatEndpoint } from '../answerer/chat.js';
 import { DEFAULT_EMBEDDING_MODEL } from '../embedder/embedder.js';
 import { describeLocation } from '../store/location.js';
-import type { EngineSettings } from './settings.js';
+import type { EmbeddingSettings, EngineSettings } from './settings.js';
 import { configDimension } from '../embedder/embedder.js';
 import { modelIsLocal } from '../embedder/transformers.js';
 import { RagossError, errorMessage, redact, secretsAmong } from '../errors.js';
@@ -16,6 +16,8 @@ import type { ChatSettings, Check, DoctorReport, DoctorRequest } from './engine.
 
 export interface DoctorParts {
   settings: EngineSettings;
+  /** The embedding settings of the request (the caller's own, when a service runs the check). */
+  embedding: EmbeddingSettings;
   signal: AbortSignal;
   store(): Promise<VectorStore>;
   chatEndpoint(chat: ChatSettings): ChatEndpoint;
@@ -71,13 +73,13 @@ function modelDimension(root: string, modelName: string): number | undefined {
 }
 
 /** An embedding server answers a probe within a short wait, with vectors as wide as the collection's. */
-async function checkEmbeddingServer(url: string, request: DoctorRequest, settings: EngineSettings, collection: CollectionInfo | undefined): Promise<{ report: DoctorReport['embedding']; check: Check }> {
+async function checkEmbeddingServer(url: string, request: DoctorRequest, embedding: EmbeddingSettings, collection: CollectionInfo | undefined): Promise<{ report: DoctorReport['embedding']; check: Check }> {
   const shown = displayEndpoint(url);
   const modelName = request.embeddingModel ?? collection?.embeddingModel;
   const report: DoctorReport['embedding'] = { model: modelName ?? '', dimension: null, local: false, location: shown };
   try {
     const { EndpointEmbedder } = await import('../embedder/endpoint.js');
-    const server = settings.embedding.server;
+    const { server } = embedding;
     const embedder = await EndpointEmbedder.connect({ ...server, url, modelName, timeoutMs: Math.min(server.timeoutMs, 10_000), maxRetries: 0, progress: silentProgress });
     report.model = embedder.modelName;
     report.dimension = embedder.dimension;
@@ -90,11 +92,11 @@ async function checkEmbeddingServer(url: string, request: DoctorRequest, setting
   }
 }
 
-async function checkEmbedding(request: DoctorRequest, settings: EngineSettings, collection: CollectionInfo | undefined): Promise<{ report: DoctorReport['embedding']; check: Check }> {
-  const serverUrl = settings.embedding.url ?? collection?.embeddingEndpoint;
-  if (serverUrl !== undefined) return checkEmbeddingServer(serverUrl, request, settings, collection);
+async function checkEmbedding(request: DoctorRequest, embedding: EmbeddingSettings, collection: CollectionInfo | undefined): Promise<{ report: DoctorReport['embedding']; check: Check }> {
+  const serverUrl = embedding.url ?? collection?.embeddingEndpoint;
+  if (serverUrl !== undefined) return checkEmbeddingServer(serverUrl, request, embedding, collection);
   const modelName = request.embeddingModel ?? collection?.embeddingModel ?? DEFAULT_EMBEDDING_MODEL;
-  const { modelDir, cacheDir, offline } = settings.embedding;
+  const { modelDir, cacheDir, offline } = embedding;
   const cached = modelIsLocal({ modelName, modelDir, cacheDir });
   const dimension = modelDimension(modelDir ?? cacheDir, modelName);
   const report = { model: modelName, dimension: dimension ?? null, local: cached, location: join(modelDir ?? cacheDir, modelName) };
@@ -131,11 +133,11 @@ async function checkChat(chat: ChatSettings, parts: DoctorParts): Promise<{ repo
 /** Checks what ingest, search and ask need: Milvus, the collection, the embedding model, the chat endpoint. */
 export async function runDoctor(request: DoctorRequest, parts: DoctorParts): Promise<DoctorReport> {
   const milvus = await checkMilvus(request, parts);
-  const embedding = await checkEmbedding(request, parts.settings, milvus.report.collections.find((info) => info.name === request.collection));
+  const embedding = await checkEmbedding(request, parts.embedding, milvus.report.collections.find((info) => info.name === request.collection));
   const chat = await checkChat(request.chat, parts);
   // An endpoint may quote a key back in its error (some echo the Authorization header): the report
   // is printed and sent over the API, so no check carries one.
-  const secrets = secretsAmong(request.chat.apiKey, parts.settings.location.kind === 'server' ? parts.settings.location.token : undefined, parts.settings.embedding.server.apiKey);
+  const secrets = secretsAmong(request.chat.apiKey, parts.settings.location.kind === 'server' ? parts.settings.location.token : undefined, parts.embedding.server.apiKey);
   const hide = (check: Check): Check => ({ ...check, detail: redact(check.detail, secrets), fix: check.fix === undefined ? undefined : redact(check.fix, secrets) });
   const checks = [...milvus.checks, embedding.check, chat.check].map(hide);
   return { ok: checks.every((check) => check.status !== 'fail'), milvus: milvus.report, embedding: embedding.report, chat: chat.report, checks };

@@ -1,8 +1,9 @@
 import type { ChatDelta } from '../answerer/chat.js';
-import type { ChatConfig } from './settings.js';
+import type { ChatConfig, EmbeddingSettings } from './settings.js';
 import type { EvalQuestion, EvalReport } from '../pipeline/evaluate.js';
 import type { Grounding, GroundingCalibration, ThresholdSource } from '../pipeline/grounding.js';
 import type { RankedHit } from '../pipeline/retrieve.js';
+import type { ContextPassage } from '../pipeline/context.js';
 import type { Progress } from '../progress.js';
 import type { ChunkerName } from '../corpus/chunk.js';
 import type { RerankSettings } from '../rerank/reranker.js';
@@ -13,8 +14,9 @@ import type { CollectionInfo, CorpusRecord, RetrievalMode, ServerFeatures } from
 
 /**
  * What every entry point calls: the in-process CLI (`LocalEngine`), the service (which wraps a
- * long-lived `LocalEngine`) and its clients (`RemoteEngine`), and the MCP server. Requests carry
- * only per-call settings; where Milvus lives and how models load belong to the engine.
+ * long-lived `LocalEngine`) and its clients (`RemoteEngine`), and the MCP server. Where Milvus
+ * lives belongs to the engine (one per process); everything else travels with each request, so a
+ * shared service honours every caller's own settings.
  */
 export interface Engine {
   search(request: SearchRequest, context: OperationContext): Promise<SearchResult>;
@@ -44,7 +46,12 @@ export interface AskContext extends OperationContext {
   onDelta?: (delta: ChatDelta) => void;
 }
 
-export interface QueryTarget {
+/** How a request's texts are embedded: the caller's settings; unset, the engine's own. */
+export interface EmbeddingChoice {
+  embedding?: EmbeddingSettings;
+}
+
+export interface QueryTarget extends EmbeddingChoice {
   collection: string;
   /** Set when the user named a model: it must match the one the collection was built with. */
   embeddingModel?: string;
@@ -85,8 +92,20 @@ export interface SearchResult extends Grounding {
 /** Chat settings travel with each request: the key is the caller's, never the service's log's. */
 export type ChatSettings = ChatConfig;
 
+/**
+ * How `ask` fills the model's context (pipeline/context.ts). Markdown collections always use the
+ * builder, with these or the defaults; a seed collection only when `tokens` is set.
+ */
+export interface ContextRequest {
+  /** The budget of passage tokens; unset: DEFAULT_CONTEXT_TOKENS. */
+  tokens?: number;
+  /** Hits that may bring passages (an explicit --top-k); unset: DEFAULT_CONTEXT_HITS. */
+  maxHits?: number;
+}
+
 export interface AskRequest extends SearchRequest {
   chat: ChatSettings;
+  context?: ContextRequest;
   /** Ask the model even when the docs do not seem to cover the question. */
   force: boolean;
   /** Number the passages and have the model cite them as [n] (the seed prompt otherwise). */
@@ -105,6 +124,16 @@ export interface AskResult extends Grounding {
   /** With `cite`: the passage numbers the answer cites, in order of first citation. */
   cited?: number[];
   rerank?: RerankOutcome;
+  /** What the model was sent, when the context builder made it (markdown collections): the passages, in prompt order. */
+  context?: SentContext;
+}
+
+export interface SentContext {
+  passages: ContextPassage[];
+  /** The passages' tokens, and the whole prompt's (system and user messages), as gpt-oss counts them. */
+  tokens: number;
+  promptTokens: number;
+  budget: number;
 }
 
 export interface GetRequest {
@@ -133,7 +162,7 @@ export interface GetResult {
   text: string;
 }
 
-export interface IngestRequest {
+export interface IngestRequest extends EmbeddingChoice {
   /** A URL, or an absolute path to a zip, a directory or a snapshot (.parquet); callers resolve relative paths. */
   source: string;
   glob: string;

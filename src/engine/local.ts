@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { OpenAIChatEndpoint, requireChatKey, type ChatEndpoint } from '../answerer/chat.js';
 import { DEFAULT_EMBEDDING_MODEL } from '../embedder/embedder.js';
 import { describeLocation } from '../store/location.js';
-import { defaultMode, type EngineSettings } from './settings.js';
+import { defaultMode, type EmbeddingSettings, type EngineSettings } from './settings.js';
 import type { ChunkerName, TokenLimit } from '../corpus/chunk.js';
 import { displayUrl, download } from '../corpus/download.js';
 import { displayEndpoint, isHttpUrl } from '../remote/http.js';
@@ -21,12 +21,15 @@ import type { Reranker } from '../rerank/reranker.js';
 import { drawnByCurrentRule, groundingLine, judge } from '../pipeline/grounding.js';
 import { GROUNDING_PROBES } from '../pipeline/grounding-probes.js';
 import { pagePart, resolveSource, type PageTarget } from '../pipeline/pages.js';
-import { citedPassages } from '../answerer/prompt.js';
+import { buildCitedMessages, buildMessages, citedPassages } from '../answerer/prompt.js';
+import { chatTokenCounter } from '../answerer/tokens.js';
+import { buildContext, DEFAULT_CONTEXT_HITS, DEFAULT_CONTEXT_TOKENS, type ContextBudget } from '../pipeline/context.js';
 import { chunkUrl } from '../corpus/links.js';
 import { isSnapshotPath } from '../snapshot/path.js';
 import { packageVersion } from '../version.js';
 import { silentProgress, type Progress } from '../progress.js';
 import { openStore } from '../store/open.js';
+import type { DataHolder } from '../store/data-lock.js';
 import { notIngestedError, type CollectionInfo, type RetrievalMode, type VectorStore } from '../store/store.js';
 import { runDoctor } from './doctor.js';
 import type {
@@ -37,6 +40,7 @@ import type {
   CalibrateResult,
   DoctorReport,
   DoctorRequest,
+  EmbeddingChoice,
   Engine,
   EvalRequest,
   EvalResult,
@@ -51,8 +55,11 @@ import type {
   RerankSettings,
   SearchRequest,
   SearchResult,
+  SentContext,
 } from './engine.js';
 
+/** The key under which model loads take turns (see loadEmbedder). */
+const MODEL_SOURCE = 'model-source';
 /** Rows inserted per Milvus call; also how many chunks are held in memory at once. */
 const INSERT_BATCH = 256;
 /** How long a described collection is trusted; see `describe`. */
@@ -70,11 +77,15 @@ export class LocalEngine implements Engine {
   private readonly chatEndpoints = new Map<string, ChatEndpoint>();
   private readonly queryVectors = new QueryVectors();
   private readonly rerankers = new Map<string, Promise<Reranker>>();
-  private readonly ingestTails = new Map<string, Promise<unknown>>();
+  private readonly turns = new Map<string, Promise<unknown>>();
   /** What each collection holds (model, dimension), as last described: saves three Milvus calls a query. */
   private readonly described = new Map<string, { info: CollectionInfo; at: number }>();
 
-  constructor(readonly settings: EngineSettings) {}
+  /** `holder`: 'service' in the ragoss service, whose hold on embedded data commands do not wait out. */
+  constructor(
+    readonly settings: EngineSettings,
+    private readonly holder: DataHolder = 'command',
+  ) {}
 
   /** Models loaded and kept, by name. */
   loadedModels(): string[] {
@@ -85,9 +96,10 @@ export class LocalEngine implements Engine {
   async warmUp(collection: string, progress: Progress, signal: AbortSignal): Promise<void> {
     const store = await this.store(progress, signal);
     const info = await store.describe(collection);
-    if (info?.embeddingEndpoint !== undefined || this.settings.embedding.url !== undefined) return;
+    const { embedding } = this.settings;
+    if (info?.embeddingEndpoint !== undefined || embedding.url !== undefined) return;
     const modelName = info?.embeddingModel ?? DEFAULT_EMBEDDING_MODEL;
-    if (this.modelOnDisk(modelName)) await this.embedder(localModel(modelName), progress);
+    if (modelOnDisk(modelName, embedding)) await this.embedder(localModel(modelName, embedding), progress);
   }
 
   async search(request: SearchRequest, context: OperationContext): Promise<SearchResult> {
@@ -103,7 +115,7 @@ export class LocalEngine implements Engine {
     const grounding = judge(retrieved.similarity, groundingLine(request.minScore, info));
     const result = { question: request.question, embeddingModel: info.embeddingModel, mode, ...grounding };
     if (rerank === undefined) return { ...result, hits: retrieved.hits.map((hit) => withUrl(hit, info, request.linkTemplate)) };
-    const reranker = await this.reranker(rerank, context.progress);
+    const reranker = await this.reranker(rerank, this.embeddingOf(request), context.progress);
     const { hits, fallback } = await rerankHits(request.question, retrieved.hits, reranker, { topK: request.topK, budgetMs: rerank.budgetMs, signal: context.signal });
     if (fallback !== undefined) context.progress.warn(`reranking skipped (${fallback}); the ${mode} order stands`);
     const outcome = { by: reranker.name, candidates, ...(fallback === undefined ? {} : { fallback }) };
@@ -113,15 +125,20 @@ export class LocalEngine implements Engine {
   async ask(request: AskRequest, context: AskContext): Promise<AskResult> {
     const { chat } = request;
     requireChatKey(chat.baseUrl, chat.apiKey);
-    const searched = await this.search(request, context);
+    const { store, info } = await this.queryParts(request, context);
+    const budget = contextBudget(request, info);
+    // The builder reads more hits than the seed's top 3: --top-k caps them.
+    const searched = await this.search(budget === undefined ? request : { ...request, topK: budget.maxHits }, context);
     const { hits, grounded, similarity, threshold, thresholdSource } = searched;
     const grounding = { grounded, similarity, threshold, thresholdSource };
     // Off the docs, the model would answer from what it knows: say so instead, unless asked anyway.
     if (!grounded && !request.force) {
       return { question: request.question, answer: '', reasoning: '', model: chat.model, answered: false, ...grounding, hits, ...(searched.rerank === undefined ? {} : { rerank: searched.rerank }) };
     }
-    context.progress.step(`asking ${chat.model} at ${displayUrl(chat.baseUrl)}`);
-    const result = await answerQuestion(request.question, hits, this.chatEndpoint(request.chat), {
+    const sent = budget === undefined ? undefined : await this.sentContext(request, hits, budget, store, info);
+    const passages = sent?.passages ?? hits;
+    context.progress.step(`asking ${chat.model} at ${displayUrl(chat.baseUrl)}${sent === undefined ? '' : ` (${sent.passages.length} passages, ${sent.promptTokens} prompt tokens)`}`);
+    const result = await answerQuestion(request.question, passages, this.chatEndpoint(request.chat), {
       model: chat.model,
       maxTokens: chat.maxTokens,
       reasoningEffort: chat.reasoningEffort,
@@ -137,9 +154,23 @@ export class LocalEngine implements Engine {
       answered: true,
       ...grounding,
       hits,
-      ...(request.cite ? { cited: citedPassages(result.answer, hits.length) } : {}),
+      ...(request.cite ? { cited: citedPassages(result.answer, passages.length) } : {}),
       ...(searched.rerank === undefined ? {} : { rerank: searched.rerank }),
+      ...(sent === undefined ? {} : { context: sent }),
     };
+  }
+
+  /** The passages the builder makes from the hits, and what they and the whole prompt cost in tokens. */
+  private async sentContext(request: AskRequest, hits: readonly RankedHit[], budget: ContextBudget, store: VectorStore, info: CollectionInfo): Promise<SentContext> {
+    const countTokens = await chatTokenCounter();
+    const built = await buildContext(hits, budget, {
+      pageChunks: (source) => store.pageChunks(info.physicalName, source),
+      countTokens,
+      urlOf: (place) => chunkUrl(place, info.corpus, request.linkTemplate),
+    });
+    const messages = request.cite ? buildCitedMessages(request.question, built.passages) : buildMessages(request.question, built.passages);
+    const promptTokens = messages.reduce((sum, message) => sum + countTokens(message.content), 0);
+    return { passages: built.passages, tokens: built.tokens, promptTokens, budget: budget.tokens };
   }
 
   async get(request: GetRequest, context: OperationContext): Promise<GetResult> {
@@ -167,7 +198,7 @@ export class LocalEngine implements Engine {
     const shownSource = isUrl(request.source) ? displayUrl(request.source) : request.source;
     // The markdown chunker sizes chunks by the model's tokenizer, so even a dry run loads it.
     const needsModel = !request.dryRun || request.chunker === 'markdown';
-    const loading = needsModel ? this.embedder(this.ingestModel(request.embeddingModel), progress) : undefined;
+    const loading = needsModel ? this.embedder(this.ingestModel(request), progress) : undefined;
     loading?.catch(() => undefined);
     const cut = async () => {
       if (request.chunker === 'markdown') progress.step(`cutting ${documents.length} files at their headings (markdown chunker)`);
@@ -236,8 +267,8 @@ export class LocalEngine implements Engine {
         progress,
         replace: request.replace,
         embeddingModel: request.embeddingModel,
-        embeddingDtype: this.settings.embedding.dtype,
-        embeddingUrl: this.settings.embedding.url,
+        embeddingDtype: this.embeddingOf(request).dtype,
+        embeddingUrl: this.embeddingOf(request).url,
         signal,
       }).finally(() => this.described.delete(request.collection)),
     );
@@ -301,7 +332,7 @@ export class LocalEngine implements Engine {
     const vectors = await this.queryVectors.embed(embedder, request.questions.map((item) => item.question));
     const vectorOf = new Map(request.questions.map((item, index) => [item.question, vectors[index] as Float32Array]));
     const { rerank } = request;
-    const reranker = rerank === undefined ? undefined : await this.reranker(rerank, context.progress);
+    const reranker = rerank === undefined ? undefined : await this.reranker(rerank, this.embeddingOf(request), context.progress);
     const candidates = rerank === undefined ? request.topK : Math.max(request.topK, rerank.candidates);
     let fallbacks = 0;
     const report = await evaluate(request.questions, request.topK, async (question) => {
@@ -352,6 +383,7 @@ export class LocalEngine implements Engine {
   async doctor(request: DoctorRequest, context: OperationContext): Promise<DoctorReport> {
     return runDoctor(request, {
       settings: this.settings,
+      embedding: this.embeddingOf(request),
       signal: context.signal,
       store: () => this.store(silentProgress, context.signal),
       chatEndpoint: (chat) => this.chatEndpoint({ ...chat, timeoutMs: Math.min(chat.timeoutMs, 10_000), maxRetries: 0 }),
@@ -377,9 +409,10 @@ export class LocalEngine implements Engine {
   /** Milvus connected, the collection checked, and the question model loaded (in parallel). */
   private async queryParts(target: QueryTarget, context: OperationContext): Promise<{ store: VectorStore; info: CollectionInfo; embedder: Embedder }> {
     const guess = target.embeddingModel ?? DEFAULT_EMBEDDING_MODEL;
+    const embedding = this.embeddingOf(target);
     // Start loading the model the collection most likely uses while Milvus connects. Only a model
     // already on disk is guessed at, so a wrong guess never downloads anything.
-    if (this.settings.embedding.url === undefined && this.modelOnDisk(guess)) this.embedder(localModel(guess), silentProgress).catch(() => undefined);
+    if (embedding.url === undefined && modelOnDisk(guess, embedding)) this.embedder(localModel(guess, embedding), silentProgress).catch(() => undefined);
     const store = await this.store(context.progress, context.signal);
     const info = await this.describe(store, target.collection);
     const embedder = await this.queryEmbedder(target, info, context.progress);
@@ -410,7 +443,7 @@ export class LocalEngine implements Engine {
         ExitCode.usage,
       );
     }
-    const embedder = await this.embedder(this.questionModel(info), progress);
+    const embedder = await this.embedder(this.questionModel(info, this.embeddingOf(target)), progress);
     if (embedder.dimension !== info.dimension) {
       throw new RagossError(
         `collection ${info.name} holds ${info.dimension}-dim vectors but ${embedder.modelName} makes ${embedder.dimension}-dim ones`,
@@ -420,19 +453,25 @@ export class LocalEngine implements Engine {
     return embedder;
   }
 
+  /** The request's own embedding settings (a service honours each caller's), else the engine's. */
+  private embeddingOf(request: EmbeddingChoice): EmbeddingSettings {
+    return request.embedding ?? this.settings.embedding;
+  }
+
   /** An ingest embeds with the server when one is set (its model: the one named, else the one it serves), else locally. */
-  private ingestModel(named: string | undefined): EmbedderSpec {
-    const { url } = this.settings.embedding;
-    return url === undefined ? localModel(named ?? DEFAULT_EMBEDDING_MODEL) : { kind: 'endpoint', url, modelName: named };
+  private ingestModel(request: IngestRequest): EmbedderSpec {
+    const settings = this.embeddingOf(request);
+    const named = request.embeddingModel;
+    return settings.url === undefined ? localModel(named ?? DEFAULT_EMBEDDING_MODEL, settings) : { kind: 'endpoint', url: settings.url, modelName: named, settings };
   }
 
   /**
    * Questions are embedded as the collection's chunks were: through a server when it was built
    * through one (the one set here, else the one it records), locally otherwise.
    */
-  private questionModel(info: CollectionInfo): EmbedderSpec {
-    const { url } = this.settings.embedding;
-    if (info.embeddingEndpoint !== undefined) return { kind: 'endpoint', url: url ?? info.embeddingEndpoint, modelName: info.embeddingModel };
+  private questionModel(info: CollectionInfo, settings: EmbeddingSettings): EmbedderSpec {
+    const { url } = settings;
+    if (info.embeddingEndpoint !== undefined) return { kind: 'endpoint', url: url ?? info.embeddingEndpoint, modelName: info.embeddingModel, settings };
     if (url !== undefined) {
       throw new RagossError(
         `collection ${info.name} was embedded by the local model ${info.embeddingModel}, so its questions must be too, not through ${displayEndpoint(url)}`,
@@ -440,12 +479,7 @@ export class LocalEngine implements Engine {
         ExitCode.usage,
       );
     }
-    return localModel(info.embeddingModel);
-  }
-
-  private modelOnDisk(modelName: string): boolean {
-    const { modelDir, cacheDir } = this.settings.embedding;
-    return modelIsLocal({ modelName, modelDir, cacheDir });
+    return localModel(info.embeddingModel, settings);
   }
 
   private store(progress: Progress, signal: AbortSignal): Promise<VectorStore> {
@@ -481,15 +515,26 @@ export class LocalEngine implements Engine {
       milvusLiteExecutable: settings.milvusLiteExecutable,
       lockTimeoutMs: settings.lockTimeoutMs,
       startTimeoutMs: settings.startTimeoutMs,
+      holder: this.holder,
       signal,
     });
   }
 
-  private embedder(spec: EmbedderSpec, progress: Progress): Promise<Embedder> {
-    const key = spec.kind === 'local' ? spec.modelName : `${spec.url}\u0000${spec.modelName ?? ''}`;
+  /**
+   * One embedder per model and the settings it loads or is reached with: two callers' settings
+   * never share one. A local model is one copy of its weights (per file and dtype), whatever batch
+   * size each caller embeds with.
+   */
+  private async embedder(spec: EmbedderSpec, progress: Progress): Promise<Embedder> {
+    const embedder = await this.sharedEmbedder(spec, progress);
+    return spec.kind === 'local' && embedder.withBatchSize !== undefined ? embedder.withBatchSize(spec.settings.batchSize) : embedder;
+  }
+
+  private sharedEmbedder(spec: EmbedderSpec, progress: Progress): Promise<Embedder> {
+    const key = embedderKey(spec);
     const cached = this.embedders.get(key);
     if (cached !== undefined) return cached;
-    const loading = spec.kind === 'local' ? this.loadEmbedder(spec.modelName, progress) : this.connectEmbedder(spec, progress);
+    const loading = spec.kind === 'local' ? this.loadEmbedder(spec, progress) : this.connectEmbedder(spec, progress);
     this.embedders.set(key, loading);
     loading.then(
       (embedder) => this.loaded.add(embedder.endpoint === undefined ? embedder.modelName : `${embedder.modelName} at ${embedder.endpoint}`),
@@ -502,14 +547,15 @@ export class LocalEngine implements Engine {
 
   private async connectEmbedder(spec: Extract<EmbedderSpec, { kind: 'endpoint' }>, progress: Progress): Promise<Embedder> {
     const { EndpointEmbedder } = await import('../embedder/endpoint.js');
-    return EndpointEmbedder.connect({ ...this.settings.embedding.server, url: spec.url, modelName: spec.modelName, progress });
+    return EndpointEmbedder.connect({ ...spec.settings.server, url: spec.url, modelName: spec.modelName, progress });
   }
 
-  private async loadEmbedder(modelName: string, progress: Progress): Promise<Embedder> {
+  private async loadEmbedder(spec: Extract<EmbedderSpec, { kind: 'local' }>, progress: Progress): Promise<Embedder> {
     const { TransformersEmbedder } = await import('../embedder/transformers.js');
-    const { embedding } = this.settings;
-    return TransformersEmbedder.load({
-      modelName,
+    const embedding = spec.settings;
+    // transformers.js reads where models come from (model dir, hub, offline) from one global: loads take turns.
+    return this.exclusive(MODEL_SOURCE, () => TransformersEmbedder.load({
+      modelName: spec.modelName,
       modelDir: embedding.modelDir,
       cacheDir: embedding.cacheDir,
       offline: embedding.offline,
@@ -517,15 +563,17 @@ export class LocalEngine implements Engine {
       batchSize: embedding.batchSize,
       hubEndpoint: embedding.hubEndpoint,
       progress,
-    });
+    }));
   }
 
   /** A reranker, loaded (a cross-encoder) or addressed (an endpoint) once and kept. */
-  private reranker(settings: RerankSettings, progress: Progress): Promise<Reranker> {
-    const key = JSON.stringify([settings.target, settings.model ?? '', settings.format, settings.apiKey ?? '']);
+  private reranker(settings: RerankSettings, embedding: EmbeddingSettings, progress: Progress): Promise<Reranker> {
+    // A cross-encoder loads as the embedding model does (model dir, offline, hub): those are part of its identity.
+    const loadedFrom = isHttpUrl(settings.target) ? [] : [embedding.modelDir ?? '', embedding.cacheDir, embedding.offline, embedding.hubEndpoint ?? ''];
+    const key = JSON.stringify([settings.target, settings.model ?? '', settings.format, settings.apiKey ?? '', ...loadedFrom]);
     const cached = this.rerankers.get(key);
     if (cached !== undefined) return cached;
-    const loading = this.loadReranker(settings, progress);
+    const loading = this.loadReranker(settings, embedding, progress);
     this.rerankers.set(key, loading);
     loading.catch(() => {
       if (this.rerankers.get(key) === loading) this.rerankers.delete(key);
@@ -533,14 +581,13 @@ export class LocalEngine implements Engine {
     return loading;
   }
 
-  private async loadReranker(settings: RerankSettings, progress: Progress): Promise<Reranker> {
+  private async loadReranker(settings: RerankSettings, embedding: EmbeddingSettings, progress: Progress): Promise<Reranker> {
     if (isHttpUrl(settings.target)) {
       const { EndpointReranker } = await import('../rerank/endpoint.js');
       return new EndpointReranker({ url: settings.target, apiKey: settings.apiKey, model: settings.model, format: settings.format });
     }
     const { CrossEncoderReranker } = await import('../rerank/cross-encoder.js');
-    const { embedding } = this.settings;
-    return CrossEncoderReranker.load({
+    return this.exclusive(MODEL_SOURCE, () => CrossEncoderReranker.load({
       modelName: settings.target,
       modelDir: embedding.modelDir,
       cacheDir: embedding.cacheDir,
@@ -548,7 +595,7 @@ export class LocalEngine implements Engine {
       hubEndpoint: embedding.hubEndpoint,
       dtype: 'fp32',
       progress,
-    });
+    }));
   }
 
   private chatEndpoint(chat: AskRequest['chat']): ChatEndpoint {
@@ -563,22 +610,39 @@ export class LocalEngine implements Engine {
 
   /** Runs `work` after every earlier call with the same key has settled. */
   private exclusive<T>(key: string, work: () => Promise<T>): Promise<T> {
-    const previous = this.ingestTails.get(key) ?? Promise.resolve();
+    const previous = this.turns.get(key) ?? Promise.resolve();
     const run = previous.catch(() => undefined).then(work);
     const tail = run.catch(() => undefined);
-    this.ingestTails.set(key, tail);
+    this.turns.set(key, tail);
     void tail.then(() => {
-      if (this.ingestTails.get(key) === tail) this.ingestTails.delete(key);
+      if (this.turns.get(key) === tail) this.turns.delete(key);
     });
     return run;
   }
 }
 
-/** Which embedder: a local model by name, or a server (and the model it names, unset: the one it serves). */
-type EmbedderSpec = { kind: 'local'; modelName: string } | { kind: 'endpoint'; url: string; modelName: string | undefined };
+/**
+ * Which embedder: a local model by name, or a server (and the model it names, unset: the one it
+ * serves), each with the settings it loads or is reached with.
+ */
+type EmbedderSpec =
+  | { kind: 'local'; modelName: string; settings: EmbeddingSettings }
+  | { kind: 'endpoint'; url: string; modelName: string | undefined; settings: EmbeddingSettings };
 
-function localModel(modelName: string): EmbedderSpec {
-  return { kind: 'local', modelName };
+function localModel(modelName: string, settings: EmbeddingSettings): Extract<EmbedderSpec, { kind: 'local' }> {
+  return { kind: 'local', modelName, settings };
+}
+
+/** What makes two embedders differ: for a local model, where and how it loads; for a server, how it is reached. */
+function embedderKey(spec: EmbedderSpec): string {
+  const { settings } = spec;
+  // Where the files are and which weights: offline and the hub only decide whether they may be fetched.
+  if (spec.kind === 'local') return JSON.stringify(['local', spec.modelName, settings.modelDir ?? '', settings.cacheDir, settings.dtype]);
+  return JSON.stringify(['endpoint', spec.url, spec.modelName ?? '', settings.server]);
+}
+
+function modelOnDisk(modelName: string, settings: EmbeddingSettings): boolean {
+  return modelIsLocal({ modelName, modelDir: settings.modelDir, cacheDir: settings.cacheDir });
 }
 
 /**
@@ -607,6 +671,16 @@ function reingestHint(info: CollectionInfo): string {
 /** What an ingest's report says of the collection it built. */
 function builtCollection(info: CollectionInfo): { fullText: boolean; grounding?: CollectionInfo['grounding'] } {
   return { fullText: info.fullText, ...(info.grounding === undefined ? {} : { grounding: info.grounding }) };
+}
+
+/**
+ * Whether `ask` fills a token budget (pipeline/context.ts): on markdown collections always, on
+ * others when asked for one; never on a collection whose chunks do not carry their pages' bytes.
+ */
+function contextBudget(request: AskRequest, info: CollectionInfo): ContextBudget | undefined {
+  const asked = request.context;
+  if (!info.pageText || (info.chunker !== 'markdown' && asked?.tokens === undefined)) return undefined;
+  return { tokens: asked?.tokens ?? DEFAULT_CONTEXT_TOKENS, maxHits: asked?.maxHits ?? DEFAULT_CONTEXT_HITS };
 }
 
 /** A hit with the link where a reader can check it, when ragoss can tell one. */

@@ -2,7 +2,7 @@ import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { RETRIEVAL_MODES, type RetrievalMode } from '../store/store.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
-import type { ChatConfig } from '../engine/settings.js';
+import type { ChatConfig, EmbeddingSettings } from '../engine/settings.js';
 import type { Engine, OperationContext, RerankSettings } from '../engine/engine.js';
 import { RagossError, firstLine, problemAndFix, redact } from '../errors.js';
 import { silentProgress } from '../progress.js';
@@ -13,6 +13,8 @@ import type { RankedHit } from '../pipeline/retrieve.js';
 export interface McpDefaults {
   collection: string;
   embeddingModel: string | undefined;
+  /** How questions are embedded: the MCP server's own settings, carried with each request. */
+  embedding: EmbeddingSettings;
   topK: number;
   mode: RetrievalMode | undefined;
   chat: ChatConfig;
@@ -76,7 +78,7 @@ function context(signal: AbortSignal): OperationContext {
  */
 export function createMcpServer(engine: Engine, defaults: McpDefaults, version: string): McpServer {
   const server = new McpServer({ name: 'ragoss', version });
-  const target = { collection: defaults.collection, embeddingModel: defaults.embeddingModel };
+  const target = { collection: defaults.collection, embeddingModel: defaults.embeddingModel, embedding: defaults.embedding };
   const answerDefaults = { ...(defaults.minScore === undefined ? {} : { minScore: defaults.minScore }), ...(defaults.linkTemplate === undefined ? {} : { linkTemplate: defaults.linkTemplate }), ...(defaults.rerank === undefined ? {} : { rerank: defaults.rerank }) };
 
   server.registerTool(

@@ -20,8 +20,8 @@ export interface Answer {
   finishReason: string | undefined;
 }
 
-/** Sends the seed prompt (or --cite's) with the retrieved chunks and collects the streamed reply. */
-export async function answerQuestion(question: string, hits: readonly SearchHit[], endpoint: ChatEndpoint, options: AnswerOptions): Promise<Answer> {
+/** Sends the seed prompt (or --cite's) with the passages (retrieved chunks, or the context builder's) and collects the streamed reply. */
+export async function answerQuestion(question: string, hits: readonly Pick<SearchHit, 'text'>[], endpoint: ChatEndpoint, options: AnswerOptions): Promise<Answer> {
   let answer = '';
   let reasoning = '';
   const result = await endpoint.stream(

@@ -6,6 +6,7 @@ import type { EngineSettings } from '../engine/settings.js';
 import { describeLocation } from '../store/location.js';
 import type { Progress } from '../progress.js';
 import { processAlive } from '../system.js';
+import { RagossError } from '../errors.js';
 import { probeService, RemoteEngine, socketJson } from './client.js';
 import { fingerprintDifferences, serviceVersion, settingsFingerprint, type ServiceHealth } from './identity.js';
 import { servicePaths, type ServicePaths } from './paths.js';
@@ -48,15 +49,27 @@ async function waitForHealth(paths: ServicePaths, deadline: number, giveUp: () =
   return undefined;
 }
 
-/** The service's environment: the caller's, with the settings it resolved (flags included) made explicit. */
+/**
+ * The service's environment: the caller's, with every setting it resolved (flags included) made
+ * explicit, so the service runs as the command would have: the process's settings, which decide
+ * whether later commands can use it, and the embedding ones, its defaults for API callers that
+ * send none (ragoss's own commands send theirs with each request).
+ */
 function serviceEnv(settings: EngineSettings, env: Env): NodeJS.ProcessEnv {
   const { RAGOSS_DAEMON: _daemon, ...inherited } = env;
+  const { embedding } = settings;
   return {
     ...inherited,
     RAGOSS_HOME: settings.home,
     MILVUS_URI: describeLocation(settings.location),
-    RAGOSS_MODEL_DIR: settings.embedding.modelDir,
-    RAGOSS_OFFLINE: settings.embedding.offline ? '1' : '0',
+    RAGOSS_MILVUS_TIMEOUT: String(settings.milvusTimeoutMs / 1000),
+    RAGOSS_MILVUS_LITE: settings.milvusLiteExecutable,
+    RAGOSS_LOCK_TIMEOUT: String(settings.lockTimeoutMs / 1000),
+    RAGOSS_START_TIMEOUT: String(settings.startTimeoutMs / 1000),
+    RAGOSS_MODEL_DIR: embedding.modelDir,
+    RAGOSS_OFFLINE: embedding.offline ? '1' : '0',
+    RAGOSS_EMBEDDING_URL: embedding.url,
+    RAGOSS_EMBEDDING_DTYPE: embedding.dtype,
   };
 }
 
@@ -110,9 +123,38 @@ export function currentService(home: string): Promise<ServiceHealth | undefined>
   return probeService(servicePaths(home).socket);
 }
 
-function differencesFrom(health: ServiceHealth, settings: EngineSettings): string[] {
+/** What keeps a command from using this service: its version, or a setting that is one per process. */
+export function differencesFrom(health: ServiceHealth, settings: EngineSettings): string[] {
   if (health.version !== serviceVersion()) return ['version'];
   return fingerprintDifferences(settingsFingerprint(settings), health.settings);
+}
+
+/** The running service as an engine, whatever its settings (doctor checks through it, and says how they differ). */
+export function serviceEngine(home: string, health: ServiceHealth): RemoteEngine {
+  return new RemoteEngine(servicePaths(home).socket, health.pid);
+}
+
+/**
+ * A service that holds our embedded Milvus data and that we may not use: working in-process would
+ * only wait on its data lock, so say so at once, with the setting that differs and the fix.
+ */
+function holdsOurData(health: ServiceHealth, settings: EngineSettings): boolean {
+  return settings.location.kind === 'embedded' && sameMilvus(health, settings);
+}
+
+/** Whether the service works on the Milvus these settings name (the same embedded data, or server and token). */
+export function sameMilvus(health: ServiceHealth, settings: EngineSettings): boolean {
+  const ours = settingsFingerprint(settings);
+  return health.settings['milvus'] === ours['milvus'] && health.settings['milvusToken'] === ours['milvusToken'];
+}
+
+function serviceInTheWay(health: ServiceHealth, differences: readonly string[], settings: EngineSettings): RagossError {
+  const why = !health.autoStarted ? 'was started by `ragoss serve`' : `is busy (${health.activeRequests} request${health.activeRequests === 1 ? '' : 's'} running)`;
+  const differing = differences.map((name) => (name === 'version' ? `version ${health.version}` : name)).join(', ');
+  return new RagossError(
+    `the ragoss service (pid ${health.pid}) holds the embedded Milvus data in ${describeLocation(settings.location)} and runs with other settings (${differing}); it ${why}, so it was not restarted`,
+    `stop it with \`ragoss serve --stop\` and run the command again (a service with your settings starts), or run with its settings`,
+  );
 }
 
 /**
@@ -135,11 +177,15 @@ export async function connectService(settings: EngineSettings, env: Env, use: Da
   if (health !== undefined) {
     const differences = differencesFrom(health, settings);
     if (differences.length === 0) return new RemoteEngine(paths.socket, health.pid);
-    if (!(health.autoStarted && health.activeRequests === 0 && use === 'use-or-start')) {
+    const idleAutoStarted = health.autoStarted && health.activeRequests === 0;
+    const ours = holdsOurData(health, settings);
+    // An idle auto-started service is ours to replace; one holding our data must go for in-process work to start at all.
+    if (!(idleAutoStarted && (use === 'use-or-start' || ours))) {
+      if (ours) throw serviceInTheWay(health, differences, settings);
       progress.warn(`the ragoss service (pid ${health.pid}) runs with other settings (${differences.join(', ')}); working in-process (\`ragoss serve --stop\` stops it)`);
       return undefined;
     }
-    progress.step(`restarting the ragoss service (pid ${health.pid}): its ${differences.join(', ')} differ`);
+    progress.step(`${use === 'use-or-start' ? 'restarting' : 'stopping'} the ragoss service (pid ${health.pid}): its ${differences.join(', ')} differ`);
     await stopService(paths, health.pid);
   }
   if (use !== 'use-or-start') return undefined;

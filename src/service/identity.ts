@@ -16,29 +16,21 @@ export function serviceVersion(): string {
 }
 
 /**
- * The settings a service must share with a client for the client to use it: where Milvus lives
- * and how models load. The Milvus token is compared by hash so it never travels or shows.
+ * The settings a service must share with a client for the client to use it: those that are one
+ * per process. Where Milvus lives (and how ragoss reaches it) is: the service holds one connection,
+ * and the embedded data is one process's at a time. Everything else travels with each request
+ * (embedding model and server, model dir, dtype, rerank, chat endpoint, link template...), so a
+ * difference there never costs a restart. The Milvus token is compared by hash so it never travels or shows.
  */
 export function settingsFingerprint(settings: EngineSettings): Record<string, string> {
-  const { embedding, location } = settings;
+  const { location } = settings;
   const token = location.kind === 'server' && location.token !== undefined ? secretHash(location.token) : '';
-  const server = embedding.server;
   return {
     home: settings.home,
     milvus: describeLocation(location),
     milvusToken: token,
     milvusLite: settings.milvusLiteExecutable ?? '',
     milvusTimeoutMs: String(settings.milvusTimeoutMs),
-    modelDir: embedding.modelDir ?? '',
-    modelCache: embedding.cacheDir,
-    offline: String(embedding.offline),
-    dtype: embedding.dtype,
-    batchSize: String(embedding.batchSize),
-    hubEndpoint: embedding.hubEndpoint ?? '',
-    embeddingUrl: embedding.url ?? '',
-    embeddingKey: server.apiKey === undefined ? '' : secretHash(server.apiKey),
-    // Its batch follows RAGOSS_EMBEDDING_BATCH, as batchSize above does: not said twice.
-    embeddingServer: JSON.stringify([server.dimensions ?? null, server.concurrency, server.timeoutMs, server.maxRetries, server.maxTokens]),
   };
 }
 

@@ -1,9 +1,12 @@
+import { z } from 'zod';
 import {
   DEFAULT_GLOB,
+  embeddingTarget,
   DEFAULT_SOURCE_URL,
   resolveChatConfig,
   resolveChunker,
   resolveCommonConfig,
+  resolveContext,
   resolveLinkTemplate,
   resolveMinScore,
   resolveMode,
@@ -13,8 +16,11 @@ import {
   type Env,
 } from '../config.js';
 import type { RetrievalMode } from '../store/store.js';
-import type { AskRequest, CalibrateRequest, ChatSettings, DoctorRequest, EvalRequest, ExportRequest, GetRequest, IngestRequest, QueryTarget, SearchRequest } from '../engine/engine.js';
+import type { AskRequest, CalibrateRequest, ChatSettings, DoctorRequest, EmbeddingChoice, EvalRequest, ExportRequest, GetRequest, IngestRequest, QueryTarget, SearchRequest } from '../engine/engine.js';
+import type { EmbeddingSettings } from '../engine/settings.js';
+import { EMBEDDING_DTYPES } from '../embedder/embedder.js';
 import { UsageError } from '../errors.js';
+import { isHttpUrl } from '../remote/http.js';
 import { parseEvalQuestion } from '../pipeline/evaluate.js';
 
 /**
@@ -51,16 +57,110 @@ function optionalString(body: Body, field: string): string | undefined {
   throw new UsageError(`"${field}" must be a string`);
 }
 
-function target(body: Body, env: Env): QueryTarget {
+function target(body: Body, env: Env, own?: EmbeddingSettings): QueryTarget {
   const config = resolveCommonConfig({ collection: optionalString(body, 'collection'), embeddingModel: optionalString(body, 'embeddingModel') }, env);
-  return { collection: config.collection, embeddingModel: config.embedding.explicitModel };
+  const resolved = embeddingTarget(config);
+  return { collection: config.collection, embeddingModel: resolved.embeddingModel, ...embeddingOf(body, own ?? resolved.embedding) };
 }
 
-function query(body: Body, env: Env): SearchRequest {
+const httpUrl = z.string().refine(isHttpUrl, 'must be an http(s) URL');
+const count = (least: number) => z.number().int().min(least);
+
+/**
+ * How a caller embeds, as `wireEmbedding` sends it. A field left out is the service's own; `null`
+ * is "none" (no server, no model dir). Unknown fields are refused: a misspelt one would silently
+ * embed the service's way.
+ */
+const embeddingSchema = z.strictObject({
+  url: httpUrl.nullable().optional(),
+  modelDir: z.string().startsWith('/', 'must be an absolute path').nullable().optional(),
+  offline: z.boolean().optional(),
+  dtype: z.enum(EMBEDDING_DTYPES as [string, ...string[]]).optional(),
+  batchSize: count(1).optional(),
+  hubEndpoint: httpUrl.nullable().optional(),
+  server: z
+    .strictObject({
+      apiKey: z.string().nullable().optional(),
+      dimensions: count(1).nullable().optional(),
+      batchSize: count(1).optional(),
+      concurrency: count(1).optional(),
+      timeoutMs: count(1).optional(),
+      maxRetries: count(0).optional(),
+      maxTokens: count(1).optional(),
+    })
+    .optional(),
+});
+
+type WireEmbedding = z.infer<typeof embeddingSchema>;
+
+/** `null` on the wire is "none"; absent is "the service's own". */
+function orOwn<T>(value: T | null | undefined, own: T | undefined): T | undefined {
+  return value === undefined ? own : (value ?? undefined);
+}
+
+/**
+ * The caller's embedding settings: absent or `null`, the service's own (unset in the request).
+ * The service's embedding key goes only to the service's own server, never to a URL a caller names.
+ */
+function embeddingOf(body: Body, own: EmbeddingSettings): EmbeddingChoice {
+  const wire = body['embedding'];
+  if (wire === undefined || wire === null) return {};
+  const parsed = embeddingSchema.safeParse(wire);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const where = ['embedding', ...(issue?.path ?? [])].join('.');
+    throw new UsageError(`"${where}" ${issue?.message ?? 'is invalid'}`, 'send {"embedding": {"url": "http://localhost:7997"}} or leave "embedding" out for the service\'s own');
+  }
+  const fields: WireEmbedding = parsed.data;
+  const url = orOwn(fields.url, own.url);
+  const server = fields.server ?? {};
+  const ownKey = url === own.url ? own.server.apiKey : undefined;
+  return {
+    embedding: {
+      modelDir: orOwn(fields.modelDir, own.modelDir),
+      cacheDir: own.cacheDir,
+      offline: fields.offline ?? own.offline,
+      dtype: (fields.dtype ?? own.dtype) as EmbeddingSettings['dtype'],
+      batchSize: fields.batchSize ?? own.batchSize,
+      hubEndpoint: orOwn(fields.hubEndpoint, own.hubEndpoint),
+      url,
+      server: {
+        apiKey: orOwn(server.apiKey, ownKey),
+        dimensions: orOwn(server.dimensions, own.server.dimensions),
+        batchSize: server.batchSize ?? own.server.batchSize,
+        concurrency: server.concurrency ?? own.server.concurrency,
+        timeoutMs: server.timeoutMs ?? own.server.timeoutMs,
+        maxRetries: server.maxRetries ?? own.server.maxRetries,
+        maxTokens: server.maxTokens ?? own.server.maxTokens,
+      },
+    },
+  };
+}
+
+/** The CLI's side: everything it resolved, unset fields as `null` so the service's own never fill them. */
+function wireEmbedding(settings: EmbeddingSettings): WireEmbedding {
+  const { server } = settings;
+  return {
+    url: settings.url ?? null,
+    modelDir: settings.modelDir ?? null,
+    offline: settings.offline,
+    dtype: settings.dtype,
+    batchSize: settings.batchSize,
+    hubEndpoint: settings.hubEndpoint ?? null,
+    server: { ...server, apiKey: server.apiKey ?? null, dimensions: server.dimensions ?? null },
+  };
+}
+
+/** A request's embedding as a body field: sent only when the caller chose one. */
+function embeddingField(request: EmbeddingChoice): Body {
+  return request.embedding === undefined ? {} : { embedding: wireEmbedding(request.embedding) };
+}
+
+function query(body: Body, env: Env, own?: EmbeddingSettings): SearchRequest {
   const question = optionalString(body, 'question');
   if (question === undefined) throw new UsageError('"question" is required', 'send {"question": "How is data stored in milvus?"}');
   return {
-    ...target(body, env),
+    ...target(body, env, own),
     question: validateQuestion(question),
     topK: resolveTopK(optionalString(body, 'topK'), env),
     mode: mode(body, env),
@@ -114,6 +214,23 @@ function linkTemplateOf(body: Body, env: Env): Pick<SearchRequest, 'linkTemplate
   return linkTemplate === undefined ? {} : { linkTemplate };
 }
 
+/**
+ * How ask fills the model's context: `{tokens?, maxHits?}`; left out, the service's environment
+ * (RAGOSS_CONTEXT_TOKENS); `null`, the builder's defaults.
+ */
+function contextOf(body: Body, env: Env): Pick<AskRequest, 'context'> {
+  const wire = body['context'];
+  if (wire === null) return {};
+  if (wire === undefined) {
+    const context = resolveContext({}, { RAGOSS_CONTEXT_TOKENS: env['RAGOSS_CONTEXT_TOKENS'] });
+    return context.tokens === undefined ? {} : { context };
+  }
+  if (typeof wire !== 'object' || Array.isArray(wire)) throw new UsageError('"context" must be null or an object such as {"tokens": 2000, "maxHits": 10}');
+  const fields = wire as Body;
+  const context = resolveContext({ contextTokens: optionalString(fields, 'tokens'), topK: optionalString(fields, 'maxHits') }, {});
+  return { context };
+}
+
 function optionalChunk(body: Body): number | undefined {
   const value = optionalString(body, 'chunk');
   if (value === undefined) return undefined;
@@ -148,9 +265,13 @@ function chat(body: Body, env: Env): ChatSettings {
   return apiKey === undefined || apiKey === '' ? resolved : { ...resolved, apiKey };
 }
 
+/**
+ * The service's side. `own` is the service's embedding settings, the base of a caller's partial
+ * `embedding` (default: as the service's environment resolves them).
+ */
 export const parseRequest = {
-  search: (body: Body, env: Env): SearchRequest => query(body, env),
-  ask: (body: Body, env: Env): AskRequest => ({ ...query(body, env), chat: chat(body, env), force: body['force'] === true, cite: body['cite'] === true }),
+  search: (body: Body, env: Env, own?: EmbeddingSettings): SearchRequest => query(body, env, own),
+  ask: (body: Body, env: Env, own?: EmbeddingSettings): AskRequest => ({ ...query(body, env, own), chat: chat(body, env), force: body['force'] === true, cite: body['cite'] === true, ...contextOf(body, env) }),
   get(body: Body, env: Env): GetRequest {
     const source = optionalString(body, 'source')?.trim();
     if (source === undefined || source === '') throw new UsageError('"source" is required', 'send {"source": "en/faq/product_faq.md"}, optionally with "heading" or "chunk"');
@@ -165,20 +286,20 @@ export const parseRequest = {
       ...linkTemplateOf(body, env),
     };
   },
-  eval(body: Body, env: Env): EvalRequest {
+  eval(body: Body, env: Env, own?: EmbeddingSettings): EvalRequest {
     const questions = body['questions'];
     if (!Array.isArray(questions) || questions.length === 0) throw new UsageError('"questions" must be a non-empty array of {"question", "expected": [...]} or {"question", "gold": [...]}');
     const parsed = questions.map((item: unknown, index) => parseEvalQuestion(item, `questions[${index}]`));
     const curve = body['curve'] === true ? { curve: true } : {};
-    return { ...target(body, env), questions: parsed, topK: resolveTopK(optionalString(body, 'topK'), env), mode: mode(body, env), ...minScoreOf(body, env), ...rerankOf(body, env), ...curve };
+    return { ...target(body, env, own), questions: parsed, topK: resolveTopK(optionalString(body, 'topK'), env), mode: mode(body, env), ...minScoreOf(body, env), ...rerankOf(body, env), ...curve };
   },
-  ingest(body: Body, env: Env): IngestRequest {
+  ingest(body: Body, env: Env, own?: EmbeddingSettings): IngestRequest {
     const source = optionalString(body, 'source') ?? env['RAGOSS_SOURCE'] ?? DEFAULT_SOURCE_URL;
     if (!/^https?:\/\//i.test(source) && !source.startsWith('/')) {
       throw new UsageError(`"source" must be a URL or an absolute path, got "${source}"`, 'the service does not share your working directory');
     }
     return {
-      ...target(body, env),
+      ...target(body, env, own),
       source,
       glob: optionalString(body, 'glob') ?? env['RAGOSS_GLOB'] ?? DEFAULT_GLOB,
       chunker: resolveChunker(optionalString(body, 'chunker'), env),
@@ -188,8 +309,8 @@ export const parseRequest = {
       dryRun: body['dryRun'] === true,
     };
   },
-  doctor: (body: Body, env: Env): DoctorRequest => ({ ...target(body, env), chat: chat(body, env) }),
-  calibrate: (body: Body, env: Env): CalibrateRequest => target(body, env),
+  doctor: (body: Body, env: Env, own?: EmbeddingSettings): DoctorRequest => ({ ...target(body, env, own), chat: chat(body, env) }),
+  calibrate: (body: Body, env: Env, own?: EmbeddingSettings): CalibrateRequest => target(body, env, own),
   export(body: Body, env: Env): ExportRequest {
     const out = optionalString(body, 'out');
     if (out === undefined || !out.startsWith('/')) {
@@ -217,12 +338,12 @@ function defaultsMarked(request: Pick<SearchRequest, 'mode' | 'minScore' | 'link
 
 /** The CLI's side: a resolved request as a body that `parseRequest` reads back unchanged. */
 export const wireRequest = {
-  search: (request: SearchRequest): Body => ({ ...request, ...defaultsMarked(request) }),
-  ask: ({ chat: settings, ...rest }: AskRequest): Body => ({ ...rest, ...defaultsMarked(rest), ...chatWire(settings) }),
-  eval: (request: EvalRequest): Body => ({ ...request, mode: request.mode ?? null, minScore: request.minScore ?? null, rerank: request.rerank ?? null }),
-  ingest: (request: IngestRequest): Body => ({ ...request }),
+  search: (request: SearchRequest): Body => ({ ...request, ...defaultsMarked(request), ...embeddingField(request) }),
+  ask: ({ chat: settings, ...rest }: AskRequest): Body => ({ ...rest, ...defaultsMarked(rest), ...chatWire(settings), ...embeddingField(rest), context: rest.context ?? null }),
+  eval: (request: EvalRequest): Body => ({ ...request, mode: request.mode ?? null, minScore: request.minScore ?? null, rerank: request.rerank ?? null, ...embeddingField(request) }),
+  ingest: (request: IngestRequest): Body => ({ ...request, ...embeddingField(request) }),
   export: (request: ExportRequest): Body => ({ ...request }),
   get: (request: GetRequest): Body => ({ ...request, linkTemplate: request.linkTemplate ?? null }),
-  doctor: ({ chat: settings, ...rest }: DoctorRequest): Body => ({ ...rest, ...chatWire(settings) }),
-  calibrate: (request: CalibrateRequest): Body => ({ ...request }),
+  doctor: ({ chat: settings, ...rest }: DoctorRequest): Body => ({ ...rest, ...chatWire(settings), ...embeddingField(rest) }),
+  calibrate: (request: CalibrateRequest): Body => ({ ...request, ...embeddingField(request) }),
 };

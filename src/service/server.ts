@@ -85,6 +85,16 @@ function wireError(error: unknown, secrets: readonly string[]): WireError {
   return { message: redact(firstLine(error), secrets), exitCode: ExitCode.failure, unexpected: true };
 }
 
+/** The string at `path` inside a JSON body, if there is one. */
+function stringAt(value: unknown, ...path: string[]): string | undefined {
+  let current = value;
+  for (const key of path) {
+    if (typeof current !== 'object' || current === null) return undefined;
+    current = (current as Record<string, unknown>)[key];
+  }
+  return typeof current === 'string' ? current : undefined;
+}
+
 function statusFor(exitCode: number): number {
   if (exitCode === ExitCode.usage) return 400;
   if (exitCode === ExitCode.notIngested) return 404;
@@ -129,9 +139,12 @@ class Service {
   readonly closed = new Promise<void>((resolveClosed) => (this.resolveClosed = resolveClosed));
 
   private readonly jobs: JobRegistry;
+  /** What a request's partial `embedding` builds on. */
+  private readonly ownEmbedding: EngineSettings['embedding'];
 
   constructor(private readonly options: ServeOptions) {
-    this.engine = new LocalEngine(options.settings);
+    this.engine = new LocalEngine(options.settings, 'service');
+    this.ownEmbedding = options.settings.embedding;
     // A detached job keeps the service busy like a request does: no idle stop under it.
     this.jobs = new JobRegistry(options.log, {
       began: (controller) => {
@@ -146,17 +159,17 @@ class Service {
   }
 
   private readonly operations: Record<string, Operation> = {
-    '/v1/search': (body, context) => this.engine.search(parseRequest.search(body, this.options.env), context),
+    '/v1/search': (body, context) => this.engine.search(parseRequest.search(body, this.options.env, this.ownEmbedding), context),
     '/v1/ask': (body, context, emit) =>
-      this.engine.ask(parseRequest.ask(body, this.options.env), { ...context, onDelta: (delta) => emit(delta.kind, { text: delta.text }) }),
-    '/v1/ingest': (body, context) => this.engine.ingest(parseRequest.ingest(body, this.options.env), context),
+      this.engine.ask(parseRequest.ask(body, this.options.env, this.ownEmbedding), { ...context, onDelta: (delta) => emit(delta.kind, { text: delta.text }) }),
+    '/v1/ingest': (body, context) => this.engine.ingest(parseRequest.ingest(body, this.options.env, this.ownEmbedding), context),
     '/v1/export': (body, context) => this.engine.exportSnapshot(parseRequest.export(body, this.options.env), context),
-    '/v1/eval': (body, context) => this.engine.evaluate(parseRequest.eval(body, this.options.env), context),
-    '/v1/calibrate': (body, context) => this.engine.calibrate(parseRequest.calibrate(body, this.options.env), context),
-    '/v1/doctor': (body, context) => this.engine.doctor(parseRequest.doctor(body, this.options.env), context),
+    '/v1/eval': (body, context) => this.engine.evaluate(parseRequest.eval(body, this.options.env, this.ownEmbedding), context),
+    '/v1/calibrate': (body, context) => this.engine.calibrate(parseRequest.calibrate(body, this.options.env, this.ownEmbedding), context),
+    '/v1/doctor': (body, context) => this.engine.doctor(parseRequest.doctor(body, this.options.env, this.ownEmbedding), context),
     '/v1/get': (body, context) => this.engine.get(parseRequest.get(body, this.options.env), context),
     '/v1/collections': (_body, context) => this.engine.collections(context),
-    '/v1/jobs': async (body) => this.jobs.startIngest(parseRequest.ingest(body, this.options.env), (request, context) => this.engine.ingest(request, context)),
+    '/v1/jobs': async (body) => this.jobs.startIngest(parseRequest.ingest(body, this.options.env, this.ownEmbedding), (request, context) => this.engine.ingest(request, context)),
   };
 
   /** Endpoints whose natural answer is a stream; the others answer JSON unless asked for events. */
@@ -280,11 +293,16 @@ class Service {
    */
   private pathRefused(path: string, body: Record<string, unknown>): WireError | undefined {
     const named = path === '/v1/export' ? body['out'] : ['/v1/ingest', '/v1/jobs'].includes(path) ? body['source'] : undefined;
-    if (typeof named !== 'string' || /^https?:\/\//i.test(named)) return undefined;
+    // A model directory is read too (config, tokenizer, ONNX): a TCP caller names one only where allowed.
+    const paths = [named, stringAt(body, 'embedding', 'modelDir')].filter((value): value is string => typeof value === 'string' && !/^https?:\/\//i.test(value));
+    const refused = paths.find((local) => !this.pathAllowed(local));
+    if (refused === undefined) return undefined;
+    return { message: `TCP requests may not name local paths (${refused})`, hint: 'use the Unix socket (the ragoss CLI does), or start the service with --allow-path DIR', exitCode: ExitCode.usage };
+  }
+
+  private pathAllowed(named: string): boolean {
     const target = resolvePath(named);
-    const allowed = (this.options.allowedPaths ?? []).some((dir) => target === dir || target.startsWith(`${dir}${sep}`));
-    if (allowed) return undefined;
-    return { message: `TCP requests may not name local paths (${named})`, hint: 'use the Unix socket (the ragoss CLI does), or start the service with --allow-path DIR', exitCode: ExitCode.usage };
+    return (this.options.allowedPaths ?? []).some((dir) => target === dir || target.startsWith(`${dir}${sep}`));
   }
 
   private async runOperation(request: IncomingMessage, response: ServerResponse, path: string, operation: Operation, local: boolean): Promise<void> {
@@ -303,9 +321,8 @@ class Service {
     };
     try {
       const body = await readJsonBody(request);
-      if (typeof body['apiKey'] === 'string') secrets = [...secrets, ...secretsAmong(body['apiKey'])];
-      const rerankKey = (body['rerank'] as { apiKey?: unknown } | null | undefined)?.apiKey;
-      if (typeof rerankKey === 'string') secrets = [...secrets, ...secretsAmong(rerankKey)];
+      // The caller's own keys (chat, rerank, embedding server) stay out of its errors too.
+      secrets = [...secrets, ...secretsAmong(stringAt(body, 'apiKey'), stringAt(body, 'rerank', 'apiKey'), stringAt(body, 'embedding', 'server', 'apiKey'))];
       const refusedPath = local ? undefined : this.pathRefused(path, body);
       if (refusedPath !== undefined) return this.sendJson(response, 403, refusedPath);
       if (streamed) response.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' });

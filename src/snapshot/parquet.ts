@@ -2,7 +2,7 @@ import { createHash, type Hash } from 'node:crypto';
 import { rename, rm, stat } from 'node:fs/promises';
 import { asyncBufferFromFile, parquetMetadataAsync, parquetReadObjects, type AsyncBuffer, type FileMetaData } from 'hyparquet';
 import { ParquetWriter, fileWriter, type ColumnSource, type SchemaElement } from 'hyparquet-writer';
-import { RagossError, errorMessage } from '../errors.js';
+import { ExitCode, RagossError, errorMessage } from '../errors.js';
 import type { GroundingCalibration } from '../pipeline/grounding.js';
 import type { CorpusRecord, StoredChunk } from '../store/store.js';
 
@@ -75,6 +75,32 @@ class RowDigest {
   }
 }
 
+const WRITE_FAILURES: Readonly<Record<string, string>> = {
+  ENOENT: 'its directory does not exist',
+  ENOTDIR: 'a part of its directory is a file',
+  EACCES: 'permission denied',
+  EPERM: 'permission denied',
+  EROFS: 'the file system is read-only',
+  EISDIR: 'it is a directory',
+  ENOSPC: 'no space left on the device',
+};
+
+/** A target the user can fix (a missing directory, no permission) as one line; anything else as it is. */
+function unwritable(path: string, error: unknown): unknown {
+  const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  const reason = code === undefined ? undefined : WRITE_FAILURES[code];
+  if (reason === undefined) return error;
+  return new RagossError(`cannot write the snapshot ${path}: ${reason}`, 'choose --out in an existing directory you can write to', ExitCode.failure, { cause: error });
+}
+
+function openForWriting(temporary: string, path: string): ReturnType<typeof fileWriter> {
+  try {
+    return fileWriter(temporary);
+  } catch (error) {
+    throw unwritable(path, error);
+  }
+}
+
 /** Writes a snapshot row group by row group; the file appears under its name only once finished. */
 export class SnapshotWriter {
   private readonly digest = new RowDigest();
@@ -87,7 +113,7 @@ export class SnapshotWriter {
     private readonly header: SnapshotHeader,
   ) {
     this.temporary = `${path}.${process.pid}.partial`;
-    this.writer = new ParquetWriter({ writer: fileWriter(this.temporary), schema: SCHEMA, codec: 'SNAPPY', createdBy: `ragoss ${header.ragossVersion}` });
+    this.writer = new ParquetWriter({ writer: openForWriting(this.temporary, path), schema: SCHEMA, codec: 'SNAPPY', createdBy: `ragoss ${header.ragossVersion}` });
   }
 
   async write(rows: readonly StoredChunk[]): Promise<void> {
@@ -117,7 +143,9 @@ export class SnapshotWriter {
     // The manifest's count and digest are known only now; the footer is written from this field.
     this.writer.kvMetadata = [{ key: METADATA_KEY, value: JSON.stringify(manifest) }];
     await this.writer.finish();
-    await rename(this.temporary, this.path);
+    await rename(this.temporary, this.path).catch((error: unknown) => {
+      throw unwritable(this.path, error);
+    });
     return { manifest, bytes: (await stat(this.path)).size };
   }
 

@@ -4,26 +4,46 @@ import { join } from 'node:path';
 import { InterruptedError, RagossError } from '../errors.js';
 import { createExclusive, processAlive } from '../system.js';
 
-/** The pid that holds the lock file, or undefined when it is gone or unreadable. */
-function holderOf(lockPath: string): number | undefined {
+/** Who holds the data: a ragoss service (which keeps it for its whole life) or a command (which takes turns). */
+export type DataHolder = 'service' | 'command';
+
+/** The pid that holds the lock file and what it is, or undefined when it is gone or unreadable. */
+function holderOf(lockPath: string): { pid: number; kind: DataHolder } | undefined {
   try {
-    const pid = Number(readFileSync(lockPath, 'utf8').trim());
-    return Number.isInteger(pid) && pid > 0 ? pid : undefined;
+    const [pidLine, kindLine] = readFileSync(lockPath, 'utf8').split('\n');
+    const pid = Number(pidLine?.trim());
+    if (!Number.isInteger(pid) || pid <= 0) return undefined;
+    return { pid, kind: kindLine?.trim() === 'service' ? 'service' : 'command' };
   } catch {
     return undefined;
   }
 }
 
-const tryCreate = (lockPath: string) => createExclusive(lockPath, `${process.pid}\n`);
+const tryCreate = (lockPath: string, kind: DataHolder) => createExclusive(lockPath, `${process.pid}\n${kind}\n`);
 
 export interface DataLockOptions {
   timeoutMs: number;
+  /** What this process is; a service's hold is not waited out (default: a command). */
+  holder?: DataHolder;
   /** Called once, when the lock is held by another live process and we start waiting. */
   onWait(holderPid: number): void;
   signal?: AbortSignal;
 }
 
 const POLL_MS = 200;
+/**
+ * How long a hold by a ragoss service is waited for: long enough for one that is stopping (a
+ * restart, an idle timeout) to let go, short of a blind wait on one that keeps the data for its life.
+ */
+export const SERVICE_HOLD_WAIT_MS = 2000;
+
+/** A service keeps the data for as long as it runs: waiting for it would only end in a timeout. */
+function heldByService(dataDir: string, pid: number): RagossError {
+  return new RagossError(
+    `the embedded Milvus data in ${dataDir} is held by the ragoss service (pid ${pid}), and this command works in-process`,
+    'let the command use the service (drop --no-daemon / RAGOSS_DAEMON=0), or stop it first with `ragoss serve --stop`',
+  );
+}
 
 /**
  * Takes ragoss's lock on an embedded Milvus data directory, waiting (bounded) while another ragoss
@@ -33,25 +53,30 @@ const POLL_MS = 200;
  */
 export async function acquireDataLock(dataDir: string, options: DataLockOptions): Promise<() => void> {
   const lockPath = join(dataDir, '.ragoss.lock');
-  const deadline = Date.now() + options.timeoutMs;
+  const started = Date.now();
+  const deadline = started + options.timeoutMs;
   let waiting = false;
   for (;;) {
-    if (await tryCreate(lockPath)) {
+    if (await tryCreate(lockPath, options.holder ?? 'command')) {
       let released = false;
       // Idempotent, and never removes a lock that another process has taken since.
       return () => {
         if (released) return;
         released = true;
-        if (holderOf(lockPath) === process.pid) rmSync(lockPath, { force: true });
+        if (holderOf(lockPath)?.pid === process.pid) rmSync(lockPath, { force: true });
       };
     }
-    const holder = holderOf(lockPath);
-    if (holder === undefined || holder === process.pid || !processAlive(holder)) {
+    const held = holderOf(lockPath);
+    const holder = held?.pid;
+    if (held === undefined || holder === undefined || holder === process.pid || !processAlive(holder)) {
       // Stale: its process is gone (killed, crashed) or the file is half-written garbage.
       await rm(lockPath, { force: true });
       continue;
     }
-    if (!waiting) {
+    // A service waiting for one that is stopping (its successor) waits as commands wait for each other.
+    if (held.kind === 'service' && options.holder !== 'service') {
+      if (Date.now() - started >= SERVICE_HOLD_WAIT_MS) throw heldByService(dataDir, holder);
+    } else if (!waiting) {
       waiting = true;
       options.onWait(holder);
     }

@@ -4,7 +4,7 @@ import { mkdir } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { InterruptedError, RagossError } from '../errors.js';
 import type { Progress } from '../progress.js';
-import { acquireDataLock } from './data-lock.js';
+import { acquireDataLock, type DataHolder } from './data-lock.js';
 import { findMilvusLite, installMilvusLite, lastLine } from './milvus-lite-install.js';
 import { freePort } from '../system.js';
 
@@ -17,6 +17,8 @@ export interface EmbeddedOptions {
   startTimeoutMs?: number;
   /** How long to wait while another ragoss process uses the same data directory (default 120 s). */
   lockTimeoutMs?: number;
+  /** What holds the data while this server runs: a ragoss service's hold is not waited out by commands. */
+  holder?: DataHolder;
   signal?: AbortSignal;
 }
 
@@ -119,6 +121,7 @@ export async function startEmbeddedMilvus(options: EmbeddedOptions): Promise<Emb
   await mkdir(options.dataDir, { recursive: true });
   const releaseLock = await acquireDataLock(options.dataDir, {
     timeoutMs: options.lockTimeoutMs ?? DEFAULT_LOCK_TIMEOUT_SECONDS * 1000,
+    holder: options.holder,
     signal: options.signal,
     onWait: (pid) => options.progress.warn(`waiting for another ragoss (pid ${pid}) that is using the embedded Milvus data in ${options.dataDir}`),
   });

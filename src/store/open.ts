@@ -1,5 +1,6 @@
 import { describeLocation, type MilvusLocation } from './location.js';
 import type { Progress } from '../progress.js';
+import type { DataHolder } from './data-lock.js';
 import type { VectorStore } from './store.js';
 
 export interface StoreOptions {
@@ -10,6 +11,8 @@ export interface StoreOptions {
   milvusLiteExecutable?: string;
   lockTimeoutMs?: number;
   startTimeoutMs?: number;
+  /** What holds embedded data while the store is open (see data-lock.ts). */
+  holder?: DataHolder;
   signal?: AbortSignal;
 }
 
@@ -35,6 +38,7 @@ export async function openStore(options: StoreOptions): Promise<VectorStore> {
     executable: options.milvusLiteExecutable,
     lockTimeoutMs: options.lockTimeoutMs,
     startTimeoutMs: options.startTimeoutMs,
+    holder: options.holder,
     signal: options.signal,
   });
   try {

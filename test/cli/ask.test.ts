@@ -4,9 +4,10 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { baseEnv, runInProcess as runCli, tempHome } from '../helpers/cli.js';
 import { cleanErrorLine } from '../helpers/errors.js';
 import { DEFAULT_REPLY, chatRequests, messagesOf, startChatServer, type ChatServer, type Scenario } from '../helpers/chat-server.js';
-import { binPath, faqZip, projectRoot, tinyModel } from '../helpers/paths.js';
+import { binPath, faqZip, fullZip, projectRoot, tinyModel } from '../helpers/paths.js';
 import { uniqueCollection } from '../helpers/names.js';
 import { backendIndependent } from '../helpers/backend.js';
+import { DEFAULT_CONTEXT_HITS, DEFAULT_CONTEXT_TOKENS } from '../../src/pipeline/context.js';
 
 const QUESTION = 'How is data stored in milvus?';
 const MODEL = 'openai/gpt-oss-20b';
@@ -175,5 +176,106 @@ describe('ragoss ask end to end: real Milvus, local OpenRouter-style chat server
     expect(code).toBe(130);
     expect(Date.now() - interruptedAt).toBeLessThan(5_000);
     expect(stdout).not.toContain('Sources:');
+  });
+});
+
+interface JsonPassage {
+  rank: number;
+  source: string;
+  heading: string;
+  line: number;
+  lineEnd: number;
+  chunks: number[];
+  tokens: number;
+  url?: string;
+}
+
+interface JsonContext {
+  budget: number;
+  tokens: number;
+  promptTokens: number;
+  passages: JsonPassage[];
+}
+
+describe('ask on the whole docs: the context builder fills a token budget', () => {
+  const milvusUri = inject('milvusUri');
+  const docs = uniqueCollection('ask_context');
+  const faq = uniqueCollection('ask_context_faq');
+  let server: ChatServer;
+  let env: Record<string, string>;
+
+  beforeAll(async () => {
+    server = await startChatServer();
+    env = baseEnv({ RAGOSS_HOME: tempHome(), MILVUS_URI: milvusUri, RAGOSS_EMBEDDING_MODEL: tinyModel, RAGOSS_BASE_URL: server.baseUrl });
+    const [markdown, seed] = await Promise.all([
+      runCli(['ingest', '--source', fullZip, '--glob', 'en/userGuide/manage-*.md', '--chunker', 'markdown', '--collection', docs], env),
+      runCli(['ingest', '--source', faqZip, '--collection', faq], env),
+    ]);
+    expect(markdown.code, markdown.stderr).toBe(0);
+    expect(seed.code, seed.stderr).toBe(0);
+  });
+  afterAll(async () => server.close());
+
+  const askJson = async (args: string[]) => {
+    server.requests.length = 0;
+    const result = await runCli(['ask', QUESTION, '--json', '--force', ...args], env);
+    expect(result.code, result.stderr).toBe(0);
+    const answer = singleJson(result.stdout) as { hits: JsonHit[]; context?: JsonContext; cited?: number[] };
+    const [, user] = messagesOf(chatRequests(server)[0]!);
+    return { answer, prompt: user?.content ?? '' };
+  };
+
+  backendIndependent('sends sections, not the top 3 chunks, within the budget, and says what it sent', async () => {
+    const { answer, prompt } = await askJson(['--collection', docs]);
+    const context = answer.context as JsonContext;
+    expect(context.budget).toBe(DEFAULT_CONTEXT_TOKENS);
+    expect(context.passages.length).toBeGreaterThan(0);
+    expect(context.tokens).toBeLessThanOrEqual(DEFAULT_CONTEXT_TOKENS);
+    expect(context.promptTokens).toBeGreaterThan(context.tokens);
+    // Up to twenty hits were read: more than the seed's three.
+    expect(answer.hits.length).toBe(DEFAULT_CONTEXT_HITS);
+    const sentChunks = context.passages.flatMap((passage) => passage.chunks.map((chunk) => `${passage.source}#${chunk}`));
+    expect(new Set(sentChunks).size).toBe(sentChunks.length);
+    for (const passage of context.passages) {
+      expect(passage.lineEnd).toBeGreaterThanOrEqual(passage.line);
+      expect(passage.chunks).toEqual([...passage.chunks].sort((a, b) => a - b));
+      expect(passage.url).toMatch(/^https:\/\/milvus\.io\/docs\//);
+      if (passage.heading !== '') expect(prompt).toContain(passage.heading);
+    }
+    // The seed prompt's words around the passages.
+    expect(prompt.startsWith('Use the following pieces of information enclosed in <context> tags')).toBe(true);
+    // The best hit's chunk is in the first passage.
+    const best = answer.hits[0] as JsonHit;
+    expect(context.passages[0]).toMatchObject({ source: best.source, rank: 1 });
+    expect(context.passages[0]?.chunks).toContain(best.chunkIndex);
+  });
+
+  backendIndependent('--cite numbers the passages as they are sent, and the sources list maps [n] to them', async () => {
+    server.setScenario({ kind: 'ok', answer: 'Set a TTL on the collection [2], as the guide shows [1][9].' });
+    const { answer, prompt } = await askJson(['--collection', docs, '--cite']);
+    const context = answer.context as JsonContext;
+    const { cited } = answer;
+    expect(context.passages.length).toBeGreaterThanOrEqual(2);
+    context.passages.forEach((_passage, index) => expect(prompt).toContain(`[${index + 1}] `));
+    expect(prompt).not.toContain(`[${context.passages.length + 1}] `);
+    expect(cited).toEqual([2, 1, ...(context.passages.length >= 9 ? [9] : [])]);
+    const text = await runCli(['ask', QUESTION, '--force', '--cite', '--collection', docs], env);
+    expect(text.stdout).toContain('Sources (sent as context):\n  [1] https://milvus.io/docs/');
+    expect(text.stdout.match(/^ {2}\[\d+\] /gm)).toHaveLength(context.passages.length);
+    server.setScenario({ kind: 'ok' });
+  });
+
+  backendIndependent('--top-k caps the hits and --context-tokens the budget; the FAQ keeps its top 3 unless asked', async () => {
+    const one = (await askJson(['--collection', docs, '--top-k', '1'])).answer.context as JsonContext;
+    expect(new Set(one.passages.map((passage) => passage.rank))).toEqual(new Set([1]));
+    const small = (await askJson(['--collection', docs, '--context-tokens', '150'])).answer.context as JsonContext;
+    expect(small.budget).toBe(150);
+    expect(small.tokens).toBeLessThanOrEqual(150);
+    const seed = await askJson(['--collection', faq]);
+    expect(seed.answer.context).toBeUndefined();
+    expect(seed.answer.hits).toHaveLength(3);
+    const asked = (await askJson(['--collection', faq, '--context-tokens', '400'])).answer.context as JsonContext;
+    expect(asked.budget).toBe(400);
+    expect(asked.passages.length).toBeGreaterThan(0);
   });
 });

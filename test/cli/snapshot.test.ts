@@ -214,6 +214,11 @@ describe(`snapshots: export, import, refusals (${backend})`, () => {
     expect(errorLines(badName.stderr)).toEqual([expect.stringContaining('--out must name a .parquet file')]);
     const missing = await runCli(['export', '--collection', 'no_such_collection', '--out', join(home, 'none.parquet')], env);
     expect(missing.code).toBe(3);
+    // A target the user can fix: one line with the path and the fix, no "unexpected error".
+    const nowhere = join(home, 'no-such-dir', 'faq.parquet');
+    const unwritable = await runCli(['export', '--collection', source, '--out', nowhere], env);
+    expect(unwritable.code).toBe(1);
+    expect(unwritable.stderr).toBe(`ragoss: error: cannot write the snapshot ${nowhere}: its directory does not exist — choose --out in an existing directory you can write to\n`);
   });
 
   // The layout claim, checked by Milvus itself: its own bulk import reads the file, no ragoss in the path.

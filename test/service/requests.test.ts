@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { AskRequest, CalibrateRequest, ChatSettings, DoctorRequest, EvalRequest, ExportRequest, GetRequest, IngestRequest, SearchRequest } from '../../src/engine/engine.js';
+import type { EmbeddingSettings } from '../../src/engine/settings.js';
 import { parseRequest, wireRequest } from '../../src/service/requests.js';
 
 /**
@@ -91,5 +92,53 @@ describe("the service's requests, encoded by the CLI and read back by the servic
     expect(parseRequest.export(overTheWire(wireRequest.export(exportRequest)), SERVICE_ENV)).toEqual(exportRequest);
     const doctor: DoctorRequest = { collection: 'docs', chat };
     expect(parseRequest.doctor(overTheWire(wireRequest.doctor(doctor)), SERVICE_ENV)).toEqual(doctor);
+  });
+
+  it('embedding: every setting the CLI resolved arrives, unset ones stay unset, and the service\'s key goes to its own server only', () => {
+    const own: EmbeddingSettings = {
+      modelDir: '/srv/models',
+      cacheDir: '/home/service/.ragoss/models',
+      offline: true,
+      dtype: 'int8',
+      batchSize: 8,
+      hubEndpoint: 'http://hub.service.invalid',
+      url: 'http://embed.service.invalid/v1',
+      server: { apiKey: 'ek-service-key', dimensions: 256, batchSize: 64, concurrency: 8, timeoutMs: 9000, maxRetries: 1, maxTokens: 128 },
+    };
+    const mine: EmbeddingSettings = {
+      modelDir: undefined,
+      cacheDir: own.cacheDir,
+      offline: false,
+      dtype: 'fp32',
+      batchSize: 16,
+      hubEndpoint: undefined,
+      url: 'http://127.0.0.1:7997',
+      server: { apiKey: undefined, dimensions: undefined, batchSize: 32, concurrency: 4, timeoutMs: 300_000, maxRetries: 5, maxTokens: 512 },
+    };
+    const search: SearchRequest = { collection: 'docs', question: 'q', topK: 3, embedding: mine };
+    expect(parseRequest.search(overTheWire(wireRequest.search(search)), SERVICE_ENV, own)).toEqual(search);
+    const keyed = { ...mine, modelDir: '/home/me/models', server: { ...mine.server, apiKey: 'ek-cli-key', dimensions: 768 } };
+    const ingest: IngestRequest = { source: '/data/docs.zip', glob: 'en/**/*.md', collection: 'docs', chunker: 'seed', refresh: false, replace: false, full: false, dryRun: false, embedding: keyed };
+    expect(parseRequest.ingest(overTheWire(wireRequest.ingest(ingest)), SERVICE_ENV, own)).toEqual(ingest);
+    const doctor: DoctorRequest = { collection: 'docs', chat, embedding: keyed };
+    expect(parseRequest.doctor(overTheWire(wireRequest.doctor(doctor)), SERVICE_ENV, own)).toEqual(doctor);
+    // No embedding: the service's own settings (the engine's), not a copy.
+    expect(parseRequest.search({ question: 'q', embedding: null }, SERVICE_ENV, own).embedding).toBeUndefined();
+    // An API caller's partial choice builds on the service's; its key only for the service's own server.
+    const sameServer = parseRequest.search({ question: 'q', embedding: { dtype: 'q8' } }, SERVICE_ENV, own).embedding;
+    expect(sameServer).toEqual({ ...own, dtype: 'q8' });
+    const elsewhere = parseRequest.search({ question: 'q', embedding: { url: 'http://elsewhere.invalid' } }, SERVICE_ENV, own).embedding;
+    expect(elsewhere?.server.apiKey).toBeUndefined();
+    expect(elsewhere?.cacheDir).toBe(own.cacheDir);
+  });
+
+  it('embedding: a malformed choice is refused in one line naming the field', () => {
+    const read = (embedding: unknown) => () => parseRequest.search({ question: 'q', embedding }, SERVICE_ENV);
+    expect(read({ url: 'ftp://x' })).toThrow('"embedding.url" must be an http(s) URL');
+    expect(read({ modelDir: 'relative/models' })).toThrow('"embedding.modelDir" must be an absolute path');
+    expect(read({ dtype: 'fp64' })).toThrow('"embedding.dtype"');
+    expect(read({ server: { concurrency: 0 } })).toThrow('"embedding.server.concurrency"');
+    expect(read({ cacheDir: '/elsewhere' })).toThrow('"embedding"');
+    expect(read('http://x')).toThrow('"embedding"');
   });
 });

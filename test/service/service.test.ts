@@ -214,6 +214,9 @@ describe('the service over TCP', () => {
     expect(ingest).toMatchObject({ status: 403, body: { message: 'TCP requests may not name local paths (/etc)' } });
     expect((await post(port, '/v1/export', { out: join(home, 'x.parquet') }, auth)).status).toBe(403);
     expect((await post(port, '/v1/jobs', { source: faqZip }, auth)).status).toBe(403);
+    // A model directory is read too: a TCP caller's embedding settings may not name one.
+    const modelDir = await post(port, '/v1/search', { question: QUESTION, embedding: { modelDir: '/etc' } }, auth);
+    expect(modelDir).toMatchObject({ status: 403, body: { message: 'TCP requests may not name local paths (/etc)' } });
     expect((await post(port, '/v1/search', { question: QUESTION, topK: 1 }, auth)).status).toBe(200);
     serve.child.kill('SIGINT');
     await serve.exited;
@@ -323,17 +326,39 @@ describe('commands and the service they start, on the embedded default', () => {
     expect(servicesFor(home)).toEqual([replacement]);
   });
 
-  it('leaves a service it did not start alone, with one warning, and waits (bounded) for the data it holds', async () => {
-    const detach = await runCli(['serve', '--detach'], { ...env, RAGOSS_EMBEDDING_BATCH: '8' });
+  it('uses a service it did not start with any per-request setting, and fails at once, naming it, when a per-process one differs', async () => {
+    const detach = await runCli(['serve', '--detach'], { ...env, RAGOSS_MILVUS_TIMEOUT: '20' });
     expect(detach.code, detach.stderr).toBe(0);
     const pid = pidRecord(home)?.pid;
     expect(detach.stdout).toMatch(new RegExp(`^started the ragoss service \\(pid ${pid}\\) at .*serve\\.sock\\n$`));
-    const search = await runCli(['search', QUESTION], { ...env, RAGOSS_LOCK_TIMEOUT: '1' });
-    expect(search.stderr).toContain(`ragoss: warning: the ragoss service (pid ${pid}) runs with other settings (batchSize); working in-process`);
-    expect(search.stderr).toContain(`ragoss: warning: waiting for another ragoss (pid ${pid})`);
+    // A setting that travels with the request: the hand-started service honours it, no warning.
+    const perRequest = await runCli(['search', QUESTION], { ...env, RAGOSS_MILVUS_TIMEOUT: '20', RAGOSS_EMBEDDING_BATCH: '8' });
+    expect(perRequest.code, perRequest.stderr).toBe(0);
+    expect(perRequest.stderr).toBe('');
+    // One that is the process's: in-process work would only wait on the data the service holds.
+    const started = Date.now();
+    const search = await runCli(['search', QUESTION], env);
+    expect(Date.now() - started).toBeLessThan(10_000);
     expect(search.code).toBe(1);
-    expect(search.stderr).toContain(`is in use by another process (pid ${pid}) and stayed busy for 1s`);
+    expect(search.stderr).toBe(
+      `ragoss: error: the ragoss service (pid ${pid}) holds the embedded Milvus data in ${dataDirOf(home)} and runs with other settings (milvusTimeoutMs); it was started by \`ragoss serve\`, so it was not restarted — stop it with \`ragoss serve --stop\` and run the command again (a service with your settings starts), or run with its settings\n`,
+    );
     expect(alive(pid ?? 0)).toBe(true);
+  });
+
+  it('--no-daemon beside a live service fails within seconds instead of waiting on its data lock', async () => {
+    expect((await runCli(['search', QUESTION], env)).code).toBe(0);
+    const pid = recordedPid(home);
+    const started = Date.now();
+    // RAGOSS_LOCK_TIMEOUT is for two in-process commands taking turns: a service's hold is not waited out.
+    const noDaemon = await runCli(['search', QUESTION, '--no-daemon'], { ...env, RAGOSS_LOCK_TIMEOUT: '120' });
+    const waited = Date.now() - started;
+    expect(noDaemon.code).toBe(1);
+    expect(noDaemon.stderr).toContain(`ragoss: error: the embedded Milvus data in ${dataDirOf(home)} is held by the ragoss service (pid ${pid}), and this command works in-process — let the command use the service (drop --no-daemon / RAGOSS_DAEMON=0), or stop it first with \`ragoss serve --stop\``);
+    expect(noDaemon.stderr).not.toContain('waiting for another ragoss');
+    // The 2 s grace for a service that is stopping, plus a cold Node and Milvus Lite's venv check.
+    expect(waited).toBeLessThan(10_000);
+    expect(alive(pid)).toBe(true);
   });
 
   it('two commands starting at once end with exactly one service, both answered', async () => {
@@ -410,11 +435,11 @@ describe('commands and the service they start, on the embedded default', () => {
   });
 
   it('restarts an idle auto-started service whose settings differ', async () => {
-    expect((await runCli(['search', QUESTION], { ...env, RAGOSS_EMBEDDING_BATCH: '8' })).code).toBe(0);
+    expect((await runCli(['search', QUESTION], { ...env, RAGOSS_MILVUS_TIMEOUT: '20' })).code).toBe(0);
     const old = recordedPid(home);
     const search = await runCli(['search', QUESTION], env);
     expect(search.code, search.stderr).toBe(0);
-    expect(search.stderr).toContain(`restarting the ragoss service (pid ${old}): its batchSize differ`);
+    expect(search.stderr).toContain(`restarting the ragoss service (pid ${old}): its milvusTimeoutMs differ`);
     expect(alive(old)).toBe(false);
     expect(pidRecord(home)?.pid).not.toBe(old);
   });
