@@ -2,7 +2,7 @@ import { defineConfig } from 'vitest/config';
 import { QualityFirstSequencer } from './test/sequencer.js';
 
 /** The suites whose behaviour depends on the Milvus behind them: they run on both backends. */
-const BOTH_BACKENDS = ['test/store/milvus.test.ts', 'test/pipeline/ingest.test.ts', 'test/cli/ingest-search.test.ts', 'test/cli/ask.test.ts', 'test/cli/doctor.test.ts', 'test/cli/snapshot.test.ts', 'test/cli/checkable.test.ts'];
+const BOTH_BACKENDS = ['test/store/milvus.test.ts', 'test/pipeline/ingest.test.ts', 'test/cli/ingest-search.test.ts', 'test/cli/ask.test.ts', 'test/cli/doctor.test.ts', 'test/cli/snapshot.test.ts', 'test/cli/checkable.test.ts', 'test/cli/calibrate.test.ts'];
 
 export default defineConfig({
   test: {

@@ -1,6 +1,7 @@
-import type { Check, CheckStatus, DoctorReport, EvalResult, ExportResult, IngestResult, SentContext } from '../engine/engine.js';
+import type { CalibrateResult, Check, CheckStatus, DoctorReport, EvalResult, ExportResult, IngestResult, SentContext } from '../engine/engine.js';
 import { linkLabel } from '../corpus/links.js';
-import type { Grounding } from '../pipeline/grounding.js';
+import type { Grounding, GroundingCalibration, ThresholdSource } from '../pipeline/grounding.js';
+import type { CurvePoint } from '../pipeline/evaluate.js';
 import type { RankedHit } from '../pipeline/retrieve.js';
 import type { ContextPassage } from '../pipeline/context.js';
 import type { ServiceHealth } from '../service/identity.js';
@@ -50,10 +51,23 @@ export function hitJson(hit: RankedHit): Record<string, unknown> {
   };
 }
 
-/** `grounded`, `similarity` and `threshold`, for --json: similarity rounded like scores. */
+/** `grounded`, `similarity`, `threshold` and where it came from, for --json: similarity rounded like scores. */
 export function groundingJson(grounding: Grounding): Record<string, unknown> {
-  return { grounded: grounding.grounded, similarity: grounding.similarity === null ? null : Number(grounding.similarity.toFixed(6)), threshold: grounding.threshold };
+  return {
+    grounded: grounding.grounded,
+    similarity: grounding.similarity === null ? null : Number(grounding.similarity.toFixed(6)),
+    threshold: grounding.threshold,
+    thresholdSource: grounding.thresholdSource,
+  };
 }
+
+/** Where a line came from, in words. */
+const SOURCE_WORDS: Record<ThresholdSource, string> = {
+  'min-score': '--min-score',
+  collection: "the collection's calibrated line",
+  'model default': "the model's default line; `ragoss calibrate` draws the collection's own",
+  none: 'no line',
+};
 
 export function formatHit(hit: RankedHit, style: LinkStyle = PLAIN_LINKS): string {
   const preview = hit.text.trim().replace(/\s+/g, ' ');
@@ -102,7 +116,27 @@ export function nearestSources(hits: readonly RankedHit[], count = 2): string {
 /** The grounding verdict in words: the similarity against the line it had to reach. */
 export function describeGrounding(grounding: Grounding): string {
   if (grounding.similarity === null) return 'no passage at all';
-  return `best similarity ${grounding.similarity.toFixed(3)}${grounding.threshold === null ? '' : `, below ${grounding.threshold.toFixed(3)}`}`;
+  if (grounding.threshold === null) return `best similarity ${grounding.similarity.toFixed(3)}`;
+  // A line the user set needs no explanation; one ragoss drew says which.
+  const source = grounding.thresholdSource === 'min-score' ? '' : `, ${SOURCE_WORDS[grounding.thresholdSource]}`;
+  return `best similarity ${grounding.similarity.toFixed(3)}, below ${grounding.threshold.toFixed(3)}${source}`;
+}
+
+/** A calibration as one summary line. */
+function calibrationLine(grounding: GroundingCalibration | undefined): string[] {
+  if (grounding === undefined) return [];
+  return [`  grounding   line ${grounding.threshold.toFixed(3)}: ${grounding.method} (probes reach at most ${grounding.nullMax.toFixed(3)})`];
+}
+
+export function formatCalibrate(result: CalibrateResult): string {
+  const before = result.previous === undefined ? 'none recorded' : result.previous.threshold.toFixed(3);
+  return [
+    `calibrated ${result.collection}: "not in the docs" below ${result.grounding.threshold.toFixed(3)} (was ${before})`,
+    ...calibrationLine(result.grounding),
+    `  from        ${result.chunks} stored chunks of ${result.embeddingModel} (${result.chunker} chunker), nothing re-embedded`,
+    `  time        ${result.seconds}s`,
+    '',
+  ].join('\n');
 }
 
 /** The docs a collection or snapshot was built from, as one summary line (none when unrecorded). */
@@ -125,6 +159,7 @@ export function formatIngest(result: IngestResult): string {
       ...corpusLine(snapshot.corpus),
       `  model       ${result.embeddingModel} (${result.dimension} dims; vectors from the snapshot, nothing embedded)`,
       `  chunker     ${result.chunker}${result.fullText ? ', with a BM25 full-text index' : ' (no full-text index on this server: dense search only)'}`,
+      ...calibrationLine(result.grounding),
       `  milvus      ${result.milvus}`,
       `  time        ${result.seconds}s (storing ${result.insertSeconds}s)`,
       '',
@@ -134,6 +169,7 @@ export function formatIngest(result: IngestResult): string {
     `ingested ${result.chunks} chunks from ${result.files} files into ${result.collection}`,
     `  model       ${result.embeddingModel} (${result.dimension} dims${result.embeddingEndpoint === undefined ? '' : `, through ${result.embeddingEndpoint}`})`,
     `  chunker     ${result.chunker}${result.fullText ? ', with a BM25 full-text index' : ' (no full-text index on this server: dense search only)'}`,
+    ...calibrationLine(result.grounding),
     `  embedded    ${result.embeddedChunks} ${result.embeddedChunks === 1 ? 'chunk' : 'chunks'}${result.reusedChunks > 0 ? `; ${result.reusedChunks} unchanged kept their vectors (--full embeds all)` : ''}`,
     `  milvus      ${result.milvus}`,
     `  time        ${result.seconds}s (embedding ${result.embedSeconds}s, storing ${result.insertSeconds}s)`,
@@ -173,16 +209,41 @@ export function formatEval(report: EvalResult): string {
     ...report.misses.flatMap((miss) => [`  - ${miss.question}`, `    expected: ${miss.expected.join(' | ')}`, `    got:      ${miss.retrieved.join(' | ')}`]),
     ...groundingLines(report),
   ];
-  return `${lines.join('\n')}\n`;
+  return `${lines.join('\n')}\n${formatCurve(report)}`;
 }
 
 /** How the grounding check did: false alarms on real questions, and off-topic ones flagged. */
 function groundingLines(report: EvalResult): string[] {
   const { grounding, threshold } = report;
-  const line = threshold === null ? 'none (no default for this model; pass --min-score)' : threshold.toFixed(3);
+  const source = report.thresholdSource === 'min-score' ? '' : ` (${SOURCE_WORDS[report.thresholdSource]})`;
+  const line = threshold === null ? 'none (no default for this model; pass --min-score)' : `${threshold.toFixed(3)}${source}`;
   const lines = [`threshold   ${line}`, `flagged     ${grounding.realFlagged.length} of ${grounding.realQuestions} real questions`, ...grounding.realFlagged.map((question) => `  - ${question}`)];
   if (grounding.offTopicQuestions === 0) return lines;
-  return [...lines, `off-topic   ${grounding.offTopicFlagged} of ${grounding.offTopicQuestions} flagged`, ...grounding.offTopicMissed.map((question) => `  - not flagged: ${question}`)];
+  const kinds = grounding.byKind.filter((kind) => !kind.real);
+  const perKind = kinds.length > 1 || kinds[0]?.kind !== 'off-topic' ? ` (${kinds.map((kind) => `${kind.kind} ${kind.flagged}/${kind.questions}`).join(', ')})` : '';
+  return [...lines, `off-topic   ${grounding.offTopicFlagged} of ${grounding.offTopicQuestions} flagged${perKind}`, ...grounding.offTopicMissed.map((question) => `  - not flagged: ${question}`)];
+}
+
+function percent(share: number): string {
+  return `${(share * 100).toFixed(1)}%`;
+}
+
+/**
+ * With --curve: per line, the share of each kind flagged (refused, for real questions; caught, for
+ * off-topic ones), the line in use marked. Empty without a curve.
+ */
+export function formatCurve(report: EvalResult): string {
+  const curve: readonly CurvePoint[] | undefined = report.grounding.curve;
+  if (curve === undefined || curve.length === 0) return '';
+  const kinds = report.grounding.byKind.map((kind) => `${kind.kind} ${kind.real ? 'refused' : 'caught'}`);
+  const keys = report.grounding.byKind.map((kind) => kind.kind);
+  const header = ['line', ...kinds];
+  const marked = report.threshold === null ? undefined : Number(report.threshold.toFixed(2));
+  const rows = curve.map((point) => [`${point.threshold.toFixed(2)}${point.threshold === marked ? ' *' : ''}`, ...keys.map((key) => percent(point.flagged[key] ?? 0))]);
+  const widths = header.map((title, column) => Math.max(title.length, ...rows.map((row) => (row[column] ?? '').length)));
+  const format = (cells: readonly string[]) => cells.map((cell, column) => cell.padEnd(widths[column] ?? 0)).join('  ').trimEnd();
+  const title = `curve (${report.mode}): share flagged as the line moves${marked === undefined ? '' : `; * marks the step nearest the line in use, ${report.threshold?.toFixed(3)}`}`;
+  return [title, format(header), ...rows.map(format), ''].join('\n');
 }
 
 /** Several modes on one question set, a row each (misses: run one mode to see them). */
@@ -192,7 +253,8 @@ export function formatEvalTable(reports: readonly EvalResult[]): string {
   const k = first.topK;
   const offTopic = first.grounding.offTopicQuestions > 0;
   const reranked = reports.some((report) => report.rerank !== undefined);
-  const header = ['mode', ...(reranked ? ['rerank'] : []), `recall@${k}`, 'MRR', ...(first.page === undefined ? [] : [`page recall@${k}`, 'page MRR']), 'misses', 'flagged', ...(offTopic ? ['off-topic flagged'] : [])];
+  const kinds = first.grounding.byKind.filter((kind) => !kind.real).map((kind) => kind.kind);
+  const header = ['mode', ...(reranked ? ['rerank'] : []), `recall@${k}`, 'MRR', ...(first.page === undefined ? [] : [`page recall@${k}`, 'page MRR']), 'misses', 'flagged', ...(offTopic ? ['off-topic flagged'] : []), ...(kinds.length > 1 ? kinds.map((kind) => `${kind} caught`) : [])];
   const rows = reports.map((report) => [
     report.mode,
     ...(reranked ? [rerankCell(report)] : []),
@@ -202,12 +264,19 @@ export function formatEvalTable(reports: readonly EvalResult[]): string {
     String(report.misses.length),
     String(report.grounding.realFlagged.length),
     ...(offTopic ? [`${report.grounding.offTopicFlagged}/${report.grounding.offTopicQuestions}`] : []),
+    ...(kinds.length > 1 ? kinds.map((kind) => kindCell(report, kind)) : []),
   ]);
   const widths = header.map((title, column) => Math.max(title.length, ...rows.map((row) => (row[column] ?? '').length)));
   const line = (cells: readonly string[]) => cells.map((cell, column) => cell.padEnd(widths[column] ?? 0)).join('  ').trimEnd();
   const by = reports.find((report) => report.rerank !== undefined)?.rerank;
-  const title = `${first.questions} questions, model ${first.embeddingModel}, chunker ${first.chunker}${by === undefined ? '' : `, reranker ${by.by} over the top ${by.candidates}`}`;
+  const groundingLine = first.threshold === null ? 'no grounding line' : `grounding line ${first.threshold.toFixed(3)} (${first.thresholdSource})`;
+  const title = `${first.questions} questions, model ${first.embeddingModel}, chunker ${first.chunker}, ${groundingLine}${by === undefined ? '' : `, reranker ${by.by} over the top ${by.candidates}`}`;
   return [title, line(header), ...rows.map(line), ''].join('\n');
+}
+
+function kindCell(report: EvalResult, kind: string): string {
+  const count = report.grounding.byKind.find((item) => item.kind === kind);
+  return count === undefined ? '' : `${count.flagged}/${count.questions}`;
 }
 
 /** "no", "yes", or how often the retrieval order had to stand in for the reranker's. */

@@ -4,6 +4,7 @@ import { ExitCode } from '../errors.js';
 import { packageVersion } from '../version.js';
 import { processIo, runCommand, type CliIo, type Runtime } from './runtime.js';
 import { registerAsk } from '../commands/ask.js';
+import { registerCalibrate } from '../commands/calibrate.js';
 import { registerDoctor } from '../commands/doctor.js';
 import { registerEval } from '../commands/eval.js';
 import { registerExport } from '../commands/export.js';
@@ -51,6 +52,7 @@ export function buildProgram(onExitCode: (code: number) => void, io: CliIo = pro
   registerAsk(program, run);
   registerGet(program, run);
   registerEval(program, run);
+  registerCalibrate(program, run);
   registerDoctor(program, run);
   registerServe(program, run);
   registerMcp(program, run);

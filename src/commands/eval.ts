@@ -5,7 +5,7 @@ import type { EvalResult } from '../engine/engine.js';
 import { readEvalQuestions } from '../pipeline/evaluate.js';
 import { progressFor } from '../progress.js';
 import { withEngine } from '../cli/engine-for.js';
-import { formatEval, formatEvalTable } from '../cli/format.js';
+import { formatCurve, formatEval, formatEvalTable } from '../cli/format.js';
 import type { CommandRunner } from '../cli/runtime.js';
 
 export function registerEval(program: Command, run: CommandRunner): void {
@@ -15,9 +15,10 @@ export function registerEval(program: Command, run: CommandRunner): void {
     .argument('<questions.jsonl>', 'one {"question", "expected": [headings]} or {"question", "gold": [{"source", "heading"}]} object a line; "expected": [] marks a question the docs do not cover')
     .option('--top-k <n>', `chunks retrieved per question (env RAGOSS_TOP_K; default ${DEFAULT_TOP_K})`)
     .option('--mode <modes>', `dense, bm25, hybrid, a comma-separated list of them, or all: several modes print a table (env RAGOSS_MODE; default ${DEFAULT_MODE_HELP})`)
-    .option('--min-score <similarity>', 'the grounding threshold to score off-topic questions against (env RAGOSS_MIN_SCORE; default: calibrated per model and chunker)');
+    .option('--min-score <similarity>', "the grounding threshold to score off-topic questions against (env RAGOSS_MIN_SCORE; default: the collection's calibrated line)")
+    .option('--curve', 'also print how many real questions are refused and off-topic ones caught, per kind, as the line moves');
   // With a reranker, every mode runs twice, without and with it, side by side.
-  addRerankOptions(command).action(async (path: string, flags: CommonFlags & RerankFlags & { topK?: string; mode?: string; minScore?: string }) => {
+  addRerankOptions(command).action(async (path: string, flags: CommonFlags & RerankFlags & { topK?: string; mode?: string; minScore?: string; curve?: boolean }) => {
       await run(flags, async (runtime) => {
         const { env, signal, stdout, stderr } = runtime;
         const config = resolveCommonConfig(flags, env);
@@ -30,6 +31,7 @@ export function registerEval(program: Command, run: CommandRunner): void {
           collection: config.collection,
           ...embeddingTarget(config),
           ...(minScore === undefined ? {} : { minScore }),
+          ...(flags.curve === true ? { curve: true } : {}),
         };
         const progress = progressFor(stderr, { quiet: config.quiet || config.json });
         const reports = await withEngine(config, runtime, progress, async (engine) => {
@@ -45,7 +47,7 @@ export function registerEval(program: Command, run: CommandRunner): void {
           stdout.write(config.json ? `${JSON.stringify(report)}\n` : formatEval(report));
           return;
         }
-        stdout.write(config.json ? `${JSON.stringify({ runs: reports })}\n` : formatEvalTable(reports));
+        stdout.write(config.json ? `${JSON.stringify({ runs: reports })}\n` : formatEvalTable(reports) + (flags.curve === true ? reports.map(formatCurve).join('') : ''));
       });
     });
 }

@@ -11,6 +11,7 @@ import { silentProgress } from '../progress.js';
 import { displayEndpoint } from '../remote/http.js';
 import { findMilvusLite } from '../store/milvus-lite-install.js';
 import { serverFeatures, type CollectionInfo, type VectorStore } from '../store/store.js';
+import { groundingCheck } from './grounding-check.js';
 import type { ChatSettings, Check, DoctorReport, DoctorRequest } from './engine.js';
 
 export interface DoctorParts {
@@ -50,6 +51,7 @@ async function checkMilvus(request: DoctorRequest, parts: DoctorParts): Promise<
     collection === undefined
       ? { name: 'collection', status: 'fail', detail: `${request.collection} not found`, fix: 'run `ragoss ingest`' }
       : { name: 'collection', status: 'ok', detail: `${collection.name}: ${collection.rowCount} rows, ${collection.embeddingModel} (${collection.dimension} dims), ${collection.chunker} chunks, ${collection.fullText ? 'dense + BM25 full text' : 'dense only (no full-text index)'}` },
+    ...(collection === undefined ? [] : [groundingCheck(collection)]),
   ];
   return { report, checks };
 }

@@ -1,7 +1,7 @@
 import type { ChatDelta } from '../answerer/chat.js';
 import type { ChatConfig, EmbeddingSettings } from './settings.js';
 import type { EvalQuestion, EvalReport } from '../pipeline/evaluate.js';
-import type { Grounding } from '../pipeline/grounding.js';
+import type { Grounding, GroundingCalibration, ThresholdSource } from '../pipeline/grounding.js';
 import type { RankedHit } from '../pipeline/retrieve.js';
 import type { ContextPassage } from '../pipeline/context.js';
 import type { Progress } from '../progress.js';
@@ -26,6 +26,8 @@ export interface Engine {
   /** Hands the ingest to the service and returns at once; only the service's engine can (undefined in-process). */
   startIngest?(request: IngestRequest, context: OperationContext): Promise<JobInfo>;
   evaluate(request: EvalRequest, context: OperationContext): Promise<EvalResult>;
+  /** Draws the collection's "not in the docs" line again from its stored vectors (nothing re-embedded). */
+  calibrate(request: CalibrateRequest, context: OperationContext): Promise<CalibrateResult>;
   doctor(request: DoctorRequest, context: OperationContext): Promise<DoctorReport>;
   /** A page, a section or a chunk exactly as the docs have it, put back together from the stored chunks. */
   get(request: GetRequest, context: OperationContext): Promise<GetResult>;
@@ -60,7 +62,7 @@ export interface SearchRequest extends QueryTarget {
   topK: number;
   /** Unset: the collection's default (`defaultMode`); bm25/hybrid on a collection without full text run dense, with a warning. */
   mode?: RetrievalMode;
-  /** The grounding threshold; unset: the calibrated default for the collection's model and chunker. */
+  /** The grounding threshold; unset: the collection's calibrated line (else its model's default). */
   minScore?: number;
   /** How hits link to the docs (see corpus/links.ts); unset: from the collection's recorded source. */
   linkTemplate?: string;
@@ -195,6 +197,8 @@ export type IngestResult =
       chunker: ChunkerName;
       /** Whether bm25 and hybrid search are available on it (Milvus 2.5+, Milvus Lite 3.2+). */
       fullText: boolean;
+      /** Its "not in the docs" line, calibrated at ingest (or carried by the snapshot); absent: the model's default applies. */
+      grounding?: GroundingCalibration;
       /** Chunks that went through the model; the rest were unchanged and kept their vectors. */
       embeddedChunks: number;
       reusedChunks: number;
@@ -242,6 +246,8 @@ export interface EvalRequest extends QueryTarget {
   mode?: RetrievalMode;
   minScore?: number;
   rerank?: RerankSettings;
+  /** Also report how refused real questions and caught off-topic ones move with the line. */
+  curve?: boolean;
 }
 
 export interface EvalResult extends EvalReport {
@@ -252,6 +258,23 @@ export interface EvalResult extends EvalReport {
   rerank?: { by: string; candidates: number; fallbacks: number };
   /** The grounding threshold used; null when there was none (nothing flagged). */
   threshold: number | null;
+  thresholdSource: ThresholdSource;
+  /** The collection's recorded calibration, when it has one. */
+  calibration?: GroundingCalibration;
+}
+
+export type CalibrateRequest = QueryTarget;
+
+export interface CalibrateResult {
+  collection: string;
+  embeddingModel: string;
+  chunker: string;
+  /** Chunks whose stored vectors the probes were held against. */
+  chunks: number;
+  grounding: GroundingCalibration;
+  /** The calibration it replaced, if any. */
+  previous?: GroundingCalibration;
+  seconds: number;
 }
 
 export interface DoctorRequest extends QueryTarget {

@@ -14,10 +14,12 @@ import { ExitCode, RagossError } from '../errors.js';
 import { answerQuestion } from '../pipeline/answer.js';
 import { evaluate } from '../pipeline/evaluate.js';
 import { chunkDocuments, ingestChunks } from '../pipeline/ingest.js';
+import { calibrateStored } from '../pipeline/calibrate.js';
 import { retrieve, retrieveByVector, type RankedHit } from '../pipeline/retrieve.js';
 import { rerankHits } from '../pipeline/rerank.js';
 import type { Reranker } from '../rerank/reranker.js';
-import { defaultThreshold, judge } from '../pipeline/grounding.js';
+import { drawnByCurrentRule, groundingLine, judge } from '../pipeline/grounding.js';
+import { GROUNDING_PROBES } from '../pipeline/grounding-probes.js';
 import { pagePart, resolveSource, type PageTarget } from '../pipeline/pages.js';
 import { buildCitedMessages, buildMessages, citedPassages } from '../answerer/prompt.js';
 import { chatTokenCounter } from '../answerer/tokens.js';
@@ -34,6 +36,8 @@ import type {
   AskContext,
   AskRequest,
   AskResult,
+  CalibrateRequest,
+  CalibrateResult,
   DoctorReport,
   DoctorRequest,
   EmbeddingChoice,
@@ -108,7 +112,7 @@ export class LocalEngine implements Engine {
     const { rerank } = request;
     const candidates = rerank === undefined ? request.topK : Math.max(request.topK, rerank.candidates);
     const retrieved = await retrieve(request.question, embedder, store, { collection: request.collection, topK: candidates, mode });
-    const grounding = judge(retrieved.similarity, request.minScore ?? defaultThreshold(info.embeddingModel, info.chunker));
+    const grounding = judge(retrieved.similarity, groundingLine(request.minScore, info));
     const result = { question: request.question, embeddingModel: info.embeddingModel, mode, ...grounding };
     if (rerank === undefined) return { ...result, hits: retrieved.hits.map((hit) => withUrl(hit, info, request.linkTemplate)) };
     const reranker = await this.reranker(rerank, this.embeddingOf(request), context.progress);
@@ -125,8 +129,8 @@ export class LocalEngine implements Engine {
     const budget = contextBudget(request, info);
     // The builder reads more hits than the seed's top 3: --top-k caps them.
     const searched = await this.search(budget === undefined ? request : { ...request, topK: budget.maxHits }, context);
-    const { hits, grounded, similarity, threshold } = searched;
-    const grounding = { grounded, similarity, threshold };
+    const { hits, grounded, similarity, threshold, thresholdSource } = searched;
+    const grounding = { grounded, similarity, threshold, thresholdSource };
     // Off the docs, the model would answer from what it knows: say so instead, unless asked anyway.
     if (!grounded && !request.force) {
       return { question: request.question, answer: '', reasoning: '', model: chat.model, answered: false, ...grounding, hits, ...(searched.rerank === undefined ? {} : { rerank: searched.rerank }) };
@@ -235,7 +239,7 @@ export class LocalEngine implements Engine {
       ...(embedder.endpoint === undefined ? {} : { embeddingEndpoint: embedder.endpoint }),
       dimension: embedder.dimension,
       chunker: request.chunker,
-      fullText: (await this.describe(store, request.collection)).fullText,
+      ...builtCollection(await this.describe(store, request.collection)),
       embeddedChunks: stats.embedded,
       reusedChunks: stats.reused,
       seconds: round2((performance.now() - started) / 1000),
@@ -269,6 +273,12 @@ export class LocalEngine implements Engine {
       }).finally(() => this.described.delete(request.collection)),
     );
     const { manifest } = stats;
+    if (manifest.grounding !== undefined && !drawnByCurrentRule(manifest.grounding, GROUNDING_PROBES.length)) {
+      progress.warn(`snapshot ${path} carries a "not in the docs" line drawn another way than this ragoss draws it (${manifest.grounding.method}) — run \`ragoss calibrate --collection ${request.collection}\` to redraw it`);
+    }
+    if (manifest.grounding === undefined) {
+      progress.warn(`snapshot ${path} carries no grounding calibration (an older ragoss exported it), so the model's default line applies — run \`ragoss calibrate --collection ${request.collection}\` to draw the collection's own`);
+    }
     return {
       dryRun: false,
       source: isUrl(request.source) ? displayUrl(request.source) : request.source,
@@ -279,7 +289,7 @@ export class LocalEngine implements Engine {
       embeddingModel: manifest.embeddingModel,
       dimension: manifest.dimension,
       chunker: manifest.chunker as ChunkerName,
-      fullText: (await this.describe(store, request.collection)).fullText,
+      ...builtCollection(await this.describe(store, request.collection)),
       embeddedChunks: 0,
       reusedChunks: 0,
       seconds: round2((performance.now() - started) / 1000),
@@ -317,7 +327,7 @@ export class LocalEngine implements Engine {
   async evaluate(request: EvalRequest, context: OperationContext): Promise<EvalResult> {
     const { store, info, embedder } = await this.queryParts(request, context);
     const mode = availableMode(request.mode, info, context.progress);
-    const threshold = request.minScore ?? defaultThreshold(info.embeddingModel, info.chunker);
+    const line = groundingLine(request.minScore, info);
     // Every question embedded up front, in batches (and once across the modes an eval compares).
     const vectors = await this.queryVectors.embed(embedder, request.questions.map((item) => item.question));
     const vectorOf = new Map(request.questions.map((item, index) => [item.question, vectors[index] as Float32Array]));
@@ -329,16 +339,45 @@ export class LocalEngine implements Engine {
       context.signal.throwIfAborted();
       const vector = vectorOf.get(question) as Float32Array;
       const { hits, similarity } = await retrieveByVector(question, vector, store, { collection: request.collection, topK: candidates, mode });
-      const grounded = judge(similarity, threshold).grounded;
-      if (reranker === undefined || rerank === undefined) return { hits, grounded };
+      const grounded = judge(similarity, line).grounded;
+      if (reranker === undefined || rerank === undefined) return { hits, grounded, similarity: similarity ?? null };
       const reranked = await rerankHits(question, hits, reranker, { topK: request.topK, budgetMs: rerank.budgetMs, signal: context.signal });
       if (reranked.fallback !== undefined) fallbacks++;
-      return { hits: reranked.hits, grounded };
-    });
+      return { hits: reranked.hits, grounded, similarity: similarity ?? null };
+    }, { curve: request.curve ?? false });
     // One line for the run, not one a question: the figures above then measure the retrieval order for those.
     if (fallbacks > 0) context.progress.warn(`reranking fell back to the ${mode} order on ${fallbacks} of ${request.questions.length} questions`);
     const reranking = reranker === undefined ? {} : { rerank: { by: reranker.name, candidates, fallbacks } };
-    return { embeddingModel: info.embeddingModel, chunker: info.chunker, mode, threshold: threshold ?? null, ...reranking, ...report };
+    const calibration = info.grounding === undefined ? {} : { calibration: info.grounding };
+    return { embeddingModel: info.embeddingModel, chunker: info.chunker, mode, threshold: line.threshold ?? null, thresholdSource: line.source, ...calibration, ...reranking, ...report };
+  }
+
+  /**
+   * Draws the collection's line again from its stored vectors: the probes are embedded, every
+   * chunk's vector is read back (nothing is re-embedded) and the calibration is recorded in place.
+   */
+  async calibrate(request: CalibrateRequest, context: OperationContext): Promise<CalibrateResult> {
+    const started = performance.now();
+    const { progress, signal } = context;
+    // Fresh, not from the cache: the line is drawn from what the collection holds now.
+    this.described.delete(request.collection);
+    const { store, info, embedder } = await this.queryParts(request, context);
+    const grounding = await this.exclusive(`ingest:${request.collection}`, async () => {
+      const calibration = await calibrateStored(info, { store, embedder, progress, signal, batchSize: INSERT_BATCH });
+      if (calibration === undefined) throw new RagossError(`collection ${info.name} holds no chunks to calibrate against`, reingestHint(info));
+      signal.throwIfAborted();
+      await store.recordGrounding(info.physicalName, calibration);
+      return calibration;
+    }).finally(() => this.described.delete(request.collection));
+    return {
+      collection: info.name,
+      embeddingModel: info.embeddingModel,
+      chunker: info.chunker,
+      chunks: info.rowCount,
+      grounding,
+      ...(info.grounding === undefined ? {} : { previous: info.grounding }),
+      seconds: round2((performance.now() - started) / 1000),
+    };
   }
 
   async doctor(request: DoctorRequest, context: OperationContext): Promise<DoctorReport> {
@@ -627,6 +666,11 @@ function availableMode(requested: RetrievalMode | undefined, info: CollectionInf
 function reingestHint(info: CollectionInfo): string {
   const from = info.corpus === undefined ? ' with the --source and --glob it was built from' : ` --source '${info.corpus.source}' --glob '${info.corpus.glob}'`;
   return `re-ingest it: ragoss ingest --collection ${info.name}${from} --chunker ${info.chunker} (unchanged chunks keep their vectors)`;
+}
+
+/** What an ingest's report says of the collection it built. */
+function builtCollection(info: CollectionInfo): { fullText: boolean; grounding?: CollectionInfo['grounding'] } {
+  return { fullText: info.fullText, ...(info.grounding === undefined ? {} : { grounding: info.grounding }) };
 }
 
 /**

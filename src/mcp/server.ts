@@ -53,7 +53,7 @@ function placeLine(hit: RankedHit): string {
   return `[${hit.rank}] ${hit.url === undefined ? '' : `${linkLabel(hit.url, hit.line)} `}(${hit.source} #${hit.chunkIndex}, score ${hit.score.toFixed(4)})`;
 }
 
-function groundingOf(result: Grounding): Grounding {
+function groundingOf(result: Grounding): Pick<Grounding, 'grounded' | 'similarity' | 'threshold'> {
   return { grounded: result.grounded, similarity: result.similarity, threshold: result.threshold };
 }
 

@@ -15,6 +15,8 @@ export interface EvalQuestion {
   expected: string[];
   /** When present, scoring is by source and heading, whatever the chunker (the full-docs format). */
   gold?: GoldChunk[];
+  /** What kind of question it is ("kind" or "topic" in the file: unrelated, programming, adjacent...): grounding is reported per kind. */
+  kind?: string;
 }
 
 export interface EvalMiss {
@@ -32,6 +34,25 @@ export interface GroundingReport {
   offTopicFlagged: number;
   /** Off-topic questions the check let through. */
   offTopicMissed: string[];
+  /** The same counts per kind of question (questions without one: "real" or "off-topic"). */
+  byKind: KindCount[];
+  /** With `curve`: refused and caught as the line moves (see `groundingCurve`). */
+  curve?: CurvePoint[];
+}
+
+/** One kind of question: how many there were and how many the check flagged. */
+export interface KindCount {
+  kind: string;
+  /** Whether questions of this kind are real ones (flagging them is a false alarm). */
+  real: boolean;
+  questions: number;
+  flagged: number;
+}
+
+/** At one line: the share of each kind flagged (for real kinds, refused; for off-topic ones, caught). */
+export interface CurvePoint {
+  threshold: number;
+  flagged: Record<string, number>;
 }
 
 export interface EvalReport {
@@ -69,7 +90,8 @@ export function parseEvalQuestion(value: unknown, where: string): EvalQuestion {
   if (typeof record['question'] !== 'string' || !isStringArray(expected) || (record['gold'] !== undefined && gold === undefined) || (record['expected'] === undefined && gold === undefined)) {
     throw new UsageError(`${where} needs "question" (string) and "expected" (array of headings, [] when the docs do not cover it) or "gold" (array of {"source", "heading"})`);
   }
-  return { question: record['question'], expected, ...(gold === undefined ? {} : { gold }) };
+  const kind = record['kind'] ?? record['topic'];
+  return { question: record['question'], expected, ...(gold === undefined ? {} : { gold }), ...(typeof kind === 'string' && kind !== '' ? { kind } : {}) };
 }
 
 export async function readEvalQuestions(path: string): Promise<EvalQuestion[]> {
@@ -126,20 +148,81 @@ export function isOffTopic(question: EvalQuestion): boolean {
   return question.expected.length === 0 && (question.gold === undefined || question.gold.length === 0);
 }
 
-/** What eval needs of a search: the ranked hits, and whether the grounding check passed. */
+/** What eval needs of a search: the ranked hits, whether the grounding check passed, and the similarity it read. */
 export interface EvalSearch {
   hits: RankedHit[];
   grounded: boolean;
+  similarity: number | null;
 }
 
-export async function evaluate(questions: readonly EvalQuestion[], topK: number, search: (question: string) => Promise<EvalSearch>): Promise<EvalReport> {
+/** A question's kind for the per-kind counts: its own, else real or off-topic. */
+export function kindOf(question: EvalQuestion): string {
+  return question.kind ?? (isOffTopic(question) ? 'off-topic' : 'real');
+}
+
+/** A question's best similarity, its kind and whether it is real: what the counts and the curve are made of. */
+interface Scored {
+  kind: string;
+  real: boolean;
+  similarity: number | null;
+  flagged: boolean;
+}
+
+function countByKind(scored: readonly Scored[]): KindCount[] {
+  const counts = new Map<string, KindCount>();
+  for (const item of scored) {
+    const count = counts.get(item.kind) ?? { kind: item.kind, real: item.real, questions: 0, flagged: 0 };
+    count.questions++;
+    if (item.flagged) count.flagged++;
+    counts.set(item.kind, count);
+  }
+  // Real kinds first, then off-topic ones, each in the order first met.
+  return [...counts.values()].sort((a, b) => Number(b.real) - Number(a.real));
+}
+
+/** Lines every 0.01 across the similarities seen (and the line used), two decimals each. */
+const CURVE_STEP = 0.01;
+
+/**
+ * The share of each kind flagged at each line from just below the lowest similarity to just above
+ * the highest: where refused real questions and caught off-topic ones trade.
+ */
+export function groundingCurve(scored: readonly Pick<Scored, 'kind' | 'similarity'>[]): CurvePoint[] {
+  const similarities = scored.flatMap((item) => (item.similarity === null ? [] : [item.similarity]));
+  if (similarities.length === 0) return [];
+  // The nudge keeps 0.3 / 0.01 (29.999...) on step 30.
+  const low = Math.floor(Math.min(...similarities) / CURVE_STEP + 1e-9);
+  const high = Math.ceil(Math.max(...similarities) / CURVE_STEP - 1e-9);
+  const kinds = [...new Set(scored.map((item) => item.kind))];
+  const points: CurvePoint[] = [];
+  for (let step = low; step <= high; step++) {
+    const threshold = Number((step * CURVE_STEP).toFixed(2));
+    const flagged: Record<string, number> = {};
+    for (const kind of kinds) {
+      const ofKind = scored.filter((item) => item.kind === kind);
+      const below = ofKind.filter((item) => item.similarity === null || item.similarity < threshold).length;
+      flagged[kind] = Number((below / ofKind.length).toFixed(4));
+    }
+    points.push({ threshold, flagged });
+  }
+  return points;
+}
+
+export async function evaluate(
+  questions: readonly EvalQuestion[],
+  topK: number,
+  search: (question: string) => Promise<EvalSearch>,
+  options: { curve?: boolean } = {},
+): Promise<EvalReport> {
   if (questions.length === 0) throw new RagossError('no questions to evaluate');
+  const scored: Scored[] = [];
   const sectionRanks: number[] = [];
   const pageRanks: number[] = [];
   const misses: EvalMiss[] = [];
-  const grounding: GroundingReport = { realQuestions: 0, realFlagged: [], offTopicQuestions: 0, offTopicFlagged: 0, offTopicMissed: [] };
+  const grounding: GroundingReport = { realQuestions: 0, realFlagged: [], offTopicQuestions: 0, offTopicFlagged: 0, offTopicMissed: [], byKind: [] };
   for (const item of questions) {
-    const { hits, grounded } = await search(item.question);
+    const { hits, grounded, similarity } = await search(item.question);
+    scored.push({ kind: kindOf(item), real: !isOffTopic(item), similarity, flagged: !grounded });
     if (isOffTopic(item)) {
       grounding.offTopicQuestions++;
       if (grounded) grounding.offTopicMissed.push(item.question);
@@ -160,5 +243,7 @@ export async function evaluate(questions: readonly EvalQuestion[], topK: number,
   // The page figure only means something when every real question names its pages.
   const page = pageRanks.length > 0 && pageRanks.length === sectionRanks.length ? score(pageRanks) : undefined;
   const scores = sectionRanks.length === 0 ? { recallAtK: 0, mrr: 0 } : score(sectionRanks);
+  grounding.byKind = countByKind(scored);
+  if (options.curve === true) grounding.curve = groundingCurve(scored);
   return { questions: sectionRanks.length, topK, ...scores, ...(page === undefined ? {} : { page }), misses, grounding };
 }

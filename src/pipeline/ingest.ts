@@ -6,6 +6,9 @@ import type { Embedder } from '../embedder/embedder.js';
 import type { Progress } from '../progress.js';
 import type { CollectionInfo, CollectionMeta, CorpusRecord, StoredChunk, VectorStore } from '../store/store.js';
 import { collectGarbage } from './memory.js';
+import type { NullDistribution } from './grounding.js';
+import { GROUNDING_PROBES } from './grounding-probes.js';
+import { calibrationOf, probeDistribution } from './calibrate.js';
 
 /** A chunk ready to embed: everything stored with it but its vector. */
 export type Chunk = Omit<StoredChunk, 'vector'>;
@@ -128,7 +131,18 @@ export interface FillStats {
  */
 export async function fillCollection(
   batches: AsyncIterable<StoredChunk[]>,
-  options: { store: VectorStore; collection: string; meta: CollectionMeta; expectedRows: number; progress: Progress; signal?: AbortSignal; onStored?: (rows: number) => void; onAllStored?: () => void },
+  options: {
+    store: VectorStore;
+    collection: string;
+    meta: CollectionMeta;
+    expectedRows: number;
+    progress: Progress;
+    signal?: AbortSignal;
+    onStored?: (rows: number) => void;
+    onAllStored?: () => void;
+    /** Sees every batch; the calibration it makes is recorded before the name moves to the new data. */
+    calibration?: NullDistribution;
+  },
 ): Promise<FillStats> {
   const { store, progress, signal } = options;
   const writer = await store.beginReplace(options.collection, options.meta);
@@ -146,6 +160,7 @@ export async function fillCollection(
     for await (const batch of batches) {
       signal?.throwIfAborted();
       probe ??= batch[0]?.vector;
+      options.calibration?.observe(batch.map((chunk) => chunk.vector));
       await pending;
       signal?.throwIfAborted();
       // The previous batch's rows are garbage now: collect them before they pile up (see memory.ts).
@@ -161,7 +176,8 @@ export async function fillCollection(
     if (rows !== options.expectedRows) throw new RagossError(`wrote ${rows} rows, expected ${options.expectedRows}; the previous data keeps serving`);
     progress.step('verifying and switching the collection over');
     const commitStarted = performance.now();
-    await writer.commit(rows, probe ?? new Float32Array(options.meta.dimension));
+    const grounding = options.calibration === undefined ? undefined : calibrationOf(options.calibration);
+    await writer.commit(rows, probe ?? new Float32Array(options.meta.dimension), grounding);
     insertSeconds += (performance.now() - commitStarted) / 1000;
   } catch (error) {
     // Let an insert in flight finish before its collection is dropped under it.
@@ -189,6 +205,8 @@ export async function ingestChunks(chunks: readonly Chunk[], options: IngestOpti
     ...(options.corpus === undefined ? {} : { corpus: options.corpus }),
   };
   const previous = reusableCollection(current, options, meta);
+  progress.step(`embedding ${GROUNDING_PROBES.length} off-topic probes to calibrate the "not in the docs" line`);
+  const calibration = await probeDistribution(embedder);
   const counted = progress.task('embedding and storing', chunks.length, 'chunks');
   // Embedding reports ahead of the insert in flight: the count shown only ever moves forward.
   let shown = 0;
@@ -209,6 +227,16 @@ export async function ingestChunks(chunks: readonly Chunk[], options: IngestOpti
       yield batch.map((chunk, index) => ({ ...chunk, vector: vectors[index] as Float32Array }));
     }
   }
-  const { insertSeconds } = await fillCollection(embeddedBatches(), { store, collection: options.collection, meta, expectedRows: chunks.length, progress, signal, onStored: report, onAllStored: () => counted.done() });
+  const { insertSeconds } = await fillCollection(embeddedBatches(), {
+    store,
+    collection: options.collection,
+    meta,
+    expectedRows: chunks.length,
+    progress,
+    signal,
+    onStored: report,
+    onAllStored: () => counted.done(),
+    calibration,
+  });
   return { chunks: chunks.length, embedded, reused: chunks.length - embedded, embedSeconds, insertSeconds };
 }

@@ -41,6 +41,7 @@ export async function exportCollection(
     dimension: info.dimension,
     chunker: info.chunker,
     ...(info.corpus === undefined ? {} : { corpus: info.corpus }),
+    ...(info.grounding === undefined ? {} : { grounding: info.grounding }),
   });
   const task = progress.task(`writing ${options.path}`, keys.length, 'chunks');
   try {
@@ -126,6 +127,8 @@ export async function importSnapshot(path: string, options: ImportOptions): Prom
     dimension: manifest.dimension,
     chunker: manifest.chunker,
     ...(manifest.corpus === undefined ? {} : { corpus: manifest.corpus }),
+    // Recorded at creation: the line travels with the vectors it was drawn from.
+    ...(manifest.grounding === undefined ? {} : { grounding: manifest.grounding }),
   };
   const files = new Set<string>();
   async function* rows(): AsyncGenerator<StoredChunk[]> {

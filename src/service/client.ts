@@ -4,6 +4,8 @@ import type {
   AskContext,
   AskRequest,
   AskResult,
+  CalibrateRequest,
+  CalibrateResult,
   DoctorReport,
   DoctorRequest,
   Engine,
@@ -99,6 +101,10 @@ export class RemoteEngine implements Engine {
 
   evaluate(request: EvalRequest, context: OperationContext): Promise<EvalResult> {
     return this.call<EvalResult>('/v1/eval', wireRequest.eval(request), context);
+  }
+
+  calibrate(request: CalibrateRequest, context: OperationContext): Promise<CalibrateResult> {
+    return this.call<CalibrateResult>('/v1/calibrate', wireRequest.calibrate(request), context);
   }
 
   doctor(request: DoctorRequest, context: OperationContext): Promise<DoctorReport> {

@@ -16,7 +16,7 @@ import {
   type Env,
 } from '../config.js';
 import type { RetrievalMode } from '../store/store.js';
-import type { AskRequest, ChatSettings, DoctorRequest, EmbeddingChoice, EvalRequest, ExportRequest, GetRequest, IngestRequest, QueryTarget, SearchRequest } from '../engine/engine.js';
+import type { AskRequest, CalibrateRequest, ChatSettings, DoctorRequest, EmbeddingChoice, EvalRequest, ExportRequest, GetRequest, IngestRequest, QueryTarget, SearchRequest } from '../engine/engine.js';
 import type { EmbeddingSettings } from '../engine/settings.js';
 import { EMBEDDING_DTYPES } from '../embedder/embedder.js';
 import { UsageError } from '../errors.js';
@@ -290,7 +290,8 @@ export const parseRequest = {
     const questions = body['questions'];
     if (!Array.isArray(questions) || questions.length === 0) throw new UsageError('"questions" must be a non-empty array of {"question", "expected": [...]} or {"question", "gold": [...]}');
     const parsed = questions.map((item: unknown, index) => parseEvalQuestion(item, `questions[${index}]`));
-    return { ...target(body, env, own), questions: parsed, topK: resolveTopK(optionalString(body, 'topK'), env), mode: mode(body, env), ...minScoreOf(body, env), ...rerankOf(body, env) };
+    const curve = body['curve'] === true ? { curve: true } : {};
+    return { ...target(body, env, own), questions: parsed, topK: resolveTopK(optionalString(body, 'topK'), env), mode: mode(body, env), ...minScoreOf(body, env), ...rerankOf(body, env), ...curve };
   },
   ingest(body: Body, env: Env, own?: EmbeddingSettings): IngestRequest {
     const source = optionalString(body, 'source') ?? env['RAGOSS_SOURCE'] ?? DEFAULT_SOURCE_URL;
@@ -309,6 +310,7 @@ export const parseRequest = {
     };
   },
   doctor: (body: Body, env: Env, own?: EmbeddingSettings): DoctorRequest => ({ ...target(body, env, own), chat: chat(body, env) }),
+  calibrate: (body: Body, env: Env, own?: EmbeddingSettings): CalibrateRequest => target(body, env, own),
   export(body: Body, env: Env): ExportRequest {
     const out = optionalString(body, 'out');
     if (out === undefined || !out.startsWith('/')) {
@@ -343,4 +345,5 @@ export const wireRequest = {
   export: (request: ExportRequest): Body => ({ ...request }),
   get: (request: GetRequest): Body => ({ ...request, linkTemplate: request.linkTemplate ?? null }),
   doctor: ({ chat: settings, ...rest }: DoctorRequest): Body => ({ ...rest, ...chatWire(settings), ...embeddingField(rest) }),
+  calibrate: (request: CalibrateRequest): Body => ({ ...request, ...embeddingField(request) }),
 };

@@ -165,6 +165,7 @@ class Service {
     '/v1/ingest': (body, context) => this.engine.ingest(parseRequest.ingest(body, this.options.env, this.ownEmbedding), context),
     '/v1/export': (body, context) => this.engine.exportSnapshot(parseRequest.export(body, this.options.env), context),
     '/v1/eval': (body, context) => this.engine.evaluate(parseRequest.eval(body, this.options.env, this.ownEmbedding), context),
+    '/v1/calibrate': (body, context) => this.engine.calibrate(parseRequest.calibrate(body, this.options.env, this.ownEmbedding), context),
     '/v1/doctor': (body, context) => this.engine.doctor(parseRequest.doctor(body, this.options.env, this.ownEmbedding), context),
     '/v1/get': (body, context) => this.engine.get(parseRequest.get(body, this.options.env), context),
     '/v1/collections': (_body, context) => this.engine.collections(context),

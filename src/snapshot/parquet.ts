@@ -3,6 +3,7 @@ import { rename, rm, stat } from 'node:fs/promises';
 import { asyncBufferFromFile, parquetMetadataAsync, parquetReadObjects, type AsyncBuffer, type FileMetaData } from 'hyparquet';
 import { ParquetWriter, fileWriter, type ColumnSource, type SchemaElement } from 'hyparquet-writer';
 import { ExitCode, RagossError, errorMessage } from '../errors.js';
+import type { GroundingCalibration } from '../pipeline/grounding.js';
 import type { CorpusRecord, StoredChunk } from '../store/store.js';
 
 /**
@@ -32,6 +33,8 @@ export interface SnapshotManifest {
   dimension: number;
   chunker: string;
   corpus?: CorpusRecord;
+  /** The collection's "not in the docs" line, calibrated at build time; absent from older snapshots. */
+  grounding?: GroundingCalibration;
   rows: number;
   /** sha256 over every row in file order (see `RowDigest`): catches damage Parquet itself would not. */
   rowsDigest: string;

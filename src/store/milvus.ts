@@ -1,5 +1,6 @@
 import { ConsistencyLevelEnum, DataType, FunctionType, LoadState, MilvusClient, RRFRanker, type ResStatus } from '@zilliz/milvus2-sdk-node';
 import { ExitCode, RagossError, errorMessage } from '../errors.js';
+import type { GroundingCalibration } from '../pipeline/grounding.js';
 import {
   notIngestedError,
   serverFeatures,
@@ -30,6 +31,8 @@ const PROP_ENDPOINT = 'ragoss.embedding_endpoint';
 const PROP_SOURCE = 'ragoss.source';
 const PROP_GLOB = 'ragoss.glob';
 const PROP_CORPUS_DIGEST = 'ragoss.corpus_digest';
+/** The grounding calibration as JSON (see pipeline/grounding.ts). */
+const PROP_GROUNDING = 'ragoss.grounding';
 /** Filled by Milvus from `text` through a BM25 function; ragoss never writes it. */
 const SPARSE_FIELD = 'sparse';
 /** Reciprocal rank fusion's usual constant: ranks matter, raw scores of the two searches never mix. */
@@ -97,6 +100,18 @@ function corpusFrom(properties: ReadonlyMap<string, string>): { corpus?: CorpusR
   const glob = properties.get(PROP_GLOB);
   const digest = properties.get(PROP_CORPUS_DIGEST);
   return source === undefined || glob === undefined || digest === undefined ? {} : { corpus: { source, glob, digest } };
+}
+
+/** A calibration another ragoss wrote in a shape this one does not read is left out: the model's default line applies. */
+function groundingFrom(properties: ReadonlyMap<string, string>): { grounding?: GroundingCalibration } {
+  const recorded = properties.get(PROP_GROUNDING);
+  if (recorded === undefined) return {};
+  try {
+    const grounding = JSON.parse(recorded) as GroundingCalibration;
+    return typeof grounding.threshold === 'number' && Number.isFinite(grounding.threshold) ? { grounding } : {};
+  } catch {
+    return {};
+  }
 }
 
 function chunkRow(row: Record<string, unknown>): { text: string; source: string; chunkIndex: number } {
@@ -277,6 +292,7 @@ export class MilvusStore implements VectorStore {
       ...(properties.has(PROP_DTYPE) ? { embeddingDtype: properties.get(PROP_DTYPE) } : {}),
       ...(properties.has(PROP_ENDPOINT) ? { embeddingEndpoint: properties.get(PROP_ENDPOINT) } : {}),
       ...corpusFrom(properties),
+      ...groundingFrom(properties),
       dimension,
       // Collections from before the chunker was recorded were all cut the seed way.
       chunker: properties.get(PROP_CHUNKER) ?? 'seed',
@@ -370,6 +386,7 @@ export class MilvusStore implements VectorStore {
           ...(meta.embeddingDtype === undefined ? {} : { [PROP_DTYPE]: meta.embeddingDtype }),
           ...(meta.embeddingEndpoint === undefined ? {} : { [PROP_ENDPOINT]: meta.embeddingEndpoint }),
           ...(meta.corpus === undefined ? {} : { [PROP_SOURCE]: meta.corpus.source, [PROP_GLOB]: meta.corpus.glob, [PROP_CORPUS_DIGEST]: meta.corpus.digest }),
+          ...(meta.grounding === undefined ? {} : { [PROP_GROUNDING]: JSON.stringify(meta.grounding) }),
         },
       }),
     );
@@ -385,6 +402,19 @@ export class MilvusStore implements VectorStore {
     // chunks embed and insert (inserts into a loading collection are fine); commit waits for it.
     await this.call('loadCollectionAsync', () => this.client.loadCollectionAsync({ collection_name: physicalName }));
     return new MilvusWriter(this, this.client, name, physicalName, current?.physicalName);
+  }
+
+  async recordGrounding(name: string, grounding: GroundingCalibration): Promise<void> {
+    const info = await this.describe(name);
+    if (info === undefined) throw notIngestedError(name, this.location);
+    await this.writeGrounding(info.physicalName, grounding);
+  }
+
+  /** @internal also used by the writer, before the alias moves to the new collection */
+  async writeGrounding(physicalName: string, grounding: GroundingCalibration): Promise<void> {
+    await this.call('alterCollectionProperties', () =>
+      this.client.alterCollectionProperties({ collection_name: physicalName, properties: { [PROP_GROUNDING]: JSON.stringify(grounding) } }),
+    );
   }
 
   async vectorsByIds(name: string, ids: readonly string[]): Promise<Map<string, Float32Array>> {
@@ -516,7 +546,7 @@ class MilvusWriter implements CollectionWriter {
     }
   }
 
-  async commit(expectedRows: number, probe: Float32Array): Promise<void> {
+  async commit(expectedRows: number, probe: Float32Array, grounding?: GroundingCalibration): Promise<void> {
     const { store, client, physicalName } = this;
     await store.run('flush', () => client.flush({ collection_names: [physicalName] }));
     await store.run('loadCollection', () => client.loadCollection({ collection_name: physicalName }));
@@ -535,6 +565,8 @@ class MilvusWriter implements CollectionWriter {
         throw new RagossError(`probe search on new collection ${physicalName} found nothing; the previous data keeps serving`);
       }
     }
+    // Recorded before the name moves: no search ever sees the new chunks with the old line.
+    if (grounding !== undefined) await store.writeGrounding(physicalName, grounding);
     if (this.previousPhysicalName === undefined) {
       await store.run('createAlias', () => client.createAlias({ collection_name: physicalName, alias: this.name }));
     } else {

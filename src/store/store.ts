@@ -1,4 +1,5 @@
 import { ExitCode, RagossError } from '../errors.js';
+import type { GroundingCalibration } from '../pipeline/grounding.js';
 
 /** Where a collection's chunks came from, as recorded at ingest (and carried by snapshots). */
 export interface CorpusRecord {
@@ -21,6 +22,8 @@ export interface CollectionMeta {
   chunker: string;
   /** Unknown on collections made before ragoss recorded it. */
   corpus?: CorpusRecord;
+  /** Where its "not in the docs" line is and how it was drawn; absent on collections made before ragoss calibrated them. */
+  grounding?: GroundingCalibration;
 }
 
 /** dense: the embedding vectors; bm25: Milvus full-text search; hybrid: both, fused by RRF. */
@@ -79,8 +82,8 @@ export interface SearchHit {
 /** Fills a fresh collection; nothing is visible under the name until `commit` succeeds. */
 export interface CollectionWriter {
   insert(chunks: readonly StoredChunk[]): Promise<void>;
-  /** Checks the row count and a probe search, then points the name at the new data. */
-  commit(expectedRows: number, probe: Float32Array): Promise<void>;
+  /** Checks the row count and a probe search, records the grounding calibration if given, then points the name at the new data. */
+  commit(expectedRows: number, probe: Float32Array, grounding?: GroundingCalibration): Promise<void>;
   /** Drops what was written; the previous data keeps serving. */
   abort(): Promise<void>;
 }
@@ -92,6 +95,8 @@ export interface VectorStore {
   listCollections(): Promise<CollectionInfo[]>;
   describe(name: string): Promise<CollectionInfo | undefined>;
   beginReplace(name: string, meta: CollectionMeta): Promise<CollectionWriter>;
+  /** Records a new grounding calibration with the collection in place (its chunks untouched). */
+  recordGrounding(name: string, grounding: GroundingCalibration): Promise<void>;
   /** The stored vectors of those chunk ids that the collection holds (the others are left out). */
   vectorsByIds(name: string, ids: readonly string[]): Promise<Map<string, Float32Array>>;
   /** Every chunk's key: small next to the rows, so an export can order them without holding vectors. */

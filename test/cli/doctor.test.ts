@@ -12,7 +12,7 @@ import { backendIndependent } from '../helpers/backend.js';
 
 interface DoctorReport {
   ok: boolean;
-  milvus: { mode: string; address: string; reachable: boolean; serverVersion?: string; collections: Array<{ name: string; rowCount: number; embeddingModel: string; dimension: number }> };
+  milvus: { mode: string; address: string; reachable: boolean; serverVersion?: string; collections: Array<{ name: string; rowCount: number; embeddingModel: string; dimension: number; grounding?: { threshold: number } }> };
   embedding: { model: string; dimension: number | null; local: boolean };
   chat: { baseUrl: string; model: string; keySet: boolean; answers: boolean };
   checks: Array<{ name: string; status: string; detail: string; fix?: string }>;
@@ -51,6 +51,9 @@ describe('ragoss doctor', () => {
         : /^ok {4}milvus {5}server http:\/\/127\.0\.0\.1:\d+, version milvus_lite-3\.2\.\S+, full-text search \(BM25\) available$/m,
     );
     expect(human.stdout).toMatch(/^ok {4}collection {1}doctor_\w+: 72 rows/m);
+    // The line the ingest calibrated for the collection, and how.
+    expect(report.milvus.collections.find((info) => info.name === collection)?.grounding).toMatchObject({ threshold: expect.any(Number), probes: expect.any(Number) });
+    expect(human.stdout).toMatch(/^ok {4}grounding {2}line \d\.\d{3}, calibrated for doctor_\w+: .*percentile of \d+ off-topic probes/m);
   });
 
   backendIndependent('never prints the chat key, even when the endpoint quotes it back in its error (exit 1)', async () => {

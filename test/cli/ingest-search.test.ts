@@ -216,7 +216,7 @@ describe('ragoss ingest + search against a real Milvus', () => {
     if (fullText) expect(runs[1]).toMatchObject({ recallAtK: 0.5, page: { recallAtK: 0.5 } });
     const table = await runCli(['eval', file, '--mode', 'dense,bm25'], env);
     expect(table.code).toBe(0);
-    expect(table.stdout).toMatch(/^2 questions, model testing\/tiny-random-albert-768, chunker seed\nmode {3}recall@3 {2}MRR {4}page recall@3 {2}page MRR {2}misses {2}flagged\ndense {2}/);
+    expect(table.stdout).toMatch(/^2 questions, model testing\/tiny-random-albert-768, chunker seed, grounding line -1\.000 \(min-score\)\nmode {3}recall@3 {2}MRR {4}page recall@3 {2}page MRR {2}misses {2}flagged\ndense {2}/);
     // Off-topic lines ("expected": []) are scored by the grounding check, beside recall.
     writeFileSync(file, `${JSON.stringify({ question: 'How do I bake sourdough bread?', expected: [] })}\n${JSON.stringify({ question: 'Where does Milvus store data?', expected: ['Where does Milvus store data?'] })}\n`);
     const strict = await runCli(['eval', file, '--min-score', '1'], env);

@@ -55,8 +55,8 @@ describe('ragoss mcp, driven by the MCP SDK’s own client over stdio', () => {
   it('search carries links and grounding; get reads the page or section around a hit, exactly as the file has it', async () => {
     const result = await client.callTool({ name: 'search', arguments: { question: QUESTION } });
     const structured = result.structuredContent as { grounded: boolean; threshold: number | null; similarity: number; hits: Array<Hit & { url: string; heading: string }> };
-    // The tiny test model has no calibrated threshold: nothing is flagged.
-    expect(structured).toMatchObject({ grounded: true, threshold: null });
+    // The suite's RAGOSS_MIN_SCORE=-1 (see baseEnv): the synthetic model's own line would flag at random.
+    expect(structured).toMatchObject({ grounded: true, threshold: -1 });
     const [top] = structured.hits;
     expect(top?.url).toMatch(/^https:\/\/milvus\.io\/docs\/v2\.4\.x\/[\w-]+\.md/);
     const page = await client.callTool({ name: 'get', arguments: { source: top?.source } });

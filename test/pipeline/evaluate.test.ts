@@ -2,7 +2,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { UsageError } from '../../src/errors.js';
-import { evaluate, isRelevant, readEvalQuestions } from '../../src/pipeline/evaluate.js';
+import { evaluate, isRelevant, parseEvalQuestion, readEvalQuestions, type EvalSearch } from '../../src/pipeline/evaluate.js';
 import type { RankedHit } from '../../src/pipeline/retrieve.js';
 import { tempHome } from '../helpers/cli.js';
 
@@ -29,7 +29,7 @@ describe('evaluate', () => {
         { question: 'missed', expected: ['Z'] },
       ],
       2,
-      async (question) => ({ hits: answers[question] ?? [], grounded: true }),
+      async (question) => ({ hits: answers[question] ?? [], grounded: true, similarity: null }),
     );
     expect(report.questions).toBe(3);
     expect(report.recallAtK).toBeCloseTo(2 / 3, 10);
@@ -56,7 +56,7 @@ describe('evaluate', () => {
       none: [at('en/x.md', 'X', 1)],
     };
     const questions = Object.keys(answers).map((question) => ({ question, expected: [], gold }));
-    const report = await evaluate(questions, 3, async (question) => ({ hits: answers[question] ?? [], grounded: true }));
+    const report = await evaluate(questions, 3, async (question) => ({ hits: answers[question] ?? [], grounded: true, similarity: null }));
     expect(report.recallAtK).toBe(2 / 4);
     expect(report.mrr).toBe((1 / 2 + 1 / 2) / 4);
     expect(report.page).toEqual({ recallAtK: 3 / 4, mrr: (1 / 2 + 1 + 1) / 4 });
@@ -125,13 +125,13 @@ describe('readEvalQuestions validation', () => {
   });
 
   it('refuses to evaluate no questions', async () => {
-    await expect(evaluate([], 3, async () => ({ hits: [], grounded: true }))).rejects.toThrow('no questions to evaluate');
+    await expect(evaluate([], 3, async () => ({ hits: [], grounded: true, similarity: null }))).rejects.toThrow('no questions to evaluate');
   });
 
   it('needs the gold source and heading in the same hit, and a page hit only the source', async () => {
     const gold = [{ source: 'a.md', heading: 'H' }, { source: 'b.md', heading: 'K' }];
     const at = (source: string, text: string): RankedHit => ({ rank: 1, score: 1, text, source, chunkIndex: 0 });
-    const report = await evaluate([{ question: 'q', expected: [], gold }], 3, async () => ({ hits: [at('a.md', 'K body'), at('c.md', 'H body'), at('b.md', 'K body')], grounded: true }));
+    const report = await evaluate([{ question: 'q', expected: [], gold }], 3, async () => ({ hits: [at('a.md', 'K body'), at('c.md', 'H body'), at('b.md', 'K body')], grounded: true, similarity: null }));
     expect(report.recallAtK).toBe(1);
     expect(report.mrr).toBeCloseTo(1 / 3, 10);
     expect(report.page).toEqual({ recallAtK: 1, mrr: 1 });
@@ -140,35 +140,72 @@ describe('readEvalQuestions validation', () => {
 
 describe('evaluate with off-topic questions', () => {
   it('scores recall over the real questions only, and counts flagged off-topic questions and false alarms', async () => {
-    const answers: Record<string, { hits: RankedHit[]; grounded: boolean }> = {
-      real: { hits: hits('A heading\nbody'), grounded: true },
-      'real but flagged': { hits: hits('X'), grounded: false },
-      bread: { hits: hits('X'), grounded: false },
-      football: { hits: hits('A heading'), grounded: true },
+    const answers: Record<string, EvalSearch> = {
+      real: { hits: hits('A heading\nbody'), grounded: true, similarity: 0.6 },
+      'real but flagged': { hits: hits('X'), grounded: false, similarity: 0.2 },
+      bread: { hits: hits('X'), grounded: false, similarity: 0.1 },
+      football: { hits: hits('A heading'), grounded: true, similarity: 0.4 },
     };
     const report = await evaluate(
       [
         { question: 'real', expected: ['A heading'] },
         { question: 'real but flagged', expected: ['B heading'] },
-        { question: 'bread', expected: [] },
-        { question: 'football', expected: [] },
+        { question: 'bread', expected: [], kind: 'unrelated' },
+        { question: 'football', expected: [], kind: 'unrelated' },
       ],
       3,
-      async (question) => answers[question] as { hits: RankedHit[]; grounded: boolean },
+      async (question) => answers[question] as EvalSearch,
     );
     expect(report.questions).toBe(2);
     expect(report.recallAtK).toBe(1 / 2);
     expect(report.misses.map((miss) => miss.question)).toEqual(['real but flagged']);
-    expect(report.grounding).toEqual({ realQuestions: 2, realFlagged: ['real but flagged'], offTopicQuestions: 2, offTopicFlagged: 1, offTopicMissed: ['football'] });
+    expect(report.grounding).toEqual({
+      realQuestions: 2,
+      realFlagged: ['real but flagged'],
+      offTopicQuestions: 2,
+      offTopicFlagged: 1,
+      offTopicMissed: ['football'],
+      byKind: [
+        { kind: 'real', real: true, questions: 2, flagged: 1 },
+        { kind: 'unrelated', real: false, questions: 2, flagged: 1 },
+      ],
+    });
+    expect(report.grounding.curve).toBeUndefined();
+  });
+
+  it('with curve, gives the share of each kind below each line, every 0.01 across the similarities seen', async () => {
+    const similarities: Record<string, number | null> = { a: 0.5, b: 0.3, c: 0.32, d: null };
+    const report = await evaluate(
+      [
+        { question: 'a', expected: ['H'] },
+        { question: 'b', expected: ['H'] },
+        { question: 'c', expected: [], kind: 'programming' },
+        { question: 'd', expected: [], kind: 'programming' },
+      ],
+      3,
+      async (question) => ({ hits: [], grounded: true, similarity: similarities[question] ?? null }),
+      { curve: true },
+    );
+    const curve = report.grounding.curve ?? [];
+    expect(curve.map((point) => point.threshold)).toEqual(Array.from({ length: 21 }, (_, index) => Number((0.3 + index * 0.01).toFixed(2))));
+    // At 0.30 nothing real is below the line; the off-topic question without a passage always is.
+    expect(curve[0]).toEqual({ threshold: 0.3, flagged: { real: 0, programming: 0.5 } });
+    expect(curve.find((point) => point.threshold === 0.33)).toEqual({ threshold: 0.33, flagged: { real: 0.5, programming: 1 } });
+    expect(curve.at(-1)).toEqual({ threshold: 0.5, flagged: { real: 0.5, programming: 1 } });
+  });
+
+  it('reads a question\'s kind from "kind" or "topic"', () => {
+    expect(parseEvalQuestion({ question: 'q', expected: [], topic: 'adjacent' }, 'line 1')).toEqual({ question: 'q', expected: [], kind: 'adjacent' });
+    expect(parseEvalQuestion({ question: 'q', expected: ['H'], kind: 'real' }, 'line 1')).toEqual({ question: 'q', expected: ['H'], kind: 'real' });
   });
 
   it('counts a question with an empty gold list as off-topic too', async () => {
-    const report = await evaluate([{ question: 'bread', expected: [], gold: [] }], 3, async () => ({ hits: [], grounded: false }));
+    const report = await evaluate([{ question: 'bread', expected: [], gold: [] }], 3, async () => ({ hits: [], grounded: false, similarity: null }));
     expect(report.grounding).toMatchObject({ realQuestions: 0, offTopicQuestions: 1, offTopicFlagged: 1 });
   });
 
   it('reports zeros, not NaN, for a file of off-topic questions only', async () => {
-    const report = await evaluate([{ question: 'bread', expected: [] }], 3, async () => ({ hits: [], grounded: false }));
+    const report = await evaluate([{ question: 'bread', expected: [] }], 3, async () => ({ hits: [], grounded: false, similarity: null }));
     expect(report).toMatchObject({ questions: 0, recallAtK: 0, mrr: 0, grounding: { offTopicQuestions: 1, offTopicFlagged: 1 } });
     expect(report.page).toBeUndefined();
   });

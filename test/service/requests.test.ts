@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { AskRequest, ChatSettings, DoctorRequest, EvalRequest, ExportRequest, GetRequest, IngestRequest, SearchRequest } from '../../src/engine/engine.js';
+import type { AskRequest, CalibrateRequest, ChatSettings, DoctorRequest, EvalRequest, ExportRequest, GetRequest, IngestRequest, SearchRequest } from '../../src/engine/engine.js';
 import type { EmbeddingSettings } from '../../src/engine/settings.js';
 import { parseRequest, wireRequest } from '../../src/service/requests.js';
 
@@ -73,9 +73,13 @@ describe("the service's requests, encoded by the CLI and read back by the servic
     expect(parseRequest.search({ question: 'q', rerank: null }, SERVICE_ENV).rerank).toBeUndefined();
   });
 
-  it('eval, get, ingest, export and doctor', () => {
+  it('eval, calibrate, get, ingest, export and doctor', () => {
     const evalRequest: EvalRequest = { collection: 'docs', questions: [{ question: 'q1', expected: ['Where does Milvus store data?'] }, { question: 'q2', expected: [], gold: [{ source: 'en/faq/product_faq.md', heading: 'A' }] }], topK: 3 };
     expect(parseRequest.eval(overTheWire(wireRequest.eval(evalRequest)), SERVICE_ENV)).toEqual(evalRequest);
+    const curved: EvalRequest = { ...evalRequest, questions: [{ question: 'q3', expected: [], kind: 'programming' }], curve: true };
+    expect(parseRequest.eval(overTheWire(wireRequest.eval(curved)), SERVICE_ENV)).toEqual(curved);
+    const calibrate: CalibrateRequest = { collection: 'docs', embeddingModel: 'Xenova/all-mpnet-base-v2' };
+    expect(parseRequest.calibrate(overTheWire(wireRequest.calibrate(calibrate)), SERVICE_ENV)).toEqual(calibrate);
     const reranked: EvalRequest = { ...evalRequest, rerank: { target: 'cross-encoder/tiny', format: 'auto', candidates: 20, budgetMs: 5000 } };
     expect(parseRequest.eval(overTheWire(wireRequest.eval(reranked)), SERVICE_ENV)).toEqual(reranked);
     const get: GetRequest = { collection: 'docs', source: 'en/faq/product_faq.md', heading: 'Where does Milvus store data?' };

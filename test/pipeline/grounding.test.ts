@@ -1,0 +1,87 @@
+import { describe, expect, it } from 'vitest';
+import { CALIBRATION_RULE, calibrateThreshold, drawnByCurrentRule, groundingLine, judge, NullDistribution, quantile } from '../../src/pipeline/grounding.js';
+import { GENERAL_PROBES, GROUNDING_PROBES, PROGRAMMING_PROBES } from '../../src/pipeline/grounding-probes.js';
+
+function unit(...values: number[]): Float32Array {
+  const norm = Math.hypot(...values);
+  return Float32Array.from(values.map((value) => value / norm));
+}
+
+describe('quantile', () => {
+  it('interpolates between order statistics, whatever the input order', () => {
+    expect(quantile([3, 1, 2, 4], 0)).toBe(1);
+    expect(quantile([3, 1, 2, 4], 1)).toBe(4);
+    expect(quantile([3, 1, 2, 4], 0.5)).toBe(2.5);
+    expect(quantile([10], 0.975)).toBe(10);
+    expect(quantile([0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10], 0.95)).toBeCloseTo(9.5, 10);
+  });
+});
+
+describe('calibrateThreshold', () => {
+  it('puts the line at the rule\'s quantile of the null distribution plus its margin, rounded to three decimals', () => {
+    const nullSimilarities = Array.from({ length: 101 }, (_, index) => index / 100);
+    const calibration = calibrateThreshold(nullSimilarities, { quantile: 0.9, margin: 0.02 });
+    expect(calibration).toEqual({
+      threshold: 0.92,
+      method: "90th percentile of 101 off-topic probes' best similarity on this collection, + 0.02",
+      probes: 101,
+      nullMax: 1,
+      nullQuantile: 0.9,
+      quantile: 0.9,
+      margin: 0.02,
+    });
+  });
+
+  it('moves with the collection: the same rule draws a higher line where off-topic questions come closer', () => {
+    const faqLike = [0.1, 0.15, 0.2, 0.22, 0.25];
+    const docsLike = faqLike.map((value) => value + 0.1);
+    expect(calibrateThreshold(docsLike).threshold).toBeCloseTo(calibrateThreshold(faqLike).threshold + 0.1, 3);
+  });
+
+  it('uses the shipped rule by default, and knows a line drawn by another rule or probe set', () => {
+    const current = calibrateThreshold([0.2, 0.3]);
+    expect(current).toMatchObject({ quantile: CALIBRATION_RULE.quantile, margin: CALIBRATION_RULE.margin });
+    expect(drawnByCurrentRule(current, 2)).toBe(true);
+    expect(drawnByCurrentRule(current, 3)).toBe(false);
+    expect(drawnByCurrentRule(calibrateThreshold([0.2, 0.3], { quantile: 0.975, margin: 0.02 }), 2)).toBe(false);
+  });
+});
+
+describe('NullDistribution', () => {
+  it('keeps each probe\'s best inner product over every batch of chunk vectors', () => {
+    const distribution = new NullDistribution([unit(1, 0), unit(0, 1)]);
+    expect(distribution.similarities()).toEqual([]);
+    distribution.observe([unit(1, 1)]);
+    distribution.observe([unit(1, 0), unit(-1, 0)]);
+    const [first, second] = distribution.similarities();
+    expect(first).toBeCloseTo(1, 6);
+    expect(second).toBeCloseTo(Math.SQRT1_2, 6);
+  });
+});
+
+describe('groundingLine', () => {
+  const calibrated = { embeddingModel: 'Xenova/all-mpnet-base-v2', chunker: 'seed', grounding: calibrateThreshold([0.1, 0.2, 0.3]) };
+  const uncalibrated = { embeddingModel: 'Xenova/all-mpnet-base-v2', chunker: 'seed' };
+
+  it('takes --min-score first, then the collection\'s calibration, then the model\'s default, else none', () => {
+    expect(groundingLine(0.7, calibrated)).toEqual({ threshold: 0.7, source: 'min-score' });
+    expect(groundingLine(undefined, calibrated)).toEqual({ threshold: calibrated.grounding.threshold, source: 'collection' });
+    expect(groundingLine(undefined, uncalibrated)).toEqual({ threshold: 0.49, source: 'model default' });
+    expect(groundingLine(undefined, { embeddingModel: 'other/model', chunker: 'seed' })).toEqual({ threshold: undefined, source: 'none' });
+  });
+
+  it('judges against the line and says where it came from', () => {
+    expect(judge(0.5, { threshold: 0.4, source: 'collection' })).toEqual({ grounded: true, similarity: 0.5, threshold: 0.4, thresholdSource: 'collection' });
+    expect(judge(0.3, { threshold: 0.4, source: 'collection' })).toMatchObject({ grounded: false });
+    expect(judge(0.3, { threshold: undefined, source: 'none' })).toEqual({ grounded: true, similarity: 0.3, threshold: null, thresholdSource: 'none' });
+    expect(judge(undefined, { threshold: undefined, source: 'none' })).toMatchObject({ grounded: false, similarity: null });
+  });
+});
+
+describe('the shipped probe set', () => {
+  it('holds general and programming questions, none twice', () => {
+    expect(GENERAL_PROBES.length).toBeGreaterThan(80);
+    expect(PROGRAMMING_PROBES.length).toBeGreaterThan(80);
+    expect(new Set(GROUNDING_PROBES).size).toBe(GROUNDING_PROBES.length);
+  });
+});
