@@ -174,7 +174,7 @@ describe('the rerank stage', () => {
     writeFileSync(questions, `${JSON.stringify({ question: QUESTION, expected: ['Where does Milvus store data?'] })}\n${JSON.stringify({ question: 'Can I use Milvus offline?', expected: [] })}\n`);
     const table = await runCli(['eval', questions, '--rerank', server.url], env);
     expect(table.code, table.stderr).toBe(0);
-    expect(table.stdout).toMatch(new RegExp(`^1 questions, model fake-embedder, chunker seed, reranker ${server.url}/rerank over the top 20\\nmode +rerank +recall@3`));
+    expect(table.stdout).toMatch(new RegExp(`^1 questions, model fake-embedder, chunker seed, grounding line -1\\.000 \\(min-score\\), reranker ${server.url}/rerank over the top 20\\nmode +rerank +recall@3`));
     expect(table.stdout).toMatch(/\ndense +no +/);
     expect(table.stdout).toMatch(/\ndense +yes +/);
     const json = JSON.parse((await runCli(['eval', questions, '--rerank', server.url, '--json'], env)).stdout) as { runs: Array<{ rerank?: unknown }> };
