@@ -205,11 +205,18 @@ export function formatEval(report: EvalResult): string {
     `recall@${report.topK}    ${report.questions === 0 ? 'n/a' : report.recallAtK.toFixed(3)}`,
     `MRR         ${report.questions === 0 ? 'n/a' : report.mrr.toFixed(3)}`,
     ...(report.page === undefined ? [] : [`page recall@${report.topK} ${report.page.recallAtK.toFixed(3)}`, `page MRR    ${report.page.mrr.toFixed(3)}`]),
+    ...(report.context === undefined ? [] : [`context     ${report.context.recall.toFixed(3)} recall in what ask sends (${contextWords(report)}; median prompt ${report.context.medianPromptChars} characters)`]),
     `misses      ${report.misses.length}`,
     ...report.misses.flatMap((miss) => [`  - ${miss.question}`, `    expected: ${miss.expected.join(' | ')}`, `    got:      ${miss.retrieved.join(' | ')}`]),
     ...groundingLines(report),
   ];
   return `${lines.join('\n')}\n${formatCurve(report)}`;
+}
+
+/** What ask sends, in words: the builder's budget and cap, or the top k. */
+function contextWords(report: EvalResult): string {
+  const budget = report.contextBudget;
+  return budget === undefined ? `the top ${report.topK}` : `${budget.tokens} tokens from the top ${budget.maxHits}`;
 }
 
 /** How the grounding check did: false alarms on real questions, and off-topic ones flagged. */
@@ -254,13 +261,15 @@ export function formatEvalTable(reports: readonly EvalResult[]): string {
   const offTopic = first.grounding.offTopicQuestions > 0;
   const reranked = reports.some((report) => report.rerank !== undefined);
   const kinds = first.grounding.byKind.filter((kind) => !kind.real).map((kind) => kind.kind);
-  const header = ['mode', ...(reranked ? ['rerank'] : []), `recall@${k}`, 'MRR', ...(first.page === undefined ? [] : [`page recall@${k}`, 'page MRR']), 'misses', 'flagged', ...(offTopic ? ['off-topic flagged'] : []), ...(kinds.length > 1 ? kinds.map((kind) => `${kind} caught`) : [])];
+  const context = first.context !== undefined;
+  const header = ['mode', ...(reranked ? ['rerank'] : []), `recall@${k}`, 'MRR', ...(first.page === undefined ? [] : [`page recall@${k}`, 'page MRR']), ...(context ? ['context recall'] : []), 'misses', 'flagged', ...(offTopic ? ['off-topic flagged'] : []), ...(kinds.length > 1 ? kinds.map((kind) => `${kind} caught`) : [])];
   const rows = reports.map((report) => [
     report.mode,
     ...(reranked ? [rerankCell(report)] : []),
     report.recallAtK.toFixed(3),
     report.mrr.toFixed(3),
     ...(report.page === undefined ? [] : [report.page.recallAtK.toFixed(3), report.page.mrr.toFixed(3)]),
+    ...(context ? [report.context?.recall.toFixed(3) ?? ''] : []),
     String(report.misses.length),
     String(report.grounding.realFlagged.length),
     ...(offTopic ? [`${report.grounding.offTopicFlagged}/${report.grounding.offTopicQuestions}`] : []),

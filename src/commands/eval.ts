@@ -1,8 +1,9 @@
 import type { Command } from 'commander';
-import { DEFAULT_MODE_HELP, DEFAULT_TOP_K, embeddingTarget, resolveCommonConfig, resolveEvalModes, resolveMinScore, resolveRerank, resolveTopK, type CommonFlags, type RerankFlags } from '../config.js';
+import { DEFAULT_MODE_HELP, DEFAULT_TOP_K, embeddingTarget, resolveCommonConfig, resolveContext, resolveEvalModes, resolveMinScore, resolveRerank, resolveTopK, type CommonFlags, type RerankFlags } from '../config.js';
 import { addRerankOptions } from '../cli/query-options.js';
 import type { EvalResult } from '../engine/engine.js';
 import { readEvalQuestions } from '../pipeline/evaluate.js';
+import { DEFAULT_CONTEXT_TOKENS } from '../pipeline/context.js';
 import { progressFor } from '../progress.js';
 import { withEngine } from '../cli/engine-for.js';
 import { formatCurve, formatEval, formatEvalTable } from '../cli/format.js';
@@ -16,9 +17,10 @@ export function registerEval(program: Command, run: CommandRunner): void {
     .option('--top-k <n>', `chunks retrieved per question (env RAGOSS_TOP_K; default ${DEFAULT_TOP_K})`)
     .option('--mode <modes>', `dense, bm25, hybrid, a comma-separated list of them, or all: several modes print a table (env RAGOSS_MODE; default ${DEFAULT_MODE_HELP})`)
     .option('--min-score <similarity>', "the grounding threshold to score off-topic questions against (env RAGOSS_MIN_SCORE; default: the collection's calibrated line)")
-    .option('--curve', 'also print how many real questions are refused and off-topic ones caught, per kind, as the line moves');
+    .option('--curve', 'also print how many real questions are refused and off-topic ones caught, per kind, as the line moves')
+    .option('--context-tokens <n>', `the context budget \`ask\` fills, for the context recall (env RAGOSS_CONTEXT_TOKENS; default ${DEFAULT_CONTEXT_TOKENS} on whole-docs collections; the FAQ's: the top k)`);
   // With a reranker, every mode runs twice, without and with it, side by side.
-  addRerankOptions(command).action(async (path: string, flags: CommonFlags & RerankFlags & { topK?: string; mode?: string; minScore?: string; curve?: boolean }) => {
+  addRerankOptions(command).action(async (path: string, flags: CommonFlags & RerankFlags & { topK?: string; mode?: string; minScore?: string; curve?: boolean; contextTokens?: string }) => {
       await run(flags, async (runtime) => {
         const { env, signal, stdout, stderr } = runtime;
         const config = resolveCommonConfig(flags, env);
@@ -32,6 +34,8 @@ export function registerEval(program: Command, run: CommandRunner): void {
           ...embeddingTarget(config),
           ...(minScore === undefined ? {} : { minScore }),
           ...(flags.curve === true ? { curve: true } : {}),
+          // The budget only: eval's --top-k is recall@k's k, not the cap on the context's hits.
+          context: resolveContext({ contextTokens: flags.contextTokens }, { RAGOSS_CONTEXT_TOKENS: env['RAGOSS_CONTEXT_TOKENS'] }),
         };
         const progress = progressFor(stderr, { quiet: config.quiet || config.json });
         const reports = await withEngine(config, runtime, progress, async (engine) => {

@@ -248,6 +248,8 @@ export interface EvalRequest extends QueryTarget {
   rerank?: RerankSettings;
   /** Also report how refused real questions and caught off-topic ones move with the line. */
   curve?: boolean;
+  /** The context builder's budget for the context recall (as `ask --context-tokens`). */
+  context?: ContextRequest;
 }
 
 export interface EvalResult extends EvalReport {
@@ -261,6 +263,8 @@ export interface EvalResult extends EvalReport {
   thresholdSource: ThresholdSource;
   /** The collection's recorded calibration, when it has one. */
   calibration?: GroundingCalibration;
+  /** The context builder's budget the context recall was measured at (absent: ask sends the top k). */
+  contextBudget?: { tokens: number; maxHits: number };
 }
 
 export type CalibrateRequest = QueryTarget;

@@ -23,7 +23,7 @@ import { GROUNDING_PROBES } from '../pipeline/grounding-probes.js';
 import { pagePart, resolveSource, type PageTarget } from '../pipeline/pages.js';
 import { buildCitedMessages, buildMessages, citedPassages } from '../answerer/prompt.js';
 import { chatTokenCounter } from '../answerer/tokens.js';
-import { buildContext, DEFAULT_CONTEXT_HITS, DEFAULT_CONTEXT_TOKENS, type ContextBudget } from '../pipeline/context.js';
+import { buildContext, DEFAULT_CONTEXT_HITS, DEFAULT_CONTEXT_TOKENS, type ContextBudget, type ContextParts } from '../pipeline/context.js';
 import { chunkUrl } from '../corpus/links.js';
 import { isSnapshotPath } from '../snapshot/path.js';
 import { packageVersion } from '../version.js';
@@ -163,11 +163,7 @@ export class LocalEngine implements Engine {
   /** The passages the builder makes from the hits, and what they and the whole prompt cost in tokens. */
   private async sentContext(request: AskRequest, hits: readonly RankedHit[], budget: ContextBudget, store: VectorStore, info: CollectionInfo): Promise<SentContext> {
     const countTokens = await chatTokenCounter();
-    const built = await buildContext(hits, budget, {
-      pageChunks: (source) => store.pageChunks(info.physicalName, source),
-      countTokens,
-      urlOf: (place) => chunkUrl(place, info.corpus, request.linkTemplate),
-    });
+    const built = await buildContext(hits, budget, contextParts(store, info, request.linkTemplate, countTokens));
     const messages = request.cite ? buildCitedMessages(request.question, built.passages) : buildMessages(request.question, built.passages);
     const promptTokens = messages.reduce((sum, message) => sum + countTokens(message.content), 0);
     return { passages: built.passages, tokens: built.tokens, promptTokens, budget: budget.tokens };
@@ -335,21 +331,33 @@ export class LocalEngine implements Engine {
     const reranker = rerank === undefined ? undefined : await this.reranker(rerank, this.embeddingOf(request), context.progress);
     const candidates = rerank === undefined ? request.topK : Math.max(request.topK, rerank.candidates);
     let fallbacks = 0;
+    // The top k as `search` finds them (and reranks them), or as `ask` does for its context builder.
+    const ranked = async (question: string, vector: Float32Array, topK: number, counted: boolean) => {
+      const retrieved = await retrieveByVector(question, vector, store, { collection: request.collection, topK: rerank === undefined ? topK : Math.max(topK, rerank.candidates), mode });
+      if (reranker === undefined || rerank === undefined) return retrieved;
+      const reranked = await rerankHits(question, retrieved.hits, reranker, { topK, budgetMs: rerank.budgetMs, signal: context.signal });
+      if (counted && reranked.fallback !== undefined) fallbacks++;
+      return { hits: reranked.hits, similarity: retrieved.similarity };
+    };
+    // What `ask` would send: the context builder's passages from its own hits, or the top k.
+    const budget = contextBudget({ context: request.context }, info);
+    const countTokens = budget === undefined ? undefined : await chatTokenCounter();
+    const sentFor = async (question: string, vector: Float32Array, topHits: RankedHit[]) => {
+      const passages = budget === undefined || countTokens === undefined ? topHits : (await buildContext((await ranked(question, vector, budget.maxHits, false)).hits, budget, contextParts(store, info, undefined, countTokens))).passages;
+      return { passages, promptChars: buildMessages(question, passages).reduce((sum, message) => sum + message.content.length, 0) };
+    };
     const report = await evaluate(request.questions, request.topK, async (question) => {
       context.signal.throwIfAborted();
       const vector = vectorOf.get(question) as Float32Array;
-      const { hits, similarity } = await retrieveByVector(question, vector, store, { collection: request.collection, topK: candidates, mode });
-      const grounded = judge(similarity, line).grounded;
-      if (reranker === undefined || rerank === undefined) return { hits, grounded, similarity: similarity ?? null };
-      const reranked = await rerankHits(question, hits, reranker, { topK: request.topK, budgetMs: rerank.budgetMs, signal: context.signal });
-      if (reranked.fallback !== undefined) fallbacks++;
-      return { hits: reranked.hits, grounded, similarity: similarity ?? null };
+      const { hits, similarity } = await ranked(question, vector, request.topK, true);
+      return { hits, grounded: judge(similarity, line).grounded, similarity: similarity ?? null, sent: await sentFor(question, vector, hits) };
     }, { curve: request.curve ?? false });
     // One line for the run, not one a question: the figures above then measure the retrieval order for those.
     if (fallbacks > 0) context.progress.warn(`reranking fell back to the ${mode} order on ${fallbacks} of ${request.questions.length} questions`);
     const reranking = reranker === undefined ? {} : { rerank: { by: reranker.name, candidates, fallbacks } };
+    const contextSettings = budget === undefined ? {} : { contextBudget: { tokens: budget.tokens, maxHits: budget.maxHits } };
     const calibration = info.grounding === undefined ? {} : { calibration: info.grounding };
-    return { embeddingModel: info.embeddingModel, chunker: info.chunker, mode, threshold: line.threshold ?? null, thresholdSource: line.source, ...calibration, ...reranking, ...report };
+    return { embeddingModel: info.embeddingModel, chunker: info.chunker, mode, threshold: line.threshold ?? null, thresholdSource: line.source, ...calibration, ...reranking, ...contextSettings, ...report };
   }
 
   /**
@@ -673,11 +681,20 @@ function builtCollection(info: CollectionInfo): { fullText: boolean; grounding?:
   return { fullText: info.fullText, ...(info.grounding === undefined ? {} : { grounding: info.grounding }) };
 }
 
+/** What the context builder reads: the collection's pages, gpt-oss's token count, and links. */
+function contextParts(store: VectorStore, info: CollectionInfo, linkTemplate: string | undefined, countTokens: (text: string) => number): ContextParts {
+  return {
+    pageChunks: (source) => store.pageChunks(info.physicalName, source),
+    countTokens,
+    urlOf: (place) => chunkUrl(place, info.corpus, linkTemplate),
+  };
+}
+
 /**
  * Whether `ask` fills a token budget (pipeline/context.ts): on markdown collections always, on
  * others when asked for one; never on a collection whose chunks do not carry their pages' bytes.
  */
-function contextBudget(request: AskRequest, info: CollectionInfo): ContextBudget | undefined {
+function contextBudget(request: Pick<AskRequest, 'context'>, info: CollectionInfo): ContextBudget | undefined {
   const asked = request.context;
   if (!info.pageText || (info.chunker !== 'markdown' && asked?.tokens === undefined)) return undefined;
   return { tokens: asked?.tokens ?? DEFAULT_CONTEXT_TOKENS, maxHits: asked?.maxHits ?? DEFAULT_CONTEXT_HITS };

@@ -65,6 +65,8 @@ export interface EvalReport {
   mrr: number;
   /** Same, counting any chunk from an answering file: present when the questions name gold sources. */
   page?: { recallAtK: number; mrr: number };
+  /** Whether what `ask` would send holds the answer (the context builder's passages, or the top k). */
+  context?: ContextRecall;
   misses: EvalMiss[];
   grounding: GroundingReport;
 }
@@ -153,6 +155,26 @@ export interface EvalSearch {
   hits: RankedHit[];
   grounded: boolean;
   similarity: number | null;
+  /** What `ask` would send the model for the question, and the prompt's length in characters. */
+  sent?: { passages: ReadonlyArray<Pick<RankedHit, 'source' | 'text'>>; promptChars: number };
+}
+
+/** Context recall: the share of real questions whose answer is inside what `ask` would send. */
+export interface ContextRecall {
+  recall: number;
+  /** The median prompt (system and user messages) in characters. */
+  medianPromptChars: number;
+}
+
+/** A passage holds the answer: a gold section of its file, or (the FAQ format) an expected heading. */
+function holdsAnswer(passage: Pick<RankedHit, 'source' | 'text'>, item: EvalQuestion): boolean {
+  return item.gold === undefined ? item.expected.some((heading) => passage.text.includes(heading)) : isGoldHit(passage, item.gold);
+}
+
+function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? (sorted[middle] as number) : ((sorted[middle - 1] as number) + (sorted[middle] as number)) / 2;
 }
 
 /** A question's kind for the per-kind counts: its own, else real or off-topic. */
@@ -220,8 +242,10 @@ export async function evaluate(
   const pageRanks: number[] = [];
   const misses: EvalMiss[] = [];
   const grounding: GroundingReport = { realQuestions: 0, realFlagged: [], offTopicQuestions: 0, offTopicFlagged: 0, offTopicMissed: [], byKind: [] };
+  const sentHolds: boolean[] = [];
+  const promptChars: number[] = [];
   for (const item of questions) {
-    const { hits, grounded, similarity } = await search(item.question);
+    const { hits, grounded, similarity, sent } = await search(item.question);
     scored.push({ kind: kindOf(item), real: !isOffTopic(item), similarity, flagged: !grounded });
     if (isOffTopic(item)) {
       grounding.offTopicQuestions++;
@@ -231,6 +255,10 @@ export async function evaluate(
     }
     grounding.realQuestions++;
     if (!grounded) grounding.realFlagged.push(item.question);
+    if (sent !== undefined) {
+      sentHolds.push(sent.passages.some((passage) => holdsAnswer(passage, item)));
+      promptChars.push(sent.promptChars);
+    }
     const { gold } = item;
     const rank = rankOfFirst(hits, gold === undefined ? (hit) => isRelevant(hit.text, item.expected) : (hit) => isGoldHit(hit, gold));
     sectionRanks.push(rank);
@@ -245,5 +273,6 @@ export async function evaluate(
   const scores = sectionRanks.length === 0 ? { recallAtK: 0, mrr: 0 } : score(sectionRanks);
   grounding.byKind = countByKind(scored);
   if (options.curve === true) grounding.curve = groundingCurve(scored);
-  return { questions: sectionRanks.length, topK, ...scores, ...(page === undefined ? {} : { page }), misses, grounding };
+  const context: ContextRecall | undefined = sentHolds.length === 0 ? undefined : { recall: sentHolds.filter(Boolean).length / sentHolds.length, medianPromptChars: median(promptChars) };
+  return { questions: sectionRanks.length, topK, ...scores, ...(page === undefined ? {} : { page }), ...(context === undefined ? {} : { context }), misses, grounding };
 }

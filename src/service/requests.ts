@@ -291,7 +291,7 @@ export const parseRequest = {
     if (!Array.isArray(questions) || questions.length === 0) throw new UsageError('"questions" must be a non-empty array of {"question", "expected": [...]} or {"question", "gold": [...]}');
     const parsed = questions.map((item: unknown, index) => parseEvalQuestion(item, `questions[${index}]`));
     const curve = body['curve'] === true ? { curve: true } : {};
-    return { ...target(body, env, own), questions: parsed, topK: resolveTopK(optionalString(body, 'topK'), env), mode: mode(body, env), ...minScoreOf(body, env), ...rerankOf(body, env), ...curve };
+    return { ...target(body, env, own), questions: parsed, topK: resolveTopK(optionalString(body, 'topK'), env), mode: mode(body, env), ...minScoreOf(body, env), ...rerankOf(body, env), ...curve, ...contextOf(body, env) };
   },
   ingest(body: Body, env: Env, own?: EmbeddingSettings): IngestRequest {
     const source = optionalString(body, 'source') ?? env['RAGOSS_SOURCE'] ?? DEFAULT_SOURCE_URL;
@@ -340,7 +340,7 @@ function defaultsMarked(request: Pick<SearchRequest, 'mode' | 'minScore' | 'link
 export const wireRequest = {
   search: (request: SearchRequest): Body => ({ ...request, ...defaultsMarked(request), ...embeddingField(request) }),
   ask: ({ chat: settings, ...rest }: AskRequest): Body => ({ ...rest, ...defaultsMarked(rest), ...chatWire(settings), ...embeddingField(rest), context: rest.context ?? null }),
-  eval: (request: EvalRequest): Body => ({ ...request, mode: request.mode ?? null, minScore: request.minScore ?? null, rerank: request.rerank ?? null, ...embeddingField(request) }),
+  eval: (request: EvalRequest): Body => ({ ...request, mode: request.mode ?? null, minScore: request.minScore ?? null, rerank: request.rerank ?? null, ...embeddingField(request), context: request.context ?? null }),
   ingest: (request: IngestRequest): Body => ({ ...request, ...embeddingField(request) }),
   export: (request: ExportRequest): Body => ({ ...request }),
   get: (request: GetRequest): Body => ({ ...request, linkTemplate: request.linkTemplate ?? null }),

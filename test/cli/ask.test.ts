@@ -1,4 +1,6 @@
 import { spawn } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 // In-process through the CLI's entry (see runInProcess); what needs a process of its own spawns it.
 import { baseEnv, runInProcess as runCli, tempHome } from '../helpers/cli.js';
@@ -263,6 +265,24 @@ describe('ask on the whole docs: the context builder fills a token budget', () =
     expect(text.stdout).toContain('Sources (sent as context):\n  [1] https://milvus.io/docs/');
     expect(text.stdout.match(/^ {2}\[\d+\] /gm)).toHaveLength(context.passages.length);
     server.setScenario({ kind: 'ok' });
+  });
+
+  backendIndependent('eval reports the context recall at the budget beside recall@k; on the FAQ, of the top k', async () => {
+    const questions = join(tempHome(), 'questions.jsonl');
+    writeFileSync(questions, `${JSON.stringify({ question: 'how do I make entities expire after a week?', gold: [{ source: 'en/userGuide/manage-collections.md', heading: 'Set TTL' }] })}\n`);
+    const evalDocs = await runCli(['eval', questions, '--collection', docs, '--json', '--context-tokens', '1200'], env);
+    expect(evalDocs.code, evalDocs.stderr).toBe(0);
+    const report = singleJson(evalDocs.stdout) as { recallAtK: number; context: { recall: number; medianPromptChars: number }; contextBudget: { tokens: number; maxHits: number } };
+    expect(report.contextBudget).toEqual({ tokens: 1200, maxHits: DEFAULT_CONTEXT_HITS });
+    expect(report.context.recall).toBeGreaterThanOrEqual(report.recallAtK);
+    expect(report.context.medianPromptChars).toBeGreaterThan(0);
+    const text = await runCli(['eval', questions, '--collection', docs], env);
+    expect(text.stdout).toMatch(new RegExp(`\\ncontext +[01]\\.\\d{3} recall in what ask sends \\(${DEFAULT_CONTEXT_TOKENS} tokens from the top ${DEFAULT_CONTEXT_HITS}; median prompt \\d+ characters\\)\\n`));
+    const faqQuestions = join(tempHome(), 'faq.jsonl');
+    writeFileSync(faqQuestions, `${JSON.stringify({ question: QUESTION, expected: ['Where does Milvus store data?'] })}\n`);
+    const evalFaq = singleJson((await runCli(['eval', faqQuestions, '--collection', faq, '--json'], env)).stdout) as { recallAtK: number; context: { recall: number }; contextBudget?: unknown };
+    expect(evalFaq.contextBudget).toBeUndefined();
+    expect(evalFaq.context.recall).toBe(evalFaq.recallAtK);
   });
 
   backendIndependent('--top-k caps the hits and --context-tokens the budget; the FAQ keeps its top 3 unless asked', async () => {

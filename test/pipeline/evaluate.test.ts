@@ -65,6 +65,31 @@ describe('evaluate', () => {
     expect(report.misses[0]?.retrieved).toEqual(['en/limits.md › Overview', 'en/x.md › X', 'en/y.md › Y']);
   });
 
+  it('reports context recall: the answer inside what ask would send, and the median prompt', async () => {
+    const gold = [{ source: 'en/limits.md', heading: 'Calculating the number of collections' }];
+    const hit: RankedHit = { rank: 1, score: 1, text: 'Limits › Overview\n\ntext', source: 'en/limits.md', chunkIndex: 0 };
+    const passages: Record<string, Array<{ source: string; text: string }>> = {
+      // a sibling section the builder brought along holds it, though no top-k hit does
+      sibling: [{ source: 'en/limits.md', text: 'Limits › Overview\n\ntext\n\n## Calculating the number of collections\n\nbody' }],
+      // the heading on another page does not count
+      elsewhere: [{ source: 'en/other.md', text: 'Calculating the number of collections' }],
+      faq: [{ source: 'en/faq/product_faq.md', text: ' Where does Milvus store data?\n\nIn object storage.' }],
+    };
+    const promptChars: Record<string, number> = { sibling: 900, elsewhere: 100, faq: 500 };
+    const questions = [
+      { question: 'sibling', expected: [], gold },
+      { question: 'elsewhere', expected: [], gold },
+      { question: 'faq', expected: ['Where does Milvus store data?'] },
+      { question: 'off topic', expected: [] },
+    ];
+    const report = await evaluate(questions, 3, async (question) => ({ hits: [hit], grounded: true, similarity: null, sent: { passages: passages[question] ?? [], promptChars: promptChars[question] ?? 99_999 } }));
+    expect(report.recallAtK).toBe(0);
+    // Real questions only: the off-topic one sends something too, but has no answer to find.
+    expect(report.context).toEqual({ recall: 2 / 3, medianPromptChars: 500 });
+    const without = await evaluate(questions, 3, async () => ({ hits: [hit], grounded: true, similarity: null }));
+    expect(without.context).toBeUndefined();
+  });
+
   it('reads the full-docs format (gold, no expected) and refuses a gold entry without source', async () => {
     const dir = tempHome();
     const file = join(dir, 'gold.jsonl');
