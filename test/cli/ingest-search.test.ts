@@ -154,7 +154,7 @@ describe('ragoss ingest + search against a real Milvus', () => {
     expect(report.misses.map((miss) => miss.question)).toEqual([unanswered]);
     const human = await runCli(['eval', devQuestions], env);
     expect(human.code).toBe(0);
-    expect(human.stdout).toMatch(/^questions {3}15\nmodel {7}testing\/tiny-random-albert-768\nchunker {5}seed\nmode {8}(hybrid|dense)\nrecall@3 {4}\d\.\d{3}\nMRR {9}\d\.\d{3}\nmisses {6}\d+\n/);
+    expect(human.stdout).toMatch(/^questions {3}15\nmodel {7}testing\/tiny-random-albert-768\nchunker {5}seed\nmode {8}(hybrid|dense)\nrecall@3 {4}\d\.\d{3}\nMRR {9}\d\.\d{3}\ncontext {5}\d\.\d{3} recall in what ask sends \(the top 3; median prompt \d+ characters\)\nmisses {6}\d+\n/);
   });
 
   it('ingests with the markdown chunker: sections with their title path, recorded with the collection', async () => {
@@ -216,7 +216,7 @@ describe('ragoss ingest + search against a real Milvus', () => {
     if (fullText) expect(runs[1]).toMatchObject({ recallAtK: 0.5, page: { recallAtK: 0.5 } });
     const table = await runCli(['eval', file, '--mode', 'dense,bm25'], env);
     expect(table.code).toBe(0);
-    expect(table.stdout).toMatch(/^2 questions, model testing\/tiny-random-albert-768, chunker seed, grounding line -1\.000 \(min-score\)\nmode {3}recall@3 {2}MRR {4}page recall@3 {2}page MRR {2}misses {2}flagged\ndense {2}/);
+    expect(table.stdout).toMatch(/^2 questions, model testing\/tiny-random-albert-768, chunker seed, grounding line -1\.000 \(min-score\)\nmode {3}recall@3 {2}MRR {4}page recall@3 {2}page MRR {2}context recall {2}misses {2}flagged\ndense {2}/);
     // Off-topic lines ("expected": []) are scored by the grounding check, beside recall.
     writeFileSync(file, `${JSON.stringify({ question: 'How do I bake sourdough bread?', expected: [] })}\n${JSON.stringify({ question: 'Where does Milvus store data?', expected: ['Where does Milvus store data?'] })}\n`);
     const strict = await runCli(['eval', file, '--min-score', '1'], env);
