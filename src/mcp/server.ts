@@ -9,6 +9,7 @@ import { silentProgress } from '../progress.js';
 import { linkLabel } from '../corpus/links.js';
 import type { Grounding } from '../pipeline/grounding.js';
 import type { RankedHit } from '../pipeline/retrieve.js';
+import type { ContextPassage } from '../pipeline/context.js';
 
 export interface McpDefaults {
   collection: string;
@@ -46,6 +47,20 @@ function place(hit: RankedHit): z.infer<typeof sourceSchema> {
     chunk_index: hit.chunkIndex,
     ...(hit.heading === undefined ? {} : { heading: hit.heading, line: hit.line }),
     ...(hit.url === undefined ? {} : { url: hit.url }),
+  };
+}
+
+/** A passage the context builder sent, as a source: numbered as the prompt numbers it, scored as its best hit. */
+function passageHit(passage: ContextPassage, index: number, hits: readonly RankedHit[]): RankedHit {
+  return {
+    rank: index + 1,
+    score: hits[passage.rank - 1]?.score ?? 0,
+    source: passage.source,
+    chunkIndex: passage.chunks[0] ?? 0,
+    text: passage.text,
+    heading: passage.heading,
+    line: passage.line,
+    ...(passage.url === undefined ? {} : { url: passage.url }),
   };
 }
 
@@ -122,11 +137,15 @@ export function createMcpServer(engine: Engine, defaults: McpDefaults, version: 
     },
     async ({ question, top_k, mode, cite, force }, extra) => {
       try {
-        const request = { ...target, question: question.trim(), topK: top_k ?? defaults.topK, mode: mode ?? defaults.mode, chat: defaults.chat, ...answerDefaults, cite: cite === true, force: force === true };
+        // top_k also caps the hits the context builder reads on a whole-docs collection, as --top-k does.
+        const contextCap = top_k === undefined ? {} : { context: { maxHits: top_k } };
+        const request = { ...target, question: question.trim(), topK: top_k ?? defaults.topK, mode: mode ?? defaults.mode, chat: defaults.chat, ...answerDefaults, ...contextCap, cite: cite === true, force: force === true };
         const result = await engine.ask(request, context(extra.signal));
-        const sources = result.hits.map(place);
+        // The sources are what the model was sent: the context builder's passages, or the hits.
+        const sent = result.context === undefined ? result.hits : result.context.passages.map((passage, index) => passageHit(passage, index, result.hits));
+        const sources = sent.map(place);
         const structuredContent = { answer: result.answer, model: result.model, answered: result.answered, ...groundingOf(result), sources, ...(result.cited === undefined ? {} : { cited: result.cited }) };
-        const listing = result.hits.map((hit) => `  ${placeLine(hit)}`).join('\n');
+        const listing = sent.map((hit) => `  ${placeLine(hit)}`).join('\n');
         const text = result.answered ? `${result.answer.trim()}\n\nSources:\n${listing}` : `${notCoveredText(result)}\n(pass force: true to ask the model anyway)`;
         return { content: [{ type: 'text', text }], structuredContent };
       } catch (error) {

@@ -1,3 +1,5 @@
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -283,6 +285,26 @@ describe('ask on the whole docs: the context builder fills a token budget', () =
     const evalFaq = singleJson((await runCli(['eval', faqQuestions, '--collection', faq, '--json'], env)).stdout) as { recallAtK: number; context: { recall: number }; contextBudget?: unknown };
     expect(evalFaq.contextBudget).toBeUndefined();
     expect(evalFaq.context.recall).toBe(evalFaq.recallAtK);
+  });
+
+  backendIndependent('MCP ask lists the passages the model was sent as its sources; top_k caps the hits', async () => {
+    const transport = new StdioClientTransport({ command: process.execPath, args: [binPath, 'mcp'], env: { ...env, RAGOSS_COLLECTION: docs }, cwd: projectRoot, stderr: 'ignore' });
+    const client = new Client({ name: 'ragoss-test', version: '1.0.0' });
+    await client.connect(transport);
+    try {
+      const cli = (await askJson(['--collection', docs])).answer.context as JsonContext;
+      const asked = await client.callTool({ name: 'ask', arguments: { question: QUESTION, force: true } });
+      expect(asked.isError, JSON.stringify(asked.content)).toBeFalsy();
+      const sources = (asked.structuredContent as { sources: Array<{ rank: number; source: string; line: number }> }).sources;
+      expect(sources.map((source) => `${source.source}:${source.line}`)).toEqual(cli.passages.map((passage) => `${passage.source}:${passage.line}`));
+      expect(sources.map((source) => source.rank)).toEqual(cli.passages.map((_passage, index) => index + 1));
+      const capped = await client.callTool({ name: 'ask', arguments: { question: QUESTION, force: true, top_k: 1 } });
+      const cappedSources = (capped.structuredContent as { sources: Array<{ source: string }> }).sources;
+      expect(cappedSources.length).toBeGreaterThan(0);
+      expect(new Set(cappedSources.map((source) => source.source)).size).toBe(1);
+    } finally {
+      await client.close();
+    }
   });
 
   backendIndependent('--top-k caps the hits and --context-tokens the budget; the FAQ keeps its top 3 unless asked', async () => {
