@@ -10,6 +10,7 @@ import {
   DEFAULT_SOURCE_URL,
   embeddingTarget,
   engineSettings,
+  resolveContext,
   parseBoolean,
   parseDuration,
   parsePositiveInt,
@@ -276,6 +277,15 @@ describe('resolveCommonConfig: every shared setting from flags, env or defaults'
     const config = resolveCommonConfig({ embeddingModel: 'a/b' }, { RAGOSS_HOME: '/rh', RAGOSS_LOCK_TIMEOUT: '7', RAGOSS_START_TIMEOUT: '30', RAGOSS_MILVUS_LITE: '/x' });
     const settings = engineSettings(config);
     expect(settings).toEqual({ home: '/rh', location: config.location, embedding: { modelDir: undefined, cacheDir: '/rh/models', offline: false, dtype: 'fp32', batchSize: 16, hubEndpoint: undefined, url: undefined, server: { apiKey: undefined, dimensions: undefined, batchSize: 32, concurrency: 4, timeoutMs: 300_000, maxRetries: 5, maxTokens: 512 } }, milvusTimeoutMs: 10_000, milvusLiteExecutable: '/x', lockTimeoutMs: 7000, startTimeoutMs: 30_000 });
+  });
+
+  it('resolves the context budget and the cap on its hits: flags over env, neither when unset', () => {
+    expect(resolveContext({}, {})).toEqual({});
+    expect(resolveContext({ contextTokens: '900', topK: '5' }, { RAGOSS_CONTEXT_TOKENS: '100', RAGOSS_TOP_K: '7' })).toEqual({ tokens: 900, maxHits: 5 });
+    expect(resolveContext({}, { RAGOSS_CONTEXT_TOKENS: '100', RAGOSS_TOP_K: '7' })).toEqual({ tokens: 100, maxHits: 7 });
+    expect(() => resolveContext({ contextTokens: '0' }, {})).toThrow('--context-tokens must be a whole number of 1 or more, got "0"');
+    expect(() => resolveContext({}, { RAGOSS_CONTEXT_TOKENS: 'lots' })).toThrow('RAGOSS_CONTEXT_TOKENS must be a whole number of 1 or more, got "lots"');
+    expect(() => resolveContext({ topK: '-1' }, {})).toThrow('--top-k must be a whole number of 1 or more');
   });
 
   it('gives each request its model and its embedding settings, which travel to the service', () => {

@@ -2,7 +2,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { UsageError } from '../../src/errors.js';
-import { evaluate, isRelevant, parseEvalQuestion, readEvalQuestions, type EvalSearch } from '../../src/pipeline/evaluate.js';
+import { evaluate, groundingCurve, isRelevant, kindOf, parseEvalQuestion, readEvalQuestions, type EvalSearch } from '../../src/pipeline/evaluate.js';
 import type { RankedHit } from '../../src/pipeline/retrieve.js';
 import { tempHome } from '../helpers/cli.js';
 
@@ -235,3 +235,50 @@ describe('evaluate with off-topic questions', () => {
     expect(report.page).toBeUndefined();
   });
 });
+
+describe('context recall and kinds, to the letter', () => {
+  const hit: RankedHit = { rank: 1, score: 1, text: 'X', source: 'en/x.md', chunkIndex: 0 };
+
+  it('finds the answer in any passage sent, for any expected heading, and takes the middle of an even count', async () => {
+    const questions = [
+      // The second heading, in the second passage: any passage, any heading.
+      { question: 'two headings', expected: ['Nowhere', 'Where does Milvus store data?'] },
+      { question: 'gold', expected: [], gold: [{ source: 'en/limits.md', heading: 'Limits' }] },
+    ];
+    const sent: Record<string, EvalSearch['sent']> = {
+      'two headings': { passages: [{ source: 'en/faq/a.md', text: 'Nothing here' }, { source: 'en/faq/b.md', text: 'Where does Milvus store data?' }], promptChars: 100 },
+      gold: { passages: [{ source: 'en/other.md', text: 'Limits' }, { source: 'en/limits.md', text: 'Limits › Limits' }], promptChars: 301 },
+    };
+    const report = await evaluate(questions, 3, async (question) => ({ hits: [hit], grounded: false, similarity: 0.2, sent: sent[question] }));
+    expect(report.context).toEqual({ recall: 1, medianPromptChars: 200.5 });
+  });
+
+  it('reads a kind only when it is a non-empty string, and names the default kinds', () => {
+    expect(parseEvalQuestion({ question: 'q', expected: [], kind: '' }, 'x')).toEqual({ question: 'q', expected: [] });
+    expect(parseEvalQuestion({ question: 'q', expected: [], kind: 7 }, 'x')).toEqual({ question: 'q', expected: [] });
+    expect(parseEvalQuestion({ question: 'q', expected: [], topic: 'unrelated' }, 'x')).toEqual({ question: 'q', expected: [], kind: 'unrelated' });
+    expect(kindOf({ question: 'q', expected: ['A'] })).toBe('real');
+    expect(kindOf({ question: 'q', expected: [] })).toBe('off-topic');
+  });
+
+  it('counts flagged questions per kind, real kinds first', async () => {
+    const questions = [
+      { question: 'off', expected: [], kind: 'unrelated' },
+      { question: 'real', expected: ['X'] },
+      { question: 'off2', expected: [], kind: 'unrelated' },
+    ];
+    const grounded: Record<string, boolean> = { off: false, real: true, off2: true };
+    const report = await evaluate(questions, 3, async (question) => ({ hits: [hit], grounded: grounded[question] ?? true, similarity: 0.5 }));
+    expect(report.grounding.byKind).toEqual([
+      { kind: 'real', real: true, questions: 1, flagged: 0 },
+      { kind: 'unrelated', real: false, questions: 2, flagged: 1 },
+    ]);
+  });
+
+  it('draws no curve without similarities, and counts a question with none as below every line', () => {
+    expect(groundingCurve([{ kind: 'real', similarity: null }])).toEqual([]);
+    const curve = groundingCurve([{ kind: 'real', similarity: 0.3 }, { kind: 'real', similarity: null }]);
+    expect(curve).toEqual([{ threshold: 0.3, flagged: { real: 0.5 } }]);
+  });
+});
+
