@@ -231,6 +231,13 @@ function groundingLines(report: EvalResult): string[] {
   return [...lines, `off-topic   ${grounding.offTopicFlagged} of ${grounding.offTopicQuestions} flagged${perKind}`, ...grounding.offTopicMissed.map((question) => `  - not flagged: ${question}`)];
 }
 
+/** A header and rows as aligned lines: each column as wide as its widest cell, two spaces between. */
+function tableLines(header: readonly string[], rows: readonly (readonly string[])[]): string[] {
+  const widths = header.map((title, column) => Math.max(title.length, ...rows.map((row) => (row[column] ?? '').length)));
+  const line = (cells: readonly string[]) => cells.map((cell, column) => cell.padEnd(widths[column] ?? 0)).join('  ').trimEnd();
+  return [line(header), ...rows.map(line)];
+}
+
 function percent(share: number): string {
   return `${(share * 100).toFixed(1)}%`;
 }
@@ -247,10 +254,8 @@ export function formatCurve(report: EvalResult): string {
   const header = ['line', ...kinds];
   const marked = report.threshold === null ? undefined : Number(report.threshold.toFixed(2));
   const rows = curve.map((point) => [`${point.threshold.toFixed(2)}${point.threshold === marked ? ' *' : ''}`, ...keys.map((key) => percent(point.flagged[key] ?? 0))]);
-  const widths = header.map((title, column) => Math.max(title.length, ...rows.map((row) => (row[column] ?? '').length)));
-  const format = (cells: readonly string[]) => cells.map((cell, column) => cell.padEnd(widths[column] ?? 0)).join('  ').trimEnd();
   const title = `curve (${report.mode}): share flagged as the line moves${marked === undefined ? '' : `; * marks the step nearest the line in use, ${report.threshold?.toFixed(3)}`}`;
-  return [title, format(header), ...rows.map(format), ''].join('\n');
+  return [title, ...tableLines(header, rows), ''].join('\n');
 }
 
 /** Several modes on one question set, a row each (misses: run one mode to see them). */
@@ -275,12 +280,10 @@ export function formatEvalTable(reports: readonly EvalResult[]): string {
     ...(offTopic ? [`${report.grounding.offTopicFlagged}/${report.grounding.offTopicQuestions}`] : []),
     ...(kinds.length > 1 ? kinds.map((kind) => kindCell(report, kind)) : []),
   ]);
-  const widths = header.map((title, column) => Math.max(title.length, ...rows.map((row) => (row[column] ?? '').length)));
-  const line = (cells: readonly string[]) => cells.map((cell, column) => cell.padEnd(widths[column] ?? 0)).join('  ').trimEnd();
   const by = reports.find((report) => report.rerank !== undefined)?.rerank;
   const groundingLine = first.threshold === null ? 'no grounding line' : `grounding line ${first.threshold.toFixed(3)} (${first.thresholdSource})`;
   const title = `${first.questions} questions, model ${first.embeddingModel}, chunker ${first.chunker}, ${groundingLine}${by === undefined ? '' : `, reranker ${by.by} over the top ${by.candidates}`}`;
-  return [title, line(header), ...rows.map(line), ''].join('\n');
+  return [title, ...tableLines(header, rows), ''].join('\n');
 }
 
 function kindCell(report: EvalResult, kind: string): string {

@@ -110,7 +110,7 @@ export class LocalEngine implements Engine {
     }
     const mode = availableMode(request.mode, info, context.progress);
     const { rerank } = request;
-    const candidates = rerank === undefined ? request.topK : Math.max(request.topK, rerank.candidates);
+    const candidates = rerankPool(request.topK, rerank);
     const retrieved = await retrieve(request.question, embedder, store, { collection: request.collection, topK: candidates, mode });
     const grounding = judge(retrieved.similarity, groundingLine(request.minScore, info));
     const result = { question: request.question, embeddingModel: info.embeddingModel, mode, ...grounding };
@@ -329,18 +329,18 @@ export class LocalEngine implements Engine {
     const vectorOf = new Map(request.questions.map((item, index) => [item.question, vectors[index] as Float32Array]));
     const { rerank } = request;
     const reranker = rerank === undefined ? undefined : await this.reranker(rerank, this.embeddingOf(request), context.progress);
-    const candidates = rerank === undefined ? request.topK : Math.max(request.topK, rerank.candidates);
+    const candidates = rerankPool(request.topK, rerank);
     let fallbacks = 0;
     // The top k as `search` finds them (and reranks them), or as `ask` does for its context builder.
     const ranked = async (question: string, vector: Float32Array, topK: number, counted: boolean) => {
-      const retrieved = await retrieveByVector(question, vector, store, { collection: request.collection, topK: rerank === undefined ? topK : Math.max(topK, rerank.candidates), mode });
+      const retrieved = await retrieveByVector(question, vector, store, { collection: request.collection, topK: rerankPool(topK, rerank), mode });
       if (reranker === undefined || rerank === undefined) return retrieved;
       const reranked = await rerankHits(question, retrieved.hits, reranker, { topK, budgetMs: rerank.budgetMs, signal: context.signal });
       if (counted && reranked.fallback !== undefined) fallbacks++;
       return { hits: reranked.hits, similarity: retrieved.similarity };
     };
     // What `ask` would send: the context builder's passages from its own hits, or the top k.
-    const budget = contextBudget({ context: request.context }, info);
+    const budget = contextBudget(request, info);
     const countTokens = budget === undefined ? undefined : await chatTokenCounter();
     const sentFor = async (question: string, vector: Float32Array, topHits: RankedHit[]) => {
       const passages = budget === undefined || countTokens === undefined ? topHits : (await buildContext((await ranked(question, vector, budget.maxHits, false)).hits, budget, contextParts(store, info, undefined, countTokens))).passages;
@@ -698,6 +698,11 @@ function contextBudget(request: Pick<AskRequest, 'context'>, info: CollectionInf
   const asked = request.context;
   if (!info.pageText || (info.chunker !== 'markdown' && asked?.tokens === undefined)) return undefined;
   return { tokens: asked?.tokens ?? DEFAULT_CONTEXT_TOKENS, maxHits: asked?.maxHits ?? DEFAULT_CONTEXT_HITS };
+}
+
+/** How many hits to retrieve for the top k: with a rerank stage, its candidates too. */
+function rerankPool(topK: number, rerank: RerankSettings | undefined): number {
+  return rerank === undefined ? topK : Math.max(topK, rerank.candidates);
 }
 
 /** A hit with the link where a reader can check it, when ragoss can tell one. */
