@@ -29,7 +29,7 @@ import { isSnapshotPath } from '../snapshot/path.js';
 import { packageVersion } from '../version.js';
 import { silentProgress, type Progress } from '../progress.js';
 import { openStore } from '../store/open.js';
-import type { DataHolder } from '../store/data-lock.js';
+import { heldByLiveService, type DataHolder } from '../store/data-lock.js';
 import { notIngestedError, type CollectionInfo, type RetrievalMode, type VectorStore } from '../store/store.js';
 import { runDoctor } from './doctor.js';
 import type {
@@ -194,6 +194,8 @@ export class LocalEngine implements Engine {
     const shownSource = isUrl(request.source) ? displayUrl(request.source) : request.source;
     // The markdown chunker sizes chunks by the model's tokenizer, so even a dry run loads it.
     const needsModel = !request.dryRun || request.chunker === 'markdown';
+    // Refused by the store within seconds: do not make the refusal wait on a model load first.
+    if (!request.dryRun && this.storeRefusesUs()) await this.store(progress, signal);
     const loading = needsModel ? this.embedder(this.ingestModel(request), progress) : undefined;
     loading?.catch(() => undefined);
     const cut = async () => {
@@ -420,7 +422,7 @@ export class LocalEngine implements Engine {
     const embedding = this.embeddingOf(target);
     // Start loading the model the collection most likely uses while Milvus connects. Only a model
     // already on disk is guessed at, so a wrong guess never downloads anything.
-    if (embedding.url === undefined && modelOnDisk(guess, embedding)) this.embedder(localModel(guess, embedding), silentProgress).catch(() => undefined);
+    if (embedding.url === undefined && modelOnDisk(guess, embedding) && !this.storeRefusesUs()) this.embedder(localModel(guess, embedding), silentProgress).catch(() => undefined);
     const store = await this.store(context.progress, context.signal);
     const info = await this.describe(store, target.collection);
     const embedder = await this.queryEmbedder(target, info, context.progress);
@@ -510,6 +512,12 @@ export class LocalEngine implements Engine {
         await store?.close().catch(() => undefined);
       }
     }
+  }
+
+  /** A command on embedded data that a live service holds: the store will refuse it, so nothing is loaded on speculation. */
+  private storeRefusesUs(): boolean {
+    const { location } = this.settings;
+    return this.holder === 'command' && this.storePromise === undefined && location.kind === 'embedded' && heldByLiveService(location.dataDir);
   }
 
   private openStore(progress: Progress, signal: AbortSignal): Promise<VectorStore> {

@@ -19,6 +19,16 @@ function holderOf(lockPath: string): { pid: number; kind: DataHolder } | undefin
   }
 }
 
+/**
+ * Whether a live ragoss service holds the lock on this data now. A command checks before it starts
+ * a model load on speculation: that load would only slow its one-line refusal (it holds the event
+ * loop for seconds on a busy machine) when the store is about to refuse it anyway.
+ */
+export function heldByLiveService(dataDir: string): boolean {
+  const held = holderOf(join(dataDir, '.ragoss.lock'));
+  return held !== undefined && held.kind === 'service' && held.pid !== process.pid && processAlive(held.pid);
+}
+
 const tryCreate = (lockPath: string, kind: DataHolder) => createExclusive(lockPath, `${process.pid}\n${kind}\n`);
 
 export interface DataLockOptions {
