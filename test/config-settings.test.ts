@@ -5,9 +5,6 @@ import {
   DEFAULT_CHAT_BASE_URL,
   DEFAULT_CHAT_MODEL,
   DEFAULT_COLLECTION,
-  DEFAULT_GLOB,
-  DEFAULT_MODE_HELP,
-  DEFAULT_SOURCE_URL,
   embeddingTarget,
   engineSettings,
   resolveContext,
@@ -29,7 +26,6 @@ import {
   settingName,
   validateQuestion,
 } from '../src/config.js';
-import { DEFAULT_EMBEDDING_MODEL } from '../src/embedder/embedder.js';
 import { defaultMode } from '../src/engine/settings.js';
 import { describeLocation, parseMilvusUri } from '../src/store/location.js';
 import { expandHome } from '../src/system.js';
@@ -48,16 +44,6 @@ function usageError(run: () => unknown): UsageError {
 
 const EMBEDDED = { kind: 'embedded', dataDir: '/h/milvus' } as const;
 const SERVER = { kind: 'server', address: 'localhost:19530', ssl: false } as const;
-
-describe('defaults the README documents', () => {
-  it('the tutorial source, glob and models', () => {
-    expect(DEFAULT_SOURCE_URL).toBe('https://github.com/milvus-io/milvus-docs/releases/download/v2.4.6-preview/milvus_docs_2.4.x_en.zip');
-    expect(DEFAULT_GLOB).toBe('en/faq/*.md');
-    expect(DEFAULT_EMBEDDING_MODEL).toBe('Xenova/all-mpnet-base-v2');
-    expect(DEFAULT_CHAT_MODEL).toBe('openai/gpt-oss-20b');
-    expect(DEFAULT_MODE_HELP).toBe('hybrid for markdown collections with full text, else dense');
-  });
-});
 
 describe('pick, expandHome, resolveHome', () => {
   it('takes a flag over the env var, and treats empty strings as unset', () => {
