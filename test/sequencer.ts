@@ -4,8 +4,8 @@ const QUALITY = 'test/quality/real-model.test.ts';
 // Mostly waits on pip and PyPI: early, so the wait overlaps the files that use the CPU. By size (a
 // clean clone's order) it came last, and ran alone for most of a minute with a core idle.
 const EARLY = ['test/cli/embedded-install.test.ts'];
-// It needs a model CI may still be building (helpers/real-model.ts): last, so nothing waits on it.
-const LAST = ['test/rerank/cross-encoder.test.ts'];
+// They need models CI builds after the default one (helpers/real-model.ts): last, so nothing waits on them.
+const LAST = ['test/rerank/cross-encoder.test.ts', 'test/embedder/nomic.test.ts'];
 
 /**
  * The order files start in, on two workers. The quality test first: it is the longest file by far
