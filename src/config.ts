@@ -339,7 +339,7 @@ export interface RerankFlags {
 
 /**
  * The fused top 20 go to the reranker: on the held-out whole-docs questions the right section is
- * in the hybrid top 3 for 80% and the top 10 for 92% (README, "Retrieval quality"), so 20 holds
+ * in the hybrid top 3 for 80% and the top 10 for 92% (docs/grounding-and-quality.md, "Retrieval quality"), so 20 holds
  * nearly every answer a reranker could lift, while a cross-encoder's cost grows with each one.
  */
 export const DEFAULT_RERANK_CANDIDATES = 20;

@@ -1,4 +1,4 @@
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { delimiter, resolve } from 'node:path';
@@ -35,7 +35,8 @@ export function registerServe(program: Command, run: CommandRunner): void {
     .option('--token <secret>', 'bearer token every TCP request must carry (env RAGOSS_SERVE_TOKEN, which keeps it out of ps; default: a new random one, kept in the 0600 serve.json)')
     .option('--allow-path <dir...>', 'let TCP requests ingest from and export to paths under these directories (env RAGOSS_SERVE_ALLOW_PATHS, colon-separated; default: none, only the Unix socket may name local paths)')
     .option('--idle-timeout <duration>', `stop after this long without requests: 90s, 10m, 1h, 0 for never (env RAGOSS_IDLE_TIMEOUT; default ${DEFAULT_IDLE})`)
-    .option('--auto-started', 'internal: started by a command, so it may be restarted when idle')
+    // ragoss's own: a command that starts the service passes it (so it may be restarted when idle).
+    .addOption(new Option('--auto-started', 'internal: started by a command, so it may be restarted when idle').hideHelp())
     .action(async (flags: ServeFlags) => {
       await run(flags, (runtime) => serveCommand(flags, runtime));
     });

@@ -44,7 +44,7 @@ export interface ChatConfig {
 }
 
 /**
- * The mode when none is chosen follows the collection, as measured on both dev sets (README,
+ * The mode when none is chosen follows the collection, as measured on both dev sets (docs/grounding-and-quality.md,
  * "Retrieval quality"): the tutorial's seed chunks of the FAQ rank best dense (recall@3 and MRR
  * 1.000; hybrid 0.967 MRR), the markdown chunks of the whole docs best hybrid (recall@3 0.933
  * against 0.800 dense). Hybrid needs the collection's full-text index.

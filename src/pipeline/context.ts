@@ -25,7 +25,7 @@ export interface ContextPassage {
 }
 
 /**
- * The defaults, measured (README, "Answers from the whole docs"): on 94 whole-docs questions with
+ * The defaults, measured (docs/commands.md, "Answers from the whole docs"): on 94 whole-docs questions with
  * gold sections, 20 hybrid hits hold the answer for 0.979, and 1,750 tokens filled from them send it
  * for 0.957, with a median prompt of 7,778 characters (10 hits: at most 0.904; 2,000 tokens: no
  * more found, 8,822 characters).

@@ -68,8 +68,6 @@ function helpFlags(command: Command): string[] {
     .filter((long): long is string => long !== undefined && long !== '--help');
 }
 
-/** Listed by --help, but for ragoss's own use: a command starting the service passes it. */
-const INTERNAL: Readonly<Record<string, readonly string[]>> = { serve: ['--auto-started'] };
 
 const common = [...commands.values()].map(helpFlags).reduce((shared, flags) => shared.filter((flag) => flags.includes(flag)));
 
@@ -99,7 +97,7 @@ describe('the option tables', () => {
 
   for (const [name, command] of commands) {
     it(`list every option of ragoss ${name} --help, and nothing it lacks`, () => {
-      const own = helpFlags(command).filter((flag) => !common.includes(flag) && !(INTERNAL[name] ?? []).includes(flag));
+      const own = helpFlags(command).filter((flag) => !common.includes(flag));
       const documented = commandSections(name).flatMap((section) => tables(section.lines).filter((table) => table.header[0] === 'option').flatMap(tableFlags));
       expect(own.filter((flag) => !documented.includes(flag)), `options of ${name} missing from its option table`).toEqual([]);
       expect(documented.filter((flag) => !helpFlags(command).includes(flag)), `options in ${name}'s table that ${name} --help does not list`).toEqual([]);
