@@ -21,6 +21,7 @@ import type {
   SearchRequest,
   SearchResult,
 } from '../engine/engine.js';
+import { withEngineHits, type HitJson } from '../engine/hit-json.js';
 import { progressReplayer, type ProgressEvent } from './progress-events.js';
 import { ExitCode, InterruptedError, RagossError, type ExitCodeValue } from '../errors.js';
 import type { CollectionInfo } from '../store/store.js';
@@ -61,6 +62,9 @@ export async function probeService(socketPath: string, timeoutMs = 3000): Promis
   }
 }
 
+/** A result as the HTTP API sends it: its hits in the published shape. */
+type Published<T extends { hits: unknown }> = Omit<T, 'hits'> & { hits: HitJson[] };
+
 function errorFromWire(wire: WireError): Error {
   if (wire.exitCode === ExitCode.interrupted) return new InterruptedError();
   if (wire.unexpected === true) return new Error(wire.message);
@@ -77,14 +81,16 @@ export class RemoteEngine implements Engine {
     private readonly pid: number,
   ) {}
 
-  search(request: SearchRequest, context: OperationContext): Promise<SearchResult> {
-    return this.call<SearchResult>('/v1/search', wireRequest.search(request), context);
+  // Search and ask hits arrive as published (engine/hit-json.ts): scores rounded, read back into the engine's type.
+  async search(request: SearchRequest, context: OperationContext): Promise<SearchResult> {
+    return withEngineHits(await this.call<Published<SearchResult>>('/v1/search', wireRequest.search(request), context));
   }
 
-  ask(request: AskRequest, context: AskContext): Promise<AskResult> {
-    return this.call<AskResult>('/v1/ask', wireRequest.ask(request), context, (event, data) => {
+  async ask(request: AskRequest, context: AskContext): Promise<AskResult> {
+    const result = await this.call<Published<AskResult>>('/v1/ask', wireRequest.ask(request), context, (event, data) => {
       if (event === 'reasoning' || event === 'answer') context.onDelta?.({ kind: event, text: (data as { text: string }).text } as ChatDelta);
     });
+    return withEngineHits(result);
   }
 
   ingest(request: IngestRequest, context: OperationContext): Promise<IngestResult> {

@@ -7,6 +7,7 @@ import { resolveCommonConfig, type Env } from '../config.js';
 import type { EngineSettings } from '../engine/settings.js';
 import type { OperationContext } from '../engine/engine.js';
 import { LocalEngine } from '../engine/local.js';
+import { withPublishedHits } from '../engine/hit-json.js';
 import { progressEmitter } from './progress-events.js';
 import { ExitCode, InterruptedError, RagossError, UsageError, errorMessage, firstLine, redact, secretsAmong } from '../errors.js';
 import type { Progress } from '../progress.js';
@@ -159,9 +160,10 @@ class Service {
   }
 
   private readonly operations: Record<string, Operation> = {
-    '/v1/search': (body, context) => this.engine.search(parseRequest.search(body, this.options.env, this.ownEmbedding), context),
-    '/v1/ask': (body, context, emit) =>
-      this.engine.ask(parseRequest.ask(body, this.options.env, this.ownEmbedding), { ...context, onDelta: (delta) => emit(delta.kind, { text: delta.text }) }),
+    // Hits go out as every entry point publishes them (engine/hit-json.ts); the CLI's client reads them back.
+    '/v1/search': async (body, context) => withPublishedHits(await this.engine.search(parseRequest.search(body, this.options.env, this.ownEmbedding), context)),
+    '/v1/ask': async (body, context, emit) =>
+      withPublishedHits(await this.engine.ask(parseRequest.ask(body, this.options.env, this.ownEmbedding), { ...context, onDelta: (delta) => emit(delta.kind, { text: delta.text }) })),
     '/v1/ingest': (body, context) => this.engine.ingest(parseRequest.ingest(body, this.options.env, this.ownEmbedding), context),
     '/v1/export': (body, context) => this.engine.exportSnapshot(parseRequest.export(body, this.options.env), context),
     '/v1/eval': (body, context) => this.engine.evaluate(parseRequest.eval(body, this.options.env, this.ownEmbedding), context),
