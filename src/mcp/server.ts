@@ -147,7 +147,7 @@ export function createMcpServer(engine: Engine, defaults: McpDefaults, version: 
       inputSchema: {
         source: z.string().min(1).describe('a source as search returns it (en/faq/product_faq.md), its file name, or a link search returned'),
         heading: z.string().optional().describe("only this section (a heading's text or anchor), subsections included"),
-        chunk: z.number().int().min(0).optional().describe('only this chunk of the page (chunk_index from search)'),
+        chunk: z.number().int().min(0).optional().describe("only this chunk of the page (a hit's chunkIndex from search)"),
       },
       outputSchema: { source: z.string(), scope: z.enum(['page', 'section', 'chunk']), heading: z.string().optional(), chunk: z.number().optional(), line: z.number(), url: z.string().optional(), text: z.string() },
       annotations: { readOnlyHint: true, openWorldHint: false },
