@@ -66,19 +66,13 @@ export function hitPlace(hit: RankedHit): HitPlace {
   return place;
 }
 
-/** A published hit back into the engine's type (the service's client reads its hits this way). */
+/**
+ * A published hit back into the engine's type (the service's client reads its hits this way). The
+ * names are the engine's, so nothing is renamed: only the scores have lost their noise digits. It
+ * compiles only while a published hit still carries everything a `RankedHit` needs.
+ */
 export function hitFromJson(json: HitJson): RankedHit {
-  return {
-    rank: json.rank,
-    score: json.score,
-    text: json.text,
-    source: json.source,
-    chunkIndex: json.chunkIndex,
-    ...(json.heading === undefined ? {} : { heading: json.heading }),
-    ...(json.line === undefined ? {} : { line: json.line }),
-    ...(json.url === undefined ? {} : { url: json.url }),
-    ...(json.rerankScore === undefined ? {} : { rerankScore: json.rerankScore }),
-  };
+  return json;
 }
 
 export interface GroundingJson {
