@@ -27,7 +27,8 @@ import { ExitCode, InterruptedError, RagossError, type ExitCodeValue } from '../
 import type { CollectionInfo } from '../store/store.js';
 import type { ServiceHealth } from './identity.js';
 import type { JobInfo } from './jobs.js';
-import { wireRequest } from './requests.js';
+import { REQUESTS } from './requests.js';
+import { ROUTES, type Route } from './routes.js';
 import { SseParser, type WireError } from './sse.js';
 
 /** A plain GET or POST over the service's socket; resolves with the status and parsed JSON body. */
@@ -55,7 +56,7 @@ export function socketJson<T>(socketPath: string, method: 'GET' | 'POST', path: 
 /** The service's health, or undefined when nothing answers on the socket. */
 export async function probeService(socketPath: string, timeoutMs = 3000): Promise<ServiceHealth | undefined> {
   try {
-    const { status, body } = await socketJson<ServiceHealth>(socketPath, 'GET', '/v1/health', timeoutMs);
+    const { status, body } = await socketJson<ServiceHealth>(socketPath, 'GET', ROUTES.health.path, timeoutMs);
     return status === 200 && body.service === 'ragoss' ? body : undefined;
   } catch {
     return undefined;
@@ -83,46 +84,46 @@ export class RemoteEngine implements Engine {
 
   // Search and ask hits arrive as published (engine/hit-json.ts): scores rounded, read back into the engine's type.
   async search(request: SearchRequest, context: OperationContext): Promise<SearchResult> {
-    return withEngineHits(await this.call<Published<SearchResult>>('/v1/search', wireRequest.search(request), context));
+    return withEngineHits(await this.call<Published<SearchResult>>(ROUTES.search, REQUESTS.search.write(request), context));
   }
 
   async ask(request: AskRequest, context: AskContext): Promise<AskResult> {
-    const result = await this.call<Published<AskResult>>('/v1/ask', wireRequest.ask(request), context, (event, data) => {
+    const result = await this.call<Published<AskResult>>(ROUTES.ask, REQUESTS.ask.write(request), context, (event, data) => {
       if (event === 'reasoning' || event === 'answer') context.onDelta?.({ kind: event, text: (data as { text: string }).text } as ChatDelta);
     });
     return withEngineHits(result);
   }
 
   ingest(request: IngestRequest, context: OperationContext): Promise<IngestResult> {
-    return this.call<IngestResult>('/v1/ingest', wireRequest.ingest(request), context);
+    return this.call<IngestResult>(ROUTES.ingest, REQUESTS.ingest.write(request), context);
   }
 
   startIngest(request: IngestRequest, context: OperationContext): Promise<JobInfo> {
-    return this.call<JobInfo>('/v1/jobs', wireRequest.ingest(request), context);
+    return this.call<JobInfo>(ROUTES.jobs, REQUESTS.ingest.write(request), context);
   }
 
   exportSnapshot(request: ExportRequest, context: OperationContext): Promise<ExportResult> {
-    return this.call<ExportResult>('/v1/export', wireRequest.export(request), context);
+    return this.call<ExportResult>(ROUTES.export, REQUESTS.export.write(request), context);
   }
 
   evaluate(request: EvalRequest, context: OperationContext): Promise<EvalResult> {
-    return this.call<EvalResult>('/v1/eval', wireRequest.eval(request), context);
+    return this.call<EvalResult>(ROUTES.eval, REQUESTS.eval.write(request), context);
   }
 
   calibrate(request: CalibrateRequest, context: OperationContext): Promise<CalibrateResult> {
-    return this.call<CalibrateResult>('/v1/calibrate', wireRequest.calibrate(request), context);
+    return this.call<CalibrateResult>(ROUTES.calibrate, REQUESTS.calibrate.write(request), context);
   }
 
   doctor(request: DoctorRequest, context: OperationContext): Promise<DoctorReport> {
-    return this.call<DoctorReport>('/v1/doctor', wireRequest.doctor(request), context);
+    return this.call<DoctorReport>(ROUTES.doctor, REQUESTS.doctor.write(request), context);
   }
 
   get(request: GetRequest, context: OperationContext): Promise<GetResult> {
-    return this.call<GetResult>('/v1/get', wireRequest.get(request), context);
+    return this.call<GetResult>(ROUTES.get, REQUESTS.get.write(request), context);
   }
 
   collections(context: OperationContext): Promise<CollectionInfo[]> {
-    return this.call<CollectionInfo[]>('/v1/collections', {}, context);
+    return this.call<CollectionInfo[]>(ROUTES.collections, {}, context);
   }
 
   async close(): Promise<void> {
@@ -136,7 +137,7 @@ export class RemoteEngine implements Engine {
   }
 
   /** POSTs the request and follows its event stream: progress, deltas, then the result or the error. */
-  private call<T>(path: string, body: unknown, context: OperationContext, onEvent?: (event: string, data: unknown) => void): Promise<T> {
+  private call<T>(route: Route, body: unknown, context: OperationContext, onEvent?: (event: string, data: unknown) => void): Promise<T> {
     const replay = progressReplayer(context.progress);
     return new Promise<T>((resolveCall, rejectCall) => {
       let settled = false;
@@ -147,7 +148,7 @@ export class RemoteEngine implements Engine {
         outcome();
       };
       const call = httpRequest(
-        { socketPath: this.socketPath, method: 'POST', path, agent: false, headers: { host: 'localhost', 'content-type': 'application/json', accept: 'text/event-stream' } },
+        { socketPath: this.socketPath, method: 'POST', path: route.path, agent: false, headers: { host: 'localhost', 'content-type': 'application/json', accept: 'text/event-stream' } },
         (response) => this.follow(response, replay, onEvent, (result) => settle(() => resolveCall(result as T)), (error) => settle(() => rejectCall(error))),
       );
       // Ctrl-C: hang up; the service sees the closed connection and cancels the work.
