@@ -413,10 +413,3 @@ export const REQUESTS = {
   doctor: request<DoctorRequest>()(target, chat),
   calibrate: request<CalibrateRequest>()(target),
 };
-
-type Requests = typeof REQUESTS;
-
-/** The service's side of each request (`REQUESTS[name].read`). */
-export const parseRequest = Object.fromEntries(Object.entries(REQUESTS).map(([name, spec]) => [name, spec.read])) as { [K in keyof Requests]: Requests[K]['read'] };
-/** The CLI's side of each request (`REQUESTS[name].write`). */
-export const wireRequest = Object.fromEntries(Object.entries(REQUESTS).map(([name, spec]) => [name, spec.write])) as { [K in keyof Requests]: Requests[K]['write'] };
