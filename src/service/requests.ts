@@ -235,7 +235,8 @@ function wireEmbedding(settings: EmbeddingSettings): WireEmbedding {
 const target: Field<QueryTarget> = {
   keys: {
     collection: { wire: scalar },
-    embeddingModel: { wire: scalar },
+    // Unset, the collection's model (ingest: the default one), never the model of the service's environment.
+    embeddingModel: { wire: scalar, nullUnsets: 'RAGOSS_EMBEDDING_MODEL' },
     embedding: { wire: embeddingSchema.nullable().optional(), hint: 'send {"embedding": {"url": "http://localhost:7997"}} or leave "embedding" out for the service\'s own' },
   },
   read(values, env, own) {

@@ -11,6 +11,7 @@ import { routeFor } from '../../src/service/routes.js';
 const SERVICE_ENV = {
   HOME: '/home/service',
   RAGOSS_COLLECTION: 'service_collection',
+  RAGOSS_EMBEDDING_MODEL: 'service/embedding-model',
   RAGOSS_TOP_K: '9',
   RAGOSS_MODE: 'bm25',
   RAGOSS_MIN_SCORE: '0.99',
@@ -64,7 +65,7 @@ describe("the service's requests, encoded by the CLI and read back by the servic
     // An HTTP client that says nothing gets the service's settings, as documented.
     const bare = REQUESTS.ask.read({ question: 'How is data stored in milvus?' }, SERVICE_ENV);
     expect(bare.chat).toMatchObject({ maxTokens: 11, reasoningEffort: 'high', model: 'openai/gpt-oss-120b', baseUrl: 'http://service.invalid/v1', timeoutMs: 7000 });
-    expect(bare).toMatchObject({ collection: 'service_collection', topK: 9, mode: 'bm25', minScore: 0.99, linkTemplate: 'https://mirror.invalid/{name}' });
+    expect(bare).toMatchObject({ collection: 'service_collection', embeddingModel: 'service/embedding-model', topK: 9, mode: 'bm25', minScore: 0.99, linkTemplate: 'https://mirror.invalid/{name}' });
     expect(bare.rerank).toEqual({ target: 'http://service-reranker.invalid/rerank', model: 'service-model', format: 'tei', apiKey: 'rk-service-key', candidates: 50, budgetMs: 9000 });
     // A reranker named by a bare string takes the rest from the service; a cross-encoder's name works too.
     const named = REQUESTS.search.read({ question: 'q', rerank: 'http://elsewhere.invalid/rerank' }, SERVICE_ENV).rerank;
@@ -155,10 +156,10 @@ describe("the service's requests, encoded by the CLI and read back by the servic
     // Left out, the service's environment fills the same fields.
     expect(REQUESTS.ask.read({ question: 'q' }, { ...SERVICE_ENV, RAGOSS_CONTEXT_TOKENS: '900' })).toMatchObject({ mode: 'bm25', minScore: 0.99, context: { tokens: 900 }, chat: { maxTokens: 11 } });
     const written = REQUESTS.ask.write({ collection: 'docs', question: 'q', topK: 3, chat: { ...chat, maxTokens: undefined, reasoningEffort: undefined }, force: false, cite: false });
-    expect(Object.entries(written).filter(([, value]) => value === null).map(([key]) => key).sort()).toEqual(['context', 'linkTemplate', 'maxTokens', 'minScore', 'mode', 'reasoningEffort', 'rerank']);
+    expect(Object.entries(written).filter(([, value]) => value === null).map(([key]) => key).sort()).toEqual(['context', 'embeddingModel', 'linkTemplate', 'maxTokens', 'minScore', 'mode', 'reasoningEffort', 'rerank']);
     // eval carries the same settings the same way.
     const evalWritten = REQUESTS.eval.write({ collection: 'docs', questions: [{ question: 'q', expected: [] }], topK: 3 });
-    expect(Object.entries(evalWritten).filter(([, value]) => value === null).map(([key]) => key).sort()).toEqual(['context', 'minScore', 'mode', 'rerank']);
+    expect(Object.entries(evalWritten).filter(([, value]) => value === null).map(([key]) => key).sort()).toEqual(['context', 'embeddingModel', 'minScore', 'mode', 'rerank']);
   });
 
   it('a body that does not fit is refused in one line naming the key, nested keys by their path', () => {
