@@ -1,6 +1,7 @@
 import type { CalibrateResult, Check, CheckStatus, DoctorReport, EvalResult, ExportResult, IngestResult, SentContext } from '../engine/engine.js';
 import { linkLabel } from '../corpus/links.js';
 import type { Grounding, GroundingCalibration, ThresholdSource } from '../pipeline/grounding.js';
+import { shownScore } from '../engine/hit-json.js';
 import type { CurvePoint } from '../pipeline/evaluate.js';
 import type { RankedHit } from '../pipeline/retrieve.js';
 import type { ContextPassage } from '../pipeline/context.js';
@@ -38,29 +39,6 @@ export function formatLink(url: string, line: number | undefined, style: LinkSty
   return style.hyperlinks ? hyperlink(label, url) : label;
 }
 
-export function hitJson(hit: RankedHit): Record<string, unknown> {
-  return {
-    rank: hit.rank,
-    score: Number(hit.score.toFixed(6)),
-    text: hit.text,
-    source: hit.source,
-    chunkIndex: hit.chunkIndex,
-    ...(hit.heading === undefined ? {} : { heading: hit.heading, line: hit.line }),
-    ...(hit.url === undefined ? {} : { url: hit.url }),
-    ...(hit.rerankScore === undefined ? {} : { rerankScore: Number(hit.rerankScore.toFixed(6)) }),
-  };
-}
-
-/** `grounded`, `similarity`, `threshold` and where it came from, for --json: similarity rounded like scores. */
-export function groundingJson(grounding: Grounding): Record<string, unknown> {
-  return {
-    grounded: grounding.grounded,
-    similarity: grounding.similarity === null ? null : Number(grounding.similarity.toFixed(6)),
-    threshold: grounding.threshold,
-    thresholdSource: grounding.thresholdSource,
-  };
-}
-
 /** Where a line came from, in words. */
 const SOURCE_WORDS: Record<ThresholdSource, string> = {
   'min-score': '--min-score',
@@ -73,7 +51,7 @@ export function formatHit(hit: RankedHit, style: LinkStyle = PLAIN_LINKS): strin
   const preview = hit.text.trim().replace(/\s+/g, ' ');
   const shown = preview.length > 300 ? `${preview.slice(0, 297)}...` : preview;
   const link = hit.url === undefined ? '' : `   ${formatLink(hit.url, hit.line, style)}\n`;
-  return `${hit.rank}. ${hit.score.toFixed(4)}  ${hit.source} #${hit.chunkIndex}\n${link}   ${shown}\n`;
+  return `${hit.rank}. ${shownScore(hit.score, 4)}  ${hit.source} #${hit.chunkIndex}\n${link}   ${shown}\n`;
 }
 
 export function formatHits(hits: readonly RankedHit[], style: LinkStyle = PLAIN_LINKS): string {
@@ -83,8 +61,8 @@ export function formatHits(hits: readonly RankedHit[], style: LinkStyle = PLAIN_
 export function formatSources(hits: readonly RankedHit[], style: LinkStyle = PLAIN_LINKS): string {
   const line = (hit: RankedHit) =>
     hit.url === undefined
-      ? `  [${hit.rank}] ${hit.source} #${hit.chunkIndex} (score ${hit.score.toFixed(4)})`
-      : `  [${hit.rank}] ${formatLink(hit.url, hit.line, style)} (${hit.source} #${hit.chunkIndex}, score ${hit.score.toFixed(4)})`;
+      ? `  [${hit.rank}] ${hit.source} #${hit.chunkIndex} (score ${shownScore(hit.score, 4)})`
+      : `  [${hit.rank}] ${formatLink(hit.url, hit.line, style)} (${hit.source} #${hit.chunkIndex}, score ${shownScore(hit.score, 4)})`;
   return `Sources:\n${hits.map(line).join('\n')}\n`;
 }
 
@@ -116,10 +94,10 @@ export function nearestSources(hits: readonly RankedHit[], count = 2): string {
 /** The grounding verdict in words: the similarity against the line it had to reach. */
 export function describeGrounding(grounding: Grounding): string {
   if (grounding.similarity === null) return 'no passage at all';
-  if (grounding.threshold === null) return `best similarity ${grounding.similarity.toFixed(3)}`;
+  if (grounding.threshold === null) return `best similarity ${shownScore(grounding.similarity, 3)}`;
   // A line the user set needs no explanation; one ragoss drew says which.
   const source = grounding.thresholdSource === 'min-score' ? '' : `, ${SOURCE_WORDS[grounding.thresholdSource]}`;
-  return `best similarity ${grounding.similarity.toFixed(3)}, below ${grounding.threshold.toFixed(3)}${source}`;
+  return `best similarity ${shownScore(grounding.similarity, 3)}, below ${grounding.threshold.toFixed(3)}${source}`;
 }
 
 /** A calibration as one summary line. */

@@ -6,7 +6,8 @@ import type { AskResult } from '../engine/engine.js';
 import { NotCoveredError } from '../errors.js';
 import { progressFor } from '../progress.js';
 import { withEngine } from '../cli/engine-for.js';
-import { contextJson, describeGrounding, formatPassages, formatSources, groundingJson, hitJson, linkStyleFor, nearestSources } from '../cli/format.js';
+import { contextJson, describeGrounding, formatPassages, formatSources, linkStyleFor, nearestSources } from '../cli/format.js';
+import { groundingJson, hitJson } from '../engine/hit-json.js';
 import type { CommandRunner } from '../cli/runtime.js';
 import { addGroundingOptions, queryRequest, type QueryFlags } from '../cli/query-options.js';
 

@@ -2,7 +2,8 @@ import type { Command } from 'commander';
 import { DEFAULT_MODE_HELP, DEFAULT_TOP_K, resolveCommonConfig, type CommonFlags } from '../config.js';
 import { progressFor } from '../progress.js';
 import { withEngine } from '../cli/engine-for.js';
-import { describeGrounding, formatHits, groundingJson, hitJson, linkStyleFor } from '../cli/format.js';
+import { describeGrounding, formatHits, linkStyleFor } from '../cli/format.js';
+import { groundingJson, hitJson } from '../engine/hit-json.js';
 import type { CommandRunner } from '../cli/runtime.js';
 import { addGroundingOptions, queryRequest, type QueryFlags } from '../cli/query-options.js';
 

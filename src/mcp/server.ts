@@ -7,7 +7,8 @@ import type { Engine, OperationContext, RerankSettings } from '../engine/engine.
 import { RagossError, firstLine, problemAndFix, redact } from '../errors.js';
 import { silentProgress } from '../progress.js';
 import { linkLabel } from '../corpus/links.js';
-import type { Grounding } from '../pipeline/grounding.js';
+import { groundingJson, hitJson, hitJsonSchema, hitPlace, hitPlaceSchema, shownScore } from '../engine/hit-json.js';
+import { THRESHOLD_SOURCES, type Grounding } from '../pipeline/grounding.js';
 import type { RankedHit } from '../pipeline/retrieve.js';
 import type { ContextPassage } from '../pipeline/context.js';
 
@@ -29,32 +30,20 @@ export interface McpDefaults {
 
 const modeSchema = z.enum(RETRIEVAL_MODES).optional().describe('retrieval: dense (embeddings), bm25 (exact terms) or hybrid (both); default: hybrid for whole-docs (markdown) collections, else dense');
 const topKSchema = z.number().int().min(1).max(50).optional().describe('how many chunks to retrieve (default 3)');
-const placeSchema = { rank: z.number(), score: z.number(), source: z.string(), chunk_index: z.number(), heading: z.string().optional(), line: z.number().optional(), url: z.string().optional() };
-const hitSchema = z.object({ ...placeSchema, text: z.string() });
-const sourceSchema = z.object(placeSchema);
 const groundingSchema = {
   grounded: z.boolean().describe('false: no passage comes close to the question; the docs do not seem to cover it'),
   similarity: z.number().nullable().describe("the best passage's dense similarity to the question"),
   threshold: z.number().nullable().describe('what the similarity had to reach (null: no threshold for this model)'),
+  thresholdSource: z.enum(THRESHOLD_SOURCES).describe("where the threshold came from: the server's min score, the collection's calibrated line, the model's default, or none"),
 };
-
-/** A hit as MCP clients get it: snake_case, and where to read it. */
-function place(hit: RankedHit): z.infer<typeof sourceSchema> {
-  return {
-    rank: hit.rank,
-    score: Number(hit.score.toFixed(6)),
-    source: hit.source,
-    chunk_index: hit.chunkIndex,
-    ...(hit.heading === undefined ? {} : { heading: hit.heading, line: hit.line }),
-    ...(hit.url === undefined ? {} : { url: hit.url }),
-  };
-}
 
 /** A passage the context builder sent, as a source: numbered as the prompt numbers it, scored as its best hit. */
 function passageHit(passage: ContextPassage, index: number, hits: readonly RankedHit[]): RankedHit {
+  const best = hits[passage.rank - 1];
   return {
     rank: index + 1,
-    score: hits[passage.rank - 1]?.score ?? 0,
+    score: best?.score ?? 0,
+    ...(best?.rerankScore === undefined ? {} : { rerankScore: best.rerankScore }),
     source: passage.source,
     chunkIndex: passage.chunks[0] ?? 0,
     text: passage.text,
@@ -65,15 +54,11 @@ function passageHit(passage: ContextPassage, index: number, hits: readonly Ranke
 }
 
 function placeLine(hit: RankedHit): string {
-  return `[${hit.rank}] ${hit.url === undefined ? '' : `${linkLabel(hit.url, hit.line)} `}(${hit.source} #${hit.chunkIndex}, score ${hit.score.toFixed(4)})`;
-}
-
-function groundingOf(result: Grounding): Pick<Grounding, 'grounded' | 'similarity' | 'threshold'> {
-  return { grounded: result.grounded, similarity: result.similarity, threshold: result.threshold };
+  return `[${hit.rank}] ${hit.url === undefined ? '' : `${linkLabel(hit.url, hit.line)} `}(${hit.source} #${hit.chunkIndex}, score ${shownScore(hit.score, 4)})`;
 }
 
 function notCoveredText(result: Grounding & { hits: RankedHit[] }): string {
-  const similarity = result.similarity === null ? 'no passage at all' : `best similarity ${result.similarity.toFixed(3)}${result.threshold === null ? '' : ` < ${result.threshold.toFixed(3)}`}`;
+  const similarity = result.similarity === null ? 'no passage at all' : `best similarity ${shownScore(result.similarity, 3)}${result.threshold === null ? '' : ` < ${result.threshold.toFixed(3)}`}`;
   return `The Milvus docs do not seem to cover this question (${similarity}). Nearest passages:\n${result.hits.map(placeLine).join('\n')}`;
 }
 
@@ -103,16 +88,15 @@ export function createMcpServer(engine: Engine, defaults: McpDefaults, version: 
       description:
         'Retrieve the passages of the Milvus documentation closest to a question (no LLM). Returns ranked chunks with their source file, chunk index, heading, link, score and text, and whether the docs seem to cover the question at all (grounded). Read more around a hit with the get tool.',
       inputSchema: { question: z.string().min(1).describe('the question, in plain words'), top_k: topKSchema, mode: modeSchema },
-      outputSchema: { question: z.string(), mode: z.enum(RETRIEVAL_MODES), ...groundingSchema, hits: z.array(hitSchema) },
+      outputSchema: { question: z.string(), mode: z.enum(RETRIEVAL_MODES), ...groundingSchema, hits: z.array(hitJsonSchema) },
       annotations: { readOnlyHint: true, openWorldHint: false },
     },
     async ({ question, top_k, mode }, extra) => {
       try {
         const result = await engine.search({ ...target, question: question.trim(), topK: top_k ?? defaults.topK, mode: mode ?? defaults.mode, ...answerDefaults }, context(extra.signal));
-        const hits = result.hits.map((hit) => ({ ...place(hit), text: hit.text }));
         const listing = result.hits.map((hit) => `${placeLine(hit)}\n${hit.text.trim()}`).join('\n\n');
         const text = result.grounded ? listing || 'no results' : `${notCoveredText(result)}\n\n${listing}`;
-        return { content: [{ type: 'text', text }], structuredContent: { question: result.question, mode: result.mode, ...groundingOf(result), hits } };
+        return { content: [{ type: 'text', text }], structuredContent: { question: result.question, mode: result.mode, ...groundingJson(result), hits: result.hits.map(hitJson) } };
       } catch (error) {
         return toolError(error, defaults.secrets);
       }
@@ -132,7 +116,7 @@ export function createMcpServer(engine: Engine, defaults: McpDefaults, version: 
         cite: z.boolean().optional().describe('number the passages and have the answer cite them as [n]'),
         force: z.boolean().optional().describe('ask the model even when the docs do not seem to cover the question'),
       },
-      outputSchema: { answer: z.string(), model: z.string(), answered: z.boolean(), ...groundingSchema, sources: z.array(sourceSchema), cited: z.array(z.number()).optional() },
+      outputSchema: { answer: z.string(), model: z.string(), answered: z.boolean(), ...groundingSchema, sources: z.array(hitPlaceSchema), cited: z.array(z.number()).optional() },
       annotations: { readOnlyHint: true, openWorldHint: true },
     },
     async ({ question, top_k, mode, cite, force }, extra) => {
@@ -143,8 +127,8 @@ export function createMcpServer(engine: Engine, defaults: McpDefaults, version: 
         const result = await engine.ask(request, context(extra.signal));
         // The sources are what the model was sent: the context builder's passages, or the hits.
         const sent = result.context === undefined ? result.hits : result.context.passages.map((passage, index) => passageHit(passage, index, result.hits));
-        const sources = sent.map(place);
-        const structuredContent = { answer: result.answer, model: result.model, answered: result.answered, ...groundingOf(result), sources, ...(result.cited === undefined ? {} : { cited: result.cited }) };
+        const sources = sent.map(hitPlace);
+        const structuredContent = { answer: result.answer, model: result.model, answered: result.answered, ...groundingJson(result), sources, ...(result.cited === undefined ? {} : { cited: result.cited }) };
         const listing = sent.map((hit) => `  ${placeLine(hit)}`).join('\n');
         const text = result.answered ? `${result.answer.trim()}\n\nSources:\n${listing}` : `${notCoveredText(result)}\n(pass force: true to ask the model anyway)`;
         return { content: [{ type: 'text', text }], structuredContent };
@@ -163,7 +147,7 @@ export function createMcpServer(engine: Engine, defaults: McpDefaults, version: 
       inputSchema: {
         source: z.string().min(1).describe('a source as search returns it (en/faq/product_faq.md), its file name, or a link search returned'),
         heading: z.string().optional().describe("only this section (a heading's text or anchor), subsections included"),
-        chunk: z.number().int().min(0).optional().describe('only this chunk of the page (chunk_index from search)'),
+        chunk: z.number().int().min(0).optional().describe("only this chunk of the page (a hit's chunkIndex from search)"),
       },
       outputSchema: { source: z.string(), scope: z.enum(['page', 'section', 'chunk']), heading: z.string().optional(), chunk: z.number().optional(), line: z.number(), url: z.string().optional(), text: z.string() },
       annotations: { readOnlyHint: true, openWorldHint: false },

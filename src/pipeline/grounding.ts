@@ -19,7 +19,8 @@ export interface Grounding {
  * ingest (or by `ragoss calibrate`); model default: a collection without one, a fixed line per
  * model and chunker; none: no line at all, nothing is flagged.
  */
-export type ThresholdSource = 'min-score' | 'collection' | 'model default' | 'none';
+export const THRESHOLD_SOURCES = ['min-score', 'collection', 'model default', 'none'] as const;
+export type ThresholdSource = (typeof THRESHOLD_SOURCES)[number];
 
 /**
  * How a collection's line was drawn, recorded with it (and carried by its snapshots). The null

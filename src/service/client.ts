@@ -21,12 +21,14 @@ import type {
   SearchRequest,
   SearchResult,
 } from '../engine/engine.js';
+import { withEngineHits, type HitJson } from '../engine/hit-json.js';
 import { progressReplayer, type ProgressEvent } from './progress-events.js';
 import { ExitCode, InterruptedError, RagossError, type ExitCodeValue } from '../errors.js';
 import type { CollectionInfo } from '../store/store.js';
 import type { ServiceHealth } from './identity.js';
 import type { JobInfo } from './jobs.js';
-import { wireRequest } from './requests.js';
+import { REQUESTS } from './requests.js';
+import { ROUTES, type Route } from './routes.js';
 import { SseParser, type WireError } from './sse.js';
 
 /** A plain GET or POST over the service's socket; resolves with the status and parsed JSON body. */
@@ -54,12 +56,15 @@ export function socketJson<T>(socketPath: string, method: 'GET' | 'POST', path: 
 /** The service's health, or undefined when nothing answers on the socket. */
 export async function probeService(socketPath: string, timeoutMs = 3000): Promise<ServiceHealth | undefined> {
   try {
-    const { status, body } = await socketJson<ServiceHealth>(socketPath, 'GET', '/v1/health', timeoutMs);
+    const { status, body } = await socketJson<ServiceHealth>(socketPath, 'GET', ROUTES.health.path, timeoutMs);
     return status === 200 && body.service === 'ragoss' ? body : undefined;
   } catch {
     return undefined;
   }
 }
+
+/** A result as the HTTP API sends it: its hits in the published shape. */
+type Published<T extends { hits: unknown }> = Omit<T, 'hits'> & { hits: HitJson[] };
 
 function errorFromWire(wire: WireError): Error {
   if (wire.exitCode === ExitCode.interrupted) return new InterruptedError();
@@ -77,46 +82,48 @@ export class RemoteEngine implements Engine {
     private readonly pid: number,
   ) {}
 
-  search(request: SearchRequest, context: OperationContext): Promise<SearchResult> {
-    return this.call<SearchResult>('/v1/search', wireRequest.search(request), context);
+  // Search and ask hits arrive as published (engine/hit-json.ts): scores rounded, read back into the engine's type.
+  async search(request: SearchRequest, context: OperationContext): Promise<SearchResult> {
+    return withEngineHits(await this.call<Published<SearchResult>>(ROUTES.search, REQUESTS.search.write(request), context));
   }
 
-  ask(request: AskRequest, context: AskContext): Promise<AskResult> {
-    return this.call<AskResult>('/v1/ask', wireRequest.ask(request), context, (event, data) => {
+  async ask(request: AskRequest, context: AskContext): Promise<AskResult> {
+    const result = await this.call<Published<AskResult>>(ROUTES.ask, REQUESTS.ask.write(request), context, (event, data) => {
       if (event === 'reasoning' || event === 'answer') context.onDelta?.({ kind: event, text: (data as { text: string }).text } as ChatDelta);
     });
+    return withEngineHits(result);
   }
 
   ingest(request: IngestRequest, context: OperationContext): Promise<IngestResult> {
-    return this.call<IngestResult>('/v1/ingest', wireRequest.ingest(request), context);
+    return this.call<IngestResult>(ROUTES.ingest, REQUESTS.ingest.write(request), context);
   }
 
   startIngest(request: IngestRequest, context: OperationContext): Promise<JobInfo> {
-    return this.call<JobInfo>('/v1/jobs', wireRequest.ingest(request), context);
+    return this.call<JobInfo>(ROUTES.jobs, REQUESTS.ingest.write(request), context);
   }
 
   exportSnapshot(request: ExportRequest, context: OperationContext): Promise<ExportResult> {
-    return this.call<ExportResult>('/v1/export', wireRequest.export(request), context);
+    return this.call<ExportResult>(ROUTES.export, REQUESTS.export.write(request), context);
   }
 
   evaluate(request: EvalRequest, context: OperationContext): Promise<EvalResult> {
-    return this.call<EvalResult>('/v1/eval', wireRequest.eval(request), context);
+    return this.call<EvalResult>(ROUTES.eval, REQUESTS.eval.write(request), context);
   }
 
   calibrate(request: CalibrateRequest, context: OperationContext): Promise<CalibrateResult> {
-    return this.call<CalibrateResult>('/v1/calibrate', wireRequest.calibrate(request), context);
+    return this.call<CalibrateResult>(ROUTES.calibrate, REQUESTS.calibrate.write(request), context);
   }
 
   doctor(request: DoctorRequest, context: OperationContext): Promise<DoctorReport> {
-    return this.call<DoctorReport>('/v1/doctor', wireRequest.doctor(request), context);
+    return this.call<DoctorReport>(ROUTES.doctor, REQUESTS.doctor.write(request), context);
   }
 
   get(request: GetRequest, context: OperationContext): Promise<GetResult> {
-    return this.call<GetResult>('/v1/get', wireRequest.get(request), context);
+    return this.call<GetResult>(ROUTES.get, REQUESTS.get.write(request), context);
   }
 
   collections(context: OperationContext): Promise<CollectionInfo[]> {
-    return this.call<CollectionInfo[]>('/v1/collections', {}, context);
+    return this.call<CollectionInfo[]>(ROUTES.collections, {}, context);
   }
 
   async close(): Promise<void> {
@@ -130,7 +137,7 @@ export class RemoteEngine implements Engine {
   }
 
   /** POSTs the request and follows its event stream: progress, deltas, then the result or the error. */
-  private call<T>(path: string, body: unknown, context: OperationContext, onEvent?: (event: string, data: unknown) => void): Promise<T> {
+  private call<T>(route: Route, body: unknown, context: OperationContext, onEvent?: (event: string, data: unknown) => void): Promise<T> {
     const replay = progressReplayer(context.progress);
     return new Promise<T>((resolveCall, rejectCall) => {
       let settled = false;
@@ -141,7 +148,7 @@ export class RemoteEngine implements Engine {
         outcome();
       };
       const call = httpRequest(
-        { socketPath: this.socketPath, method: 'POST', path, agent: false, headers: { host: 'localhost', 'content-type': 'application/json', accept: 'text/event-stream' } },
+        { socketPath: this.socketPath, method: 'POST', path: route.path, agent: false, headers: { host: 'localhost', 'content-type': 'application/json', accept: 'text/event-stream' } },
         (response) => this.follow(response, replay, onEvent, (result) => settle(() => resolveCall(result as T)), (error) => settle(() => rejectCall(error))),
       );
       // Ctrl-C: hang up; the service sees the closed connection and cancels the work.

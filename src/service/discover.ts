@@ -8,6 +8,7 @@ import type { Progress } from '../progress.js';
 import { processAlive } from '../system.js';
 import { RagossError } from '../errors.js';
 import { probeService, RemoteEngine, socketJson } from './client.js';
+import { ROUTES } from './routes.js';
 import { fingerprintDifferences, serviceVersion, settingsFingerprint, type ServiceHealth } from './identity.js';
 import { servicePaths, type ServicePaths } from './paths.js';
 import { readPidRecord } from './pidfile.js';
@@ -106,7 +107,7 @@ export async function startDetached(settings: EngineSettings, env: Env, serveArg
 
 /** Asks the service to stop and waits until its process is gone (SIGTERM, then SIGKILL, if it will not). */
 export async function stopService(paths: ServicePaths, pid: number): Promise<void> {
-  await socketJson(paths.socket, 'POST', '/v1/shutdown', 3000).catch(() => undefined);
+  await socketJson(paths.socket, 'POST', ROUTES.shutdown.path, 3000).catch(() => undefined);
   const deadline = Date.now() + STOP_TIMEOUT_MS;
   while (serviceAlive(pid) && Date.now() < deadline) await delay(POLL_MS);
   for (const signal of ['SIGTERM', 'SIGKILL'] as const) {

@@ -15,52 +15,141 @@ import {
   validateQuestion,
   type Env,
 } from '../config.js';
-import type { RetrievalMode } from '../store/store.js';
-import type { AskRequest, CalibrateRequest, ChatSettings, DoctorRequest, EmbeddingChoice, EvalRequest, ExportRequest, GetRequest, IngestRequest, QueryTarget, SearchRequest } from '../engine/engine.js';
+import type { AskRequest, CalibrateRequest, ChatSettings, ContextRequest, DoctorRequest, EvalRequest, ExportRequest, GetRequest, IngestRequest, QueryTarget, SearchRequest } from '../engine/engine.js';
 import type { EmbeddingSettings } from '../engine/settings.js';
 import { EMBEDDING_DTYPES } from '../embedder/embedder.js';
 import { UsageError } from '../errors.js';
 import { isHttpUrl } from '../remote/http.js';
-import { parseEvalQuestion } from '../pipeline/evaluate.js';
+import { parseEvalQuestion, type EvalQuestion } from '../pipeline/evaluate.js';
+import type { RerankSettings } from '../rerank/reranker.js';
 
 /**
- * The JSON bodies of the HTTP API. Every field but the question is optional: what a body leaves
- * out comes from the service's own environment, then the defaults, as on the command line. The
- * CLI sends everything it resolved, so its flags and environment win.
+ * The JSON bodies of the HTTP API, each request described once for both sides: the CLI writes a
+ * resolved request with `write`, the service reads a body with `read`. Every field but what a
+ * request names (the question, a source) is optional: what a body leaves out comes from the
+ * service's own environment, then the defaults, as on the command line. The CLI sends everything
+ * it resolved, so its flags and environment win. A new option is one field in one list below.
  */
-export interface WireQuery {
-  question?: unknown;
-  topK?: unknown;
-  mode?: unknown;
-  collection?: unknown;
-  embeddingModel?: unknown;
-  minScore?: unknown;
-  linkTemplate?: unknown;
-}
-
-export interface WireChat {
-  model?: unknown;
-  baseUrl?: unknown;
-  apiKey?: unknown;
-  maxTokens?: unknown;
-  reasoningEffort?: unknown;
-  timeout?: unknown;
-}
 
 type Body = Record<string, unknown>;
 
-function optionalString(body: Body, field: string): string | undefined {
-  const value = body[field];
-  if (value === undefined || value === null) return undefined;
-  if (typeof value === 'string') return value;
-  if (typeof value === 'number' || typeof value === 'boolean') return String(value);
-  throw new UsageError(`"${field}" must be a string`);
+/** What a body may hold under one key. */
+interface Key {
+  /** Checked on arrival: a body that does not fit is refused in one line naming the key. */
+  wire: z.ZodType;
+  /**
+   * For a setting the service's environment fills when a body leaves it out, where the CLI's
+   * "unset" must mean the command's default instead: that variable. The one rule for all of them:
+   * the CLI sends an unset value as `null`, and the service reads a `null` as if this variable of
+   * its environment were unset too (so `null` is the default, never the service's setting).
+   */
+  nullUnsets?: string;
+  hint?: string;
 }
 
-function target(body: Body, env: Env, own?: EmbeddingSettings): QueryTarget {
-  const config = resolveCommonConfig({ collection: optionalString(body, 'collection'), embeddingModel: optionalString(body, 'embeddingModel') }, env);
-  const resolved = embeddingTarget(config);
-  return { collection: config.collection, embeddingModel: resolved.embeddingModel, ...embeddingOf(body, own ?? resolved.embedding) };
+/**
+ * One option of a request (one body key, or a few read together): what the body may hold, how the
+ * service reads it into the request (`values`: the body's, `null` read as absent), and how the
+ * CLI writes a resolved request's value.
+ */
+interface Field<R> {
+  keys: Record<string, Key>;
+  read(values: Body, env: Env, own: EmbeddingSettings | undefined): Partial<R>;
+  write(request: R): Body;
+}
+
+export interface RequestSpec<R> {
+  /** The service's side. `own`: the service's embedding settings, the base of a caller's partial `embedding` (default: as `env` resolves them). */
+  read(body: Body, env: Env, own?: EmbeddingSettings): R;
+  /** The CLI's side: a resolved request as a body that `read` reads back unchanged. */
+  write(request: R): Body;
+}
+
+/** A field with the schema its keys are checked against, built once. */
+interface Checked<R> {
+  field: Field<R>;
+  schema: z.ZodObject;
+}
+
+function readField<R>({ field, schema }: Checked<R>, body: Body, env: Env, own: EmbeddingSettings | undefined): Partial<R> {
+  const parsed = schema.safeParse(body);
+  if (!parsed.success) {
+    const issue = innermost(parsed.error.issues[0]);
+    throw new UsageError(`"${issue.path.join('.')}" ${issue.message}`, field.keys[String(issue.path[0])]?.hint);
+  }
+  let fieldEnv = env;
+  const values: Body = {};
+  for (const [key, { nullUnsets }] of Object.entries(field.keys)) {
+    const value = parsed.data[key];
+    if (value === null && nullUnsets !== undefined) fieldEnv = { ...fieldEnv, [nullUnsets]: undefined };
+    if (value !== null && value !== undefined) values[key] = value;
+  }
+  return field.read(values, fieldEnv, own);
+}
+
+/** Where a body went wrong: inside a value whose kind fit one of the kinds allowed (an object with a bad field), that field. */
+function innermost(issue: z.core.$ZodIssue | undefined): { path: PropertyKey[]; message: string } {
+  if (issue === undefined) return { path: [], message: 'is invalid' };
+  const within = issue.code === 'invalid_union' ? issue.errors.map((branch) => branch[0]).find((first) => first !== undefined && first.path.length > 0) : undefined;
+  return within === undefined ? issue : { path: [...issue.path, ...within.path], message: within.message };
+}
+
+function writeField<R>(field: Field<R>, request: R): Body {
+  const body = field.write(request);
+  for (const [key, { nullUnsets }] of Object.entries(field.keys)) if (nullUnsets !== undefined) body[key] ??= null;
+  return body;
+}
+
+/** What a list of fields provides, all together. */
+type Provided<F> = (F extends Field<infer T> ? (provides: T) => void : never) extends (provides: infer All) => void ? All : never;
+/** The request's keys no field provides: a request that misses one does not compile. */
+type Missing<R, F> = Exclude<keyof R, keyof Provided<F>>;
+
+/** A request made of its fields, read and written in this order (the first field that fails names the error). */
+function request<R>() {
+  return <F extends Array<Field<object>>>(...fields: F & ([Missing<R, F[number]>] extends [never] ? unknown : { missing: Missing<R, F[number]> })): RequestSpec<R> => spec<R>(fields as Array<Field<R>>);
+}
+
+function spec<R>(fields: Array<Field<R>>): RequestSpec<R> {
+  const checked = fields.map((field) => ({ field, schema: z.object(Object.fromEntries(Object.entries(field.keys).map(([key, { wire }]) => [key, wire]))) }));
+  return {
+    read: (body, env, own) => Object.assign({}, ...checked.map((item) => readField(item, body, env, own))) as R,
+    write: (resolved) => Object.assign({}, ...fields.map((field) => writeField(field, resolved))) as Body,
+  };
+}
+
+/** A string, or a number or boolean read as one (`"topK": 5` and `"topK": "5"` alike). */
+const scalar = z.union([z.string(), z.number(), z.boolean()], { error: 'must be a string' }).nullable().optional();
+const anything = z.unknown().optional();
+
+/** A scalar value as the config resolvers read it (a flag's text). */
+function text(values: Body, key: string): string | undefined {
+  const value = values[key];
+  return value === undefined ? undefined : String(value);
+}
+
+/**
+ * A setting read by its config resolver, like a flag: the body's value, else the service's
+ * environment, else the default. `nullUnsets`: see `Key`.
+ */
+function setting<K extends string, V>(key: K, resolve: (value: string | undefined, env: Env) => V | undefined, nullUnsets?: string): Field<{ [P in K]?: V }> {
+  return {
+    keys: { [key]: { wire: scalar, ...(nullUnsets === undefined ? {} : { nullUnsets }) } },
+    read(values, env) {
+      const value = resolve(text(values, key), env);
+      return (value === undefined ? {} : { [key]: value }) as { [P in K]?: V };
+    },
+    write: (resolved) => ({ [key]: resolved[key] }),
+  };
+}
+
+/** true or false: only `true` is true. `onlyTrue`: absent unless true. */
+function flag<K extends string>(key: K, onlyTrue = false): Field<{ [P in K]?: boolean }> {
+  return {
+    keys: { [key]: { wire: anything } },
+    read: (values) => (values[key] === true ? { [key]: true } : onlyTrue ? {} : { [key]: false }) as { [P in K]?: boolean },
+    write: (resolved) => ({ [key]: resolved[key] }),
+  };
 }
 
 const httpUrl = z.string().refine(isHttpUrl, 'must be an http(s) URL');
@@ -99,40 +188,31 @@ function orOwn<T>(value: T | null | undefined, own: T | undefined): T | undefine
 }
 
 /**
- * The caller's embedding settings: absent or `null`, the service's own (unset in the request).
- * The service's embedding key goes only to the service's own server, never to a URL a caller names.
+ * The caller's embedding settings, building on the service's own (absent or `null`: the service's
+ * own, unset in the request). The service's embedding key goes only to the service's own server,
+ * never to a URL a caller names.
  */
-function embeddingOf(body: Body, own: EmbeddingSettings): EmbeddingChoice {
-  const wire = body['embedding'];
-  if (wire === undefined || wire === null) return {};
-  const parsed = embeddingSchema.safeParse(wire);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    const where = ['embedding', ...(issue?.path ?? [])].join('.');
-    throw new UsageError(`"${where}" ${issue?.message ?? 'is invalid'}`, 'send {"embedding": {"url": "http://localhost:7997"}} or leave "embedding" out for the service\'s own');
-  }
-  const fields: WireEmbedding = parsed.data;
+function embeddingOf(fields: WireEmbedding | undefined, own: EmbeddingSettings): EmbeddingSettings | undefined {
+  if (fields === undefined) return undefined;
   const url = orOwn(fields.url, own.url);
   const server = fields.server ?? {};
   const ownKey = url === own.url ? own.server.apiKey : undefined;
   return {
-    embedding: {
-      modelDir: orOwn(fields.modelDir, own.modelDir),
-      cacheDir: own.cacheDir,
-      offline: fields.offline ?? own.offline,
-      dtype: (fields.dtype ?? own.dtype) as EmbeddingSettings['dtype'],
-      batchSize: fields.batchSize ?? own.batchSize,
-      hubEndpoint: orOwn(fields.hubEndpoint, own.hubEndpoint),
-      url,
-      server: {
-        apiKey: orOwn(server.apiKey, ownKey),
-        dimensions: orOwn(server.dimensions, own.server.dimensions),
-        batchSize: server.batchSize ?? own.server.batchSize,
-        concurrency: server.concurrency ?? own.server.concurrency,
-        timeoutMs: server.timeoutMs ?? own.server.timeoutMs,
-        maxRetries: server.maxRetries ?? own.server.maxRetries,
-        maxTokens: server.maxTokens ?? own.server.maxTokens,
-      },
+    modelDir: orOwn(fields.modelDir, own.modelDir),
+    cacheDir: own.cacheDir,
+    offline: fields.offline ?? own.offline,
+    dtype: (fields.dtype ?? own.dtype) as EmbeddingSettings['dtype'],
+    batchSize: fields.batchSize ?? own.batchSize,
+    hubEndpoint: orOwn(fields.hubEndpoint, own.hubEndpoint),
+    url,
+    server: {
+      apiKey: orOwn(server.apiKey, ownKey),
+      dimensions: orOwn(server.dimensions, own.server.dimensions),
+      batchSize: server.batchSize ?? own.server.batchSize,
+      concurrency: server.concurrency ?? own.server.concurrency,
+      timeoutMs: server.timeoutMs ?? own.server.timeoutMs,
+      maxRetries: server.maxRetries ?? own.server.maxRetries,
+      maxTokens: server.maxTokens ?? own.server.maxTokens,
     },
   };
 }
@@ -151,199 +231,186 @@ function wireEmbedding(settings: EmbeddingSettings): WireEmbedding {
   };
 }
 
-/** A request's embedding as a body field: sent only when the caller chose one. */
-function embeddingField(request: EmbeddingChoice): Body {
-  return request.embedding === undefined ? {} : { embedding: wireEmbedding(request.embedding) };
-}
+/** The collection a request reads, the model it names, and how it embeds (sent only when the caller chose). */
+const target: Field<QueryTarget> = {
+  keys: {
+    collection: { wire: scalar },
+    // Unset, the collection's model (ingest: the default one), never the model of the service's environment.
+    embeddingModel: { wire: scalar, nullUnsets: 'RAGOSS_EMBEDDING_MODEL' },
+    embedding: { wire: embeddingSchema.nullable().optional(), hint: 'send {"embedding": {"url": "http://localhost:7997"}} or leave "embedding" out for the service\'s own' },
+  },
+  read(values, env, own) {
+    const config = resolveCommonConfig({ collection: text(values, 'collection'), embeddingModel: text(values, 'embeddingModel') }, env);
+    const resolved = embeddingTarget(config);
+    const embedding = embeddingOf(values['embedding'] as WireEmbedding | undefined, own ?? resolved.embedding);
+    return { collection: config.collection, embeddingModel: resolved.embeddingModel, ...(embedding === undefined ? {} : { embedding }) };
+  },
+  write: ({ collection, embeddingModel, embedding }) => ({ collection, embeddingModel, ...(embedding === undefined ? {} : { embedding: wireEmbedding(embedding) }) }),
+};
 
-function query(body: Body, env: Env, own?: EmbeddingSettings): SearchRequest {
-  const question = optionalString(body, 'question');
-  if (question === undefined) throw new UsageError('"question" is required', 'send {"question": "How is data stored in milvus?"}');
-  return {
-    ...target(body, env, own),
-    question: validateQuestion(question),
-    topK: resolveTopK(optionalString(body, 'topK'), env),
-    mode: mode(body, env),
-    ...minScoreOf(body, env),
-    ...linkTemplateOf(body, env),
-    ...rerankOf(body, env),
-  };
-}
+/** Only the collection (get and export read no vectors). */
+const collection: Field<{ collection: string }> = {
+  keys: { collection: { wire: scalar } },
+  read: (values, env) => ({ collection: resolveCommonConfig({ collection: text(values, 'collection') }, env).collection }),
+  write: ({ collection: name }) => ({ collection: name }),
+};
+
+const question: Field<{ question: string }> = {
+  keys: { question: { wire: scalar } },
+  read(values) {
+    const value = text(values, 'question');
+    if (value === undefined) throw new UsageError('"question" is required', 'send {"question": "How is data stored in milvus?"}');
+    return { question: validateQuestion(value) };
+  },
+  write: ({ question: value }) => ({ question: value }),
+};
+
+const topK = setting('topK', resolveTopK);
+const mode = setting('mode', resolveMode, 'RAGOSS_MODE');
+/** The grounding threshold. */
+const minScore = setting('minScore', resolveMinScore, 'RAGOSS_MIN_SCORE');
+/** How hits link to the docs. */
+const linkTemplate = setting('linkTemplate', resolveLinkTemplate, 'RAGOSS_LINK_TEMPLATE');
 
 /**
- * The rerank stage: `null` for none (the CLI's "off"), a URL or model name, or the CLI's resolved
- * object ({target, model, format, apiKey, candidates, budgetMs}); absent: the service's environment.
+ * The rerank stage: a URL or model name, or the CLI's resolved object ({target, model, format,
+ * apiKey, candidates, budgetMs}); left out, the service's environment; `null`, none.
  */
-function rerankOf(body: Body, env: Env): Pick<SearchRequest, 'rerank'> {
-  const wire = body['rerank'];
-  if (wire === null) return {};
-  if (wire === undefined || typeof wire === 'string') {
-    // The service's key goes only to the service's own reranker, never to a target the caller names.
-    const keyed = wire === undefined || wire === env['RAGOSS_RERANK'] ? env : { ...env, RAGOSS_RERANK_API_KEY: undefined };
-    const rerank = resolveRerank({ rerank: wire }, keyed);
-    return rerank === undefined ? {} : { rerank };
-  }
-  if (typeof wire !== 'object' || Array.isArray(wire)) throw new UsageError('"rerank" must be null, a URL or model name, or an object with "target"');
-  const fields = wire as Body;
-  const target = optionalString(fields, 'target');
-  if (target === undefined) throw new UsageError('"rerank" needs a "target": a /rerank URL or a cross-encoder model name');
-  const budgetMs = optionalString(fields, 'budgetMs');
-  // The object is the caller's whole choice: what it leaves out stays out. Only the service's own
-  // reranker gets the service's key, never a target the caller names.
-  const ownKey = target === env['RAGOSS_RERANK'] ? env['RAGOSS_RERANK_API_KEY'] : undefined;
-  const rerank = resolveRerank(
-    { rerank: target, rerankCandidates: optionalString(fields, 'candidates'), rerankTimeout: budgetMs === undefined ? undefined : `${budgetMs}ms` },
-    {
-      RAGOSS_RERANK_MODEL: optionalString(fields, 'model'),
-      RAGOSS_RERANK_FORMAT: optionalString(fields, 'format'),
-      RAGOSS_RERANK_API_KEY: optionalString(fields, 'apiKey') ?? ownKey,
+const rerank: Field<{ rerank?: RerankSettings }> = {
+  keys: {
+    rerank: {
+      wire: z.union([z.string(), z.object({ target: scalar, model: scalar, format: scalar, apiKey: scalar, candidates: scalar, budgetMs: scalar })], { error: 'must be null, a URL or model name, or an object with "target"' }).nullable().optional(),
+      nullUnsets: 'RAGOSS_RERANK',
     },
-  );
-  return rerank === undefined ? {} : { rerank };
-}
-
-/** The grounding threshold: the body's, else the service's environment's (`null`: the CLI's "the default"). */
-function minScoreOf(body: Body, env: Env): Pick<SearchRequest, 'minScore'> {
-  const minScore = body['minScore'] === null ? undefined : resolveMinScore(optionalString(body, 'minScore'), env);
-  return minScore === undefined ? {} : { minScore };
-}
-
-/** How hits link to the docs, resolved the same way. */
-function linkTemplateOf(body: Body, env: Env): Pick<SearchRequest, 'linkTemplate'> {
-  const linkTemplate = body['linkTemplate'] === null ? undefined : resolveLinkTemplate(optionalString(body, 'linkTemplate'), env);
-  return linkTemplate === undefined ? {} : { linkTemplate };
-}
+  },
+  read(values, env) {
+    const wire = values['rerank'] as string | Body | undefined;
+    if (wire === undefined || typeof wire === 'string') {
+      // The service's key goes only to the service's own reranker, never to a target the caller names.
+      const keyed = wire === undefined || wire === env['RAGOSS_RERANK'] ? env : { ...env, RAGOSS_RERANK_API_KEY: undefined };
+      const resolved = resolveRerank({ rerank: wire }, keyed);
+      return resolved === undefined ? {} : { rerank: resolved };
+    }
+    const target = text(wire, 'target');
+    if (target === undefined) throw new UsageError('"rerank" needs a "target": a /rerank URL or a cross-encoder model name');
+    const budgetMs = text(wire, 'budgetMs');
+    // The object is the caller's whole choice: what it leaves out stays out. Only the service's own
+    // reranker gets the service's key, never a target the caller names.
+    const ownKey = target === env['RAGOSS_RERANK'] ? env['RAGOSS_RERANK_API_KEY'] : undefined;
+    const resolved = resolveRerank(
+      { rerank: target, rerankCandidates: text(wire, 'candidates'), rerankTimeout: budgetMs === undefined ? undefined : `${budgetMs}ms` },
+      { RAGOSS_RERANK_MODEL: text(wire, 'model'), RAGOSS_RERANK_FORMAT: text(wire, 'format'), RAGOSS_RERANK_API_KEY: text(wire, 'apiKey') ?? ownKey },
+    );
+    return resolved === undefined ? {} : { rerank: resolved };
+  },
+  write: ({ rerank: settings }) => ({ rerank: settings }),
+};
 
 /**
  * How ask fills the model's context: `{tokens?, maxHits?}`; left out, the service's environment
  * (RAGOSS_CONTEXT_TOKENS); `null`, the builder's defaults.
  */
-function contextOf(body: Body, env: Env): Pick<AskRequest, 'context'> {
-  const wire = body['context'];
-  if (wire === null) return {};
-  if (wire === undefined) {
-    const context = resolveContext({}, { RAGOSS_CONTEXT_TOKENS: env['RAGOSS_CONTEXT_TOKENS'] });
-    return context.tokens === undefined ? {} : { context };
-  }
-  if (typeof wire !== 'object' || Array.isArray(wire)) throw new UsageError('"context" must be null or an object such as {"tokens": 2000, "maxHits": 10}');
-  const fields = wire as Body;
-  const context = resolveContext({ contextTokens: optionalString(fields, 'tokens'), topK: optionalString(fields, 'maxHits') }, {});
-  return { context };
-}
+const context: Field<{ context?: ContextRequest }> = {
+  keys: { context: { wire: z.object({ tokens: scalar, maxHits: scalar }, { error: 'must be null or an object such as {"tokens": 2000, "maxHits": 10}' }).nullable().optional(), nullUnsets: 'RAGOSS_CONTEXT_TOKENS' } },
+  read(values, env) {
+    const wire = values['context'] as Body | undefined;
+    if (wire === undefined) {
+      const resolved = resolveContext({}, { RAGOSS_CONTEXT_TOKENS: env['RAGOSS_CONTEXT_TOKENS'] });
+      return resolved.tokens === undefined ? {} : { context: resolved };
+    }
+    return { context: resolveContext({ contextTokens: text(wire, 'tokens'), topK: text(wire, 'maxHits') }, {}) };
+  },
+  write: ({ context: settings }) => ({ context: settings }),
+};
 
-function optionalChunk(body: Body): number | undefined {
-  const value = optionalString(body, 'chunk');
+/** The chat endpoint and how to ask it; the key travels only when the caller has one. */
+const chat: Field<{ chat: ChatSettings }> = {
+  keys: {
+    model: { wire: scalar },
+    baseUrl: { wire: scalar },
+    apiKey: { wire: scalar },
+    maxTokens: { wire: scalar, nullUnsets: 'RAGOSS_MAX_TOKENS' },
+    reasoningEffort: { wire: scalar, nullUnsets: 'RAGOSS_REASONING_EFFORT' },
+    timeout: { wire: scalar },
+  },
+  read(values, env) {
+    const resolved = resolveChatConfig(
+      { model: text(values, 'model'), baseUrl: text(values, 'baseUrl'), maxTokens: text(values, 'maxTokens'), reasoningEffort: text(values, 'reasoningEffort'), timeout: text(values, 'timeout') },
+      env,
+    );
+    // Not the null rule, on purpose: a request without a key uses the service's.
+    const apiKey = text(values, 'apiKey');
+    return { chat: apiKey === undefined || apiKey === '' ? resolved : { ...resolved, apiKey } };
+  },
+  write: ({ chat: settings }) => ({
+    model: settings.model,
+    baseUrl: settings.baseUrl,
+    apiKey: settings.apiKey,
+    maxTokens: settings.maxTokens,
+    reasoningEffort: settings.reasoningEffort,
+    timeout: settings.timeoutMs / 1000,
+  }),
+};
+
+const QUESTIONS_SHAPE = 'must be a non-empty array of {"question", "expected": [...]} or {"question", "gold": [...]}';
+const questions: Field<{ questions: EvalQuestion[] }> = {
+  keys: { questions: { wire: z.array(anything, { error: QUESTIONS_SHAPE }).min(1, { error: QUESTIONS_SHAPE }) } },
+  read: (values) => ({ questions: (values['questions'] as unknown[]).map((item, index) => parseEvalQuestion(item, `questions[${index}]`)) }),
+  write: ({ questions: items }) => ({ questions: items }),
+};
+
+/** Where an ingest reads: a URL or an absolute path (the service does not share the caller's working directory). */
+const source = setting('source', (value, env) => {
+  const resolved = value ?? env['RAGOSS_SOURCE'] ?? DEFAULT_SOURCE_URL;
+  if (!/^https?:\/\//i.test(resolved) && !resolved.startsWith('/')) {
+    throw new UsageError(`"source" must be a URL or an absolute path, got "${resolved}"`, 'the service does not share your working directory');
+  }
+  return resolved;
+});
+const glob = setting('glob', (value, env) => value ?? env['RAGOSS_GLOB'] ?? DEFAULT_GLOB);
+const chunker = setting('chunker', resolveChunker);
+
+/** What get reads: a page, or one section (heading) or chunk of it. */
+const page: Field<Pick<GetRequest, 'source' | 'heading' | 'chunk'>> = {
+  keys: { source: { wire: scalar }, heading: { wire: scalar }, chunk: { wire: scalar } },
+  read(values) {
+    const named = text(values, 'source')?.trim();
+    if (named === undefined || named === '') throw new UsageError('"source" is required', 'send {"source": "en/faq/product_faq.md"}, optionally with "heading" or "chunk"');
+    const heading = text(values, 'heading');
+    const chunk = chunkIndex(text(values, 'chunk'));
+    if (heading !== undefined && chunk !== undefined) throw new UsageError('send "heading" or "chunk", not both');
+    return { source: named, ...(heading === undefined ? {} : { heading }), ...(chunk === undefined ? {} : { chunk }) };
+  },
+  write: ({ source: named, heading, chunk }) => ({ source: named, heading, chunk }),
+};
+
+function chunkIndex(value: string | undefined): number | undefined {
   if (value === undefined) return undefined;
   const chunk = Number(value);
   if (value.trim() === '' || !Number.isInteger(chunk) || chunk < 0) throw new UsageError(`"chunk" must be a chunk index (0 or more), got "${value}"`);
   return chunk;
 }
 
-/** `null` is the CLI saying "the default" (its user chose no mode): the service's env must not pick one. */
-function mode(body: Body, env: Env): RetrievalMode | undefined {
-  return body['mode'] === null ? undefined : resolveMode(optionalString(body, 'mode'), env);
-}
-
-function chat(body: Body, env: Env): ChatSettings {
-  // null: the CLI resolved these to nothing (its user set none), so the service's environment must
-  // not fill them in either. The key is different on purpose: a request without one uses the service's.
-  const unsetByCaller: Env = {
-    ...(body['maxTokens'] === null ? { RAGOSS_MAX_TOKENS: undefined } : {}),
-    ...(body['reasoningEffort'] === null ? { RAGOSS_REASONING_EFFORT: undefined } : {}),
-  };
-  const resolved = resolveChatConfig(
-    {
-      model: optionalString(body, 'model'),
-      baseUrl: optionalString(body, 'baseUrl'),
-      maxTokens: optionalString(body, 'maxTokens'),
-      reasoningEffort: optionalString(body, 'reasoningEffort'),
-      timeout: optionalString(body, 'timeout'),
-    },
-    { ...env, ...unsetByCaller },
-  );
-  const apiKey = optionalString(body, 'apiKey');
-  return apiKey === undefined || apiKey === '' ? resolved : { ...resolved, apiKey };
-}
-
-/**
- * The service's side. `own` is the service's embedding settings, the base of a caller's partial
- * `embedding` (default: as the service's environment resolves them).
- */
-export const parseRequest = {
-  search: (body: Body, env: Env, own?: EmbeddingSettings): SearchRequest => query(body, env, own),
-  ask: (body: Body, env: Env, own?: EmbeddingSettings): AskRequest => ({ ...query(body, env, own), chat: chat(body, env), force: body['force'] === true, cite: body['cite'] === true, ...contextOf(body, env) }),
-  get(body: Body, env: Env): GetRequest {
-    const source = optionalString(body, 'source')?.trim();
-    if (source === undefined || source === '') throw new UsageError('"source" is required', 'send {"source": "en/faq/product_faq.md"}, optionally with "heading" or "chunk"');
-    const heading = optionalString(body, 'heading');
-    const chunk = optionalChunk(body);
-    if (heading !== undefined && chunk !== undefined) throw new UsageError('send "heading" or "chunk", not both');
-    return {
-      collection: target(body, env).collection,
-      source,
-      ...(heading === undefined ? {} : { heading }),
-      ...(chunk === undefined ? {} : { chunk }),
-      ...linkTemplateOf(body, env),
-    };
-  },
-  eval(body: Body, env: Env, own?: EmbeddingSettings): EvalRequest {
-    const questions = body['questions'];
-    if (!Array.isArray(questions) || questions.length === 0) throw new UsageError('"questions" must be a non-empty array of {"question", "expected": [...]} or {"question", "gold": [...]}');
-    const parsed = questions.map((item: unknown, index) => parseEvalQuestion(item, `questions[${index}]`));
-    const curve = body['curve'] === true ? { curve: true } : {};
-    return { ...target(body, env, own), questions: parsed, topK: resolveTopK(optionalString(body, 'topK'), env), mode: mode(body, env), ...minScoreOf(body, env), ...rerankOf(body, env), ...curve, ...contextOf(body, env) };
-  },
-  ingest(body: Body, env: Env, own?: EmbeddingSettings): IngestRequest {
-    const source = optionalString(body, 'source') ?? env['RAGOSS_SOURCE'] ?? DEFAULT_SOURCE_URL;
-    if (!/^https?:\/\//i.test(source) && !source.startsWith('/')) {
-      throw new UsageError(`"source" must be a URL or an absolute path, got "${source}"`, 'the service does not share your working directory');
+const out: Field<{ out: string }> = {
+  keys: { out: { wire: scalar } },
+  read(values) {
+    const path = text(values, 'out');
+    if (path === undefined || !path.startsWith('/')) {
+      throw new UsageError(`"out" must be an absolute path of the snapshot to write, got ${path === undefined ? 'nothing' : `"${path}"`}`, 'send {"out": "/abs/path/docs.parquet"}');
     }
-    return {
-      ...target(body, env, own),
-      source,
-      glob: optionalString(body, 'glob') ?? env['RAGOSS_GLOB'] ?? DEFAULT_GLOB,
-      chunker: resolveChunker(optionalString(body, 'chunker'), env),
-      refresh: body['refresh'] === true,
-      replace: body['replace'] === true,
-      full: body['full'] === true,
-      dryRun: body['dryRun'] === true,
-    };
+    return { out: path };
   },
-  doctor: (body: Body, env: Env, own?: EmbeddingSettings): DoctorRequest => ({ ...target(body, env, own), chat: chat(body, env) }),
-  calibrate: (body: Body, env: Env, own?: EmbeddingSettings): CalibrateRequest => target(body, env, own),
-  export(body: Body, env: Env): ExportRequest {
-    const out = optionalString(body, 'out');
-    if (out === undefined || !out.startsWith('/')) {
-      throw new UsageError(`"out" must be an absolute path of the snapshot to write, got ${out === undefined ? 'nothing' : `"${out}"`}`, 'send {"out": "/abs/path/docs.parquet"}');
-    }
-    return { collection: target(body, env).collection, out };
-  },
+  write: ({ out: path }) => ({ out: path }),
 };
 
-function chatWire(settings: ChatSettings): WireChat {
-  return {
-    model: settings.model,
-    baseUrl: settings.baseUrl,
-    apiKey: settings.apiKey,
-    maxTokens: settings.maxTokens ?? null,
-    reasoningEffort: settings.reasoningEffort ?? null,
-    timeout: settings.timeoutMs / 1000,
-  };
-}
-
-/** What the CLI left to the collection's defaults travels as null, so the service's environment does not fill it. */
-function defaultsMarked(request: Pick<SearchRequest, 'mode' | 'minScore' | 'linkTemplate' | 'rerank'>): Body {
-  return { mode: request.mode ?? null, minScore: request.minScore ?? null, linkTemplate: request.linkTemplate ?? null, rerank: request.rerank ?? null };
-}
-
-/** The CLI's side: a resolved request as a body that `parseRequest` reads back unchanged. */
-export const wireRequest = {
-  search: (request: SearchRequest): Body => ({ ...request, ...defaultsMarked(request), ...embeddingField(request) }),
-  ask: ({ chat: settings, ...rest }: AskRequest): Body => ({ ...rest, ...defaultsMarked(rest), ...chatWire(settings), ...embeddingField(rest), context: rest.context ?? null }),
-  eval: (request: EvalRequest): Body => ({ ...request, mode: request.mode ?? null, minScore: request.minScore ?? null, rerank: request.rerank ?? null, ...embeddingField(request), context: request.context ?? null }),
-  ingest: (request: IngestRequest): Body => ({ ...request, ...embeddingField(request) }),
-  export: (request: ExportRequest): Body => ({ ...request }),
-  get: (request: GetRequest): Body => ({ ...request, linkTemplate: request.linkTemplate ?? null }),
-  doctor: ({ chat: settings, ...rest }: DoctorRequest): Body => ({ ...rest, ...chatWire(settings), ...embeddingField(rest) }),
-  calibrate: (request: CalibrateRequest): Body => ({ ...request, ...embeddingField(request) }),
+/** Every request of the HTTP API, field by field (routes.ts says where each goes). */
+export const REQUESTS = {
+  search: request<SearchRequest>()(question, target, topK, mode, minScore, linkTemplate, rerank),
+  ask: request<AskRequest>()(question, target, topK, mode, minScore, linkTemplate, rerank, chat, flag('force'), flag('cite'), context),
+  eval: request<EvalRequest>()(questions, target, topK, mode, minScore, rerank, flag('curve', true), context),
+  ingest: request<IngestRequest>()(source, target, glob, chunker, flag('refresh'), flag('replace'), flag('full'), flag('dryRun')),
+  export: request<ExportRequest>()(out, collection),
+  get: request<GetRequest>()(page, collection, linkTemplate),
+  doctor: request<DoctorRequest>()(target, chat),
+  calibrate: request<CalibrateRequest>()(target),
 };

@@ -7,6 +7,7 @@ import { resolveCommonConfig, type Env } from '../config.js';
 import type { EngineSettings } from '../engine/settings.js';
 import type { OperationContext } from '../engine/engine.js';
 import { LocalEngine } from '../engine/local.js';
+import { withPublishedHits } from '../engine/hit-json.js';
 import { progressEmitter } from './progress-events.js';
 import { ExitCode, InterruptedError, RagossError, UsageError, errorMessage, firstLine, redact, secretsAmong } from '../errors.js';
 import type { Progress } from '../progress.js';
@@ -15,7 +16,8 @@ import { serviceVersion, settingsFingerprint, type ServiceHealth } from './ident
 import { isLoopbackHost } from './loopback.js';
 import { readPidRecord, type PidRecord } from './pidfile.js';
 import { JobRegistry } from './jobs.js';
-import { parseRequest } from './requests.js';
+import { REQUESTS } from './requests.js';
+import { ROUTES, routeFor, type Route, type RouteName } from './routes.js';
 import { sseEvent, type WireError } from './sse.js';
 
 export interface ServeOptions {
@@ -122,6 +124,9 @@ async function readJsonBody(request: IncomingMessage): Promise<Record<string, un
   return parsed as Record<string, unknown>;
 }
 
+/** The endpoints that run engine work (the rest the handler answers itself). */
+type OperationName = Exclude<RouteName, 'health' | 'shutdown' | 'jobList'>;
+
 type Operation = (body: Record<string, unknown>, context: OperationContext, emit: (event: string, data: unknown) => void) => Promise<unknown>;
 
 /** The running service: one engine, one HTTP handler on the socket (and TCP when asked). */
@@ -158,22 +163,20 @@ class Service {
     });
   }
 
-  private readonly operations: Record<string, Operation> = {
-    '/v1/search': (body, context) => this.engine.search(parseRequest.search(body, this.options.env, this.ownEmbedding), context),
-    '/v1/ask': (body, context, emit) =>
-      this.engine.ask(parseRequest.ask(body, this.options.env, this.ownEmbedding), { ...context, onDelta: (delta) => emit(delta.kind, { text: delta.text }) }),
-    '/v1/ingest': (body, context) => this.engine.ingest(parseRequest.ingest(body, this.options.env, this.ownEmbedding), context),
-    '/v1/export': (body, context) => this.engine.exportSnapshot(parseRequest.export(body, this.options.env), context),
-    '/v1/eval': (body, context) => this.engine.evaluate(parseRequest.eval(body, this.options.env, this.ownEmbedding), context),
-    '/v1/calibrate': (body, context) => this.engine.calibrate(parseRequest.calibrate(body, this.options.env, this.ownEmbedding), context),
-    '/v1/doctor': (body, context) => this.engine.doctor(parseRequest.doctor(body, this.options.env, this.ownEmbedding), context),
-    '/v1/get': (body, context) => this.engine.get(parseRequest.get(body, this.options.env), context),
-    '/v1/collections': (_body, context) => this.engine.collections(context),
-    '/v1/jobs': async (body) => this.jobs.startIngest(parseRequest.ingest(body, this.options.env, this.ownEmbedding), (request, context) => this.engine.ingest(request, context)),
+  private readonly operations: Record<OperationName, Operation> = {
+    // Hits go out as every entry point publishes them (engine/hit-json.ts); the CLI's client reads them back.
+    search: async (body, context) => withPublishedHits(await this.engine.search(REQUESTS.search.read(body, this.options.env, this.ownEmbedding), context)),
+    ask: async (body, context, emit) =>
+      withPublishedHits(await this.engine.ask(REQUESTS.ask.read(body, this.options.env, this.ownEmbedding), { ...context, onDelta: (delta) => emit(delta.kind, { text: delta.text }) })),
+    ingest: (body, context) => this.engine.ingest(REQUESTS.ingest.read(body, this.options.env, this.ownEmbedding), context),
+    export: (body, context) => this.engine.exportSnapshot(REQUESTS.export.read(body, this.options.env), context),
+    eval: (body, context) => this.engine.evaluate(REQUESTS.eval.read(body, this.options.env, this.ownEmbedding), context),
+    calibrate: (body, context) => this.engine.calibrate(REQUESTS.calibrate.read(body, this.options.env, this.ownEmbedding), context),
+    doctor: (body, context) => this.engine.doctor(REQUESTS.doctor.read(body, this.options.env, this.ownEmbedding), context),
+    get: (body, context) => this.engine.get(REQUESTS.get.read(body, this.options.env), context),
+    collections: (_body, context) => this.engine.collections(context),
+    jobs: async (body) => this.jobs.startIngest(REQUESTS.ingest.read(body, this.options.env, this.ownEmbedding), (request, context) => this.engine.ingest(request, context)),
   };
-
-  /** Endpoints whose natural answer is a stream; the others answer JSON unless asked for events. */
-  private static readonly STREAMED = new Set(['/v1/ask', '/v1/ingest', '/v1/export']);
 
   async start(): Promise<RunningService> {
     const { socketPath, pidFile, tcp } = this.options;
@@ -272,29 +275,28 @@ class Service {
     response.on('finish', () => this.options.log.step(`${request.method} ${path} ${response.statusCode} ${Math.round(performance.now() - started)}ms`));
     const refused = this.refuse(request, local);
     if (refused !== undefined) return this.sendJson(response, refused.status, refused.error);
-    if (request.method === 'GET' && path === '/v1/health') return this.sendJson(response, 200, this.health());
-    if (request.method === 'GET' && path === '/v1/jobs') return this.sendJson(response, 200, this.jobs.list());
-    if (request.method === 'POST' && path === '/v1/shutdown') {
+    const route = routeFor(request.method, path);
+    if (route === 'health') return this.sendJson(response, 200, this.health());
+    if (route === 'jobList') return this.sendJson(response, 200, this.jobs.list());
+    if (route === 'shutdown') {
       this.sendJson(response, 202, { stopping: true, pid: process.pid });
       void this.stop('asked to stop');
       return;
     }
-    const operation = this.operations[path];
-    const allowed = path === '/v1/collections' ? ['GET', 'POST'] : ['POST'];
-    if (operation === undefined || !allowed.includes(request.method ?? '')) {
+    if (route === undefined) {
       return this.sendJson(response, 404, { message: `no endpoint ${request.method} ${path}`, hint: 'see the HTTP API section of the README', exitCode: ExitCode.usage });
     }
-    await this.runOperation(request, response, path, operation, local);
+    await this.runOperation(request, response, route, local);
   }
 
   /**
    * A TCP request may be another local user's: it does not get to make this service read or write
    * this user's files, unless the service was started with directories it may name.
    */
-  private pathRefused(path: string, body: Record<string, unknown>): WireError | undefined {
-    const named = path === '/v1/export' ? body['out'] : ['/v1/ingest', '/v1/jobs'].includes(path) ? body['source'] : undefined;
+  private pathRefused(route: Route, body: Record<string, unknown>): WireError | undefined {
+    const named = (route.localPaths ?? []).map((key) => body[key]);
     // A model directory is read too (config, tokenizer, ONNX): a TCP caller names one only where allowed.
-    const paths = [named, stringAt(body, 'embedding', 'modelDir')].filter((value): value is string => typeof value === 'string' && !/^https?:\/\//i.test(value));
+    const paths = [...named, stringAt(body, 'embedding', 'modelDir')].filter((value): value is string => typeof value === 'string' && !/^https?:\/\//i.test(value));
     const refused = paths.find((local) => !this.pathAllowed(local));
     if (refused === undefined) return undefined;
     return { message: `TCP requests may not name local paths (${refused})`, hint: 'use the Unix socket (the ragoss CLI does), or start the service with --allow-path DIR', exitCode: ExitCode.usage };
@@ -305,7 +307,8 @@ class Service {
     return (this.options.allowedPaths ?? []).some((dir) => target === dir || target.startsWith(`${dir}${sep}`));
   }
 
-  private async runOperation(request: IncomingMessage, response: ServerResponse, path: string, operation: Operation, local: boolean): Promise<void> {
+  private async runOperation(request: IncomingMessage, response: ServerResponse, name: OperationName, local: boolean): Promise<void> {
+    const route: Route = ROUTES[name];
     const controller = new AbortController();
     this.active.add(controller);
     this.disarmIdleTimer();
@@ -314,7 +317,7 @@ class Service {
       if (!response.writableFinished) controller.abort(new InterruptedError());
     });
     const accept = request.headers.accept ?? '';
-    const streamed = accept.includes('text/event-stream') || (Service.STREAMED.has(path) && !accept.includes('application/json'));
+    const streamed = accept.includes('text/event-stream') || (route.streamed === true && !accept.includes('application/json'));
     let secrets: string[] = this.secrets();
     const send = (event: string, data: unknown) => {
       if (streamed && !response.destroyed) response.write(sseEvent(event, data));
@@ -323,13 +326,13 @@ class Service {
       const body = await readJsonBody(request);
       // The caller's own keys (chat, rerank, embedding server) stay out of its errors too.
       secrets = [...secrets, ...secretsAmong(stringAt(body, 'apiKey'), stringAt(body, 'rerank', 'apiKey'), stringAt(body, 'embedding', 'server', 'apiKey'))];
-      const refusedPath = local ? undefined : this.pathRefused(path, body);
+      const refusedPath = local ? undefined : this.pathRefused(route, body);
       if (refusedPath !== undefined) return this.sendJson(response, 403, refusedPath);
       if (streamed) response.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' });
       const progress = streamed ? progressEmitter((event) => send('progress', event)) : this.options.log;
-      const result = await operation(body, { progress, signal: controller.signal }, send);
+      const result = await this.operations[name](body, { progress, signal: controller.signal }, send);
       if (streamed) {
-        if (path === '/v1/ask') send('hits', { hits: (result as { hits: unknown }).hits });
+        if (name === 'ask') send('hits', { hits: (result as { hits: unknown }).hits });
         send('done', result);
         response.end();
       } else {

@@ -13,7 +13,7 @@ interface Hit {
   rank: number;
   score: number;
   source: string;
-  chunk_index: number;
+  chunkIndex: number;
   text: string;
 }
 
@@ -96,13 +96,13 @@ describe('ragoss mcp, driven by the MCP SDK’s own client over stdio', () => {
     expect(hits).toHaveLength(3);
     const cli = await runCli(['search', QUESTION, '--json'], env);
     const expected = (JSON.parse(cli.stdout) as { hits: Array<{ source: string; chunkIndex: number; text: string; score: number }> }).hits;
-    expect(hits.map((hit) => [hit.source, hit.chunk_index, hit.text])).toEqual(expected.map((hit) => [hit.source, hit.chunkIndex, hit.text]));
+    expect(hits.map((hit) => [hit.source, hit.chunkIndex, hit.text])).toEqual(expected.map((hit) => [hit.source, hit.chunkIndex, hit.text]));
     expect(hits.map((hit) => hit.score)).toEqual(expected.map((hit) => hit.score));
     // A chosen mode reaches the engine: bm25 ranks by terms, with BM25 scores, not cosines.
     const bm25 = await client.callTool({ name: 'search', arguments: { question: QUESTION, mode: 'bm25' } });
     expect((bm25.structuredContent as { mode: string }).mode).toBe('bm25');
     const text = (result.content as Array<{ type: string; text: string }>)[0]?.text ?? '';
-    expect(text).toContain(`(${hits[0]?.source} #${hits[0]?.chunk_index}, score `);
+    expect(text).toContain(`(${hits[0]?.source} #${hits[0]?.chunkIndex}, score `);
     const fewer = await client.callTool({ name: 'search', arguments: { question: QUESTION, top_k: 1 } });
     expect((fewer.structuredContent as { hits: Hit[] }).hits).toHaveLength(1);
   });
@@ -111,7 +111,7 @@ describe('ragoss mcp, driven by the MCP SDK’s own client over stdio', () => {
     chat.requests.length = 0;
     const result = await client.callTool({ name: 'ask', arguments: { question: QUESTION } });
     expect(result.isError).toBeFalsy();
-    const structured = result.structuredContent as { answer: string; model: string; sources: Array<{ source: string; chunk_index: number }> };
+    const structured = result.structuredContent as { answer: string; model: string; sources: Array<{ source: string; chunkIndex: number }> };
     expect(structured.answer).toBe(DEFAULT_REPLY.answer);
     expect(structured.sources).toHaveLength(3);
     const [request] = chatRequests(chat);

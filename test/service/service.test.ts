@@ -427,7 +427,7 @@ describe('commands and the service they start, on the embedded default', () => {
       const result = await client.callTool({ name: 'search', arguments: { question: QUESTION } });
       expect(result.isError).toBeFalsy();
       const cli = await runCli(['search', QUESTION, '--json'], env);
-      expect((result.structuredContent as { hits: Array<{ source: string; chunk_index: number }> }).hits.map((hit) => `${hit.source}#${hit.chunk_index}`)).toEqual(sources(cli.stdout));
+      expect((result.structuredContent as { hits: Array<{ source: string; chunkIndex: number }> }).hits.map((hit) => `${hit.source}#${hit.chunkIndex}`)).toEqual(sources(cli.stdout));
       const service = await health(home);
       expect(service?.autoStarted).toBe(true);
       // The MCP search and the CLI search both went through it.
