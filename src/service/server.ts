@@ -284,7 +284,7 @@ class Service {
       return;
     }
     if (route === undefined) {
-      return this.sendJson(response, 404, { message: `no endpoint ${request.method} ${path}`, hint: 'see the HTTP API section of the README', exitCode: ExitCode.usage });
+      return this.sendJson(response, 404, { message: `no endpoint ${request.method} ${path}`, hint: 'see the HTTP API in docs/http-api.md', exitCode: ExitCode.usage });
     }
     await this.runOperation(request, response, route, local);
   }
