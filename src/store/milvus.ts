@@ -1,6 +1,6 @@
 import { ConsistencyLevelEnum, DataType, FunctionType, LoadState, MilvusClient, RRFRanker, type ResStatus } from '@zilliz/milvus2-sdk-node';
 import { ExitCode, RagossError, errorMessage } from '../errors.js';
-import type { GroundingCalibration } from '../pipeline/grounding.js';
+import type { GroundingCalibration } from '../types.js';
 import {
   notIngestedError,
   serverFeatures,
