@@ -11,7 +11,7 @@ import { parseMilvusUri, type MilvusLocation } from './store/location.js';
 import { expandHome } from './system.js';
 import { RERANK_FORMATS, type RerankFormat, type RerankSettings } from './rerank/reranker.js';
 import { UsageError, secretsAmong } from './errors.js';
-import { DEFAULT_LOCK_TIMEOUT_SECONDS, DEFAULT_START_TIMEOUT_SECONDS } from './store/embedded.js';
+import { DEFAULT_LOCK_TIMEOUT_SECONDS, DEFAULT_START_TIMEOUT_SECONDS } from './store/timeouts.js';
 
 export const DEFAULT_SOURCE_URL =
   'https://github.com/milvus-io/milvus-docs/releases/download/v2.4.6-preview/milvus_docs_2.4.x_en.zip';

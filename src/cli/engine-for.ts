@@ -11,7 +11,7 @@ import type { Runtime } from './runtime.js';
  */
 export async function withEngine<T>(config: CommonConfig, runtime: Runtime, progress: Progress, work: (engine: Engine) => Promise<T>): Promise<T> {
   const settings = engineSettings(config);
-  let engine: Engine | undefined = await connectService(settings, runtime.env, config.daemon, progress);
+  let engine: Engine | undefined = runtime.engine ?? (await connectService(settings, runtime.env, config.daemon, progress));
   if (engine === undefined) {
     const { LocalEngine } = await import('../engine/local.js');
     engine = new LocalEngine(settings);

@@ -1,3 +1,4 @@
+import type { Engine } from '../engine/engine.js';
 import { ExitCode, InterruptedError, NotCoveredError, RagossError, firstLine, problemAndFix, redact, type ExitCodeValue } from '../errors.js';
 
 
@@ -6,6 +7,11 @@ export interface CliIo {
   stdout: NodeJS.WriteStream;
   stderr: NodeJS.WriteStream;
   env: NodeJS.ProcessEnv;
+  /**
+   * The engine every command runs on, in place of the service or an in-process one: only a caller
+   * of `main` can hand one in (tests, with a fake); the binary never does.
+   */
+  engine?: Engine;
 }
 
 export function processIo(): CliIo {

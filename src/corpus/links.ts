@@ -1,6 +1,6 @@
 import { isAbsolute, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import type { CorpusRecord } from '../store/store.js';
+import type { CorpusRecord } from '../types.js';
 import { headingAnchor } from './outline.js';
 
 /** Where a chunk sits: its file in the docs, and (on collections that record them) its heading and line. */

@@ -1,7 +1,7 @@
 import type { ChatDelta } from '../answerer/chat.js';
 import type { ChatConfig, EmbeddingSettings } from './settings.js';
 import type { EvalQuestion, EvalReport } from '../pipeline/evaluate.js';
-import type { Grounding, GroundingCalibration, ThresholdSource } from '../pipeline/grounding.js';
+import type { Grounding, ThresholdSource } from '../pipeline/grounding.js';
 import type { RankedHit } from '../pipeline/retrieve.js';
 import type { ContextPassage } from '../pipeline/context.js';
 import type { Progress } from '../progress.js';
@@ -9,8 +9,8 @@ import type { ChunkerName } from '../corpus/chunk.js';
 import type { RerankSettings } from '../rerank/reranker.js';
 
 export type { RerankSettings };
-import type { JobInfo } from '../service/jobs.js';
-import type { CollectionInfo, CorpusRecord, RetrievalMode, ServerFeatures } from '../store/store.js';
+import type { CollectionInfo, RetrievalMode, ServerFeatures } from '../store/store.js';
+import type { CorpusRecord, GroundingCalibration } from '../types.js';
 
 /**
  * What every entry point calls: the in-process CLI (`LocalEngine`), the service (which wraps a
@@ -300,4 +300,19 @@ export interface DoctorReport {
   embedding: { model: string; dimension: number | null; local: boolean; location: string };
   chat: { baseUrl: string; model: string; keySet: boolean; answers: boolean };
   checks: Check[];
+}
+
+/** A detached ingest as the service reports it (GET /v1/jobs, /v1/health, `ragoss doctor`). */
+export interface JobInfo {
+  id: number;
+  kind: 'ingest';
+  collection: string;
+  source: string;
+  state: 'running' | 'done' | 'failed' | 'cancelled';
+  startedAt: string;
+  finishedAt?: string;
+  /** Where it stands: the running task's done/total, rate and ETA, or the step it is on. */
+  progress: string;
+  result?: IngestResult;
+  error?: { message: string; hint?: string };
 }

@@ -1,7 +1,8 @@
 import type { Embedder } from '../embedder/embedder.js';
 import type { Progress } from '../progress.js';
 import type { CollectionInfo, VectorStore } from '../store/store.js';
-import { calibrateThreshold, NullDistribution, type GroundingCalibration } from './grounding.js';
+import type { GroundingCalibration } from '../types.js';
+import { calibrateThreshold, NullDistribution } from './grounding.js';
 import { GROUNDING_PROBES } from './grounding-probes.js';
 
 /**

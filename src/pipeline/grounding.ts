@@ -1,3 +1,8 @@
+import type { GroundingCalibration } from '../types.js';
+
+// Owned by types.ts; named here too for the code that imports it with the grounding types.
+export type { GroundingCalibration };
+
 /**
  * "The docs don't cover this": the best dense similarity between the question and any chunk, held
  * against a threshold. Dense similarity, whatever the search mode: hybrid's RRF score is a rank sum
@@ -21,26 +26,6 @@ export interface Grounding {
  */
 export const THRESHOLD_SOURCES = ['min-score', 'collection', 'model default', 'none'] as const;
 export type ThresholdSource = (typeof THRESHOLD_SOURCES)[number];
-
-/**
- * How a collection's line was drawn, recorded with it (and carried by its snapshots). The null
- * distribution is the best similarity each of ragoss's off-topic probes (grounding-probes.ts)
- * reaches on the collection's own chunks: what questions about other subjects score there.
- */
-export interface GroundingCalibration {
-  threshold: number;
-  /** The rule in words, for doctor and --json. */
-  method: string;
-  /** How many probes were embedded (their best similarities are the null distribution). */
-  probes: number;
-  /** The highest best similarity of any probe. */
-  nullMax: number;
-  /** The null distribution's `quantile` quantile. */
-  nullQuantile: number;
-  quantile: number;
-  /** Added above the quantile. */
-  margin: number;
-}
 
 /**
  * The line sits at the null distribution's upper quartile: three in four probes fall below it. Not at

@@ -1,21 +1,9 @@
-import type { IngestRequest, IngestResult } from '../engine/engine.js';
+import type { IngestRequest, IngestResult, JobInfo } from '../engine/engine.js';
 import { InterruptedError, RagossError, errorMessage } from '../errors.js';
 import { describeTaskState, type Progress } from '../progress.js';
 
-/** A detached ingest as the service reports it (GET /v1/jobs, /v1/health, `ragoss doctor`). */
-export interface JobInfo {
-  id: number;
-  kind: 'ingest';
-  collection: string;
-  source: string;
-  state: 'running' | 'done' | 'failed' | 'cancelled';
-  startedAt: string;
-  finishedAt?: string;
-  /** Where it stands: the running task's done/total, rate and ETA, or the step it is on. */
-  progress: string;
-  result?: IngestResult;
-  error?: { message: string; hint?: string };
-}
+// Owned by the engine, whose startIngest returns it; named here too for the service's code.
+export type { JobInfo };
 
 /** Finished jobs kept for `doctor` to show, newest last. */
 const KEPT_FINISHED = 10;

@@ -3,8 +3,8 @@ import { rename, rm, stat } from 'node:fs/promises';
 import { asyncBufferFromFile, parquetMetadataAsync, parquetReadObjects, type AsyncBuffer, type FileMetaData } from 'hyparquet';
 import { ParquetWriter, fileWriter, type ColumnSource, type SchemaElement } from 'hyparquet-writer';
 import { ExitCode, RagossError, errorMessage } from '../errors.js';
-import type { GroundingCalibration } from '../pipeline/grounding.js';
-import type { CorpusRecord, StoredChunk } from '../store/store.js';
+import type { StoredChunk } from '../store/store.js';
+import type { CorpusRecord, GroundingCalibration } from '../types.js';
 
 /**
  * A snapshot is one Parquet file in the layout Milvus's own bulk import reads: one column per

@@ -7,6 +7,7 @@ import type { Progress } from '../progress.js';
 import { acquireDataLock, type DataHolder } from './data-lock.js';
 import { findMilvusLite, installMilvusLite, lastLine } from './milvus-lite-install.js';
 import { freePort } from '../system.js';
+import { DEFAULT_LOCK_TIMEOUT_SECONDS, DEFAULT_START_TIMEOUT_SECONDS } from './timeouts.js';
 
 export interface EmbeddedOptions {
   dataDir: string;
@@ -31,10 +32,6 @@ export interface EmbeddedServer {
 }
 
 const STDERR_TAIL_BYTES = 4096;
-/** How long to wait for another process's hold on the data directory (RAGOSS_LOCK_TIMEOUT). */
-export const DEFAULT_LOCK_TIMEOUT_SECONDS = 120;
-/** How long Milvus Lite may take to listen (RAGOSS_START_TIMEOUT). */
-export const DEFAULT_START_TIMEOUT_SECONDS = 60;
 
 function canConnect(port: number): Promise<boolean> {
   return new Promise((resolveProbe) => {

@@ -1,6 +1,7 @@
-import { ConsistencyLevelEnum, DataType, FunctionType, LoadState, MilvusClient, RRFRanker, type ResStatus } from '@zilliz/milvus2-sdk-node';
-import { ExitCode, RagossError, errorMessage } from '../errors.js';
-import type { GroundingCalibration } from '../pipeline/grounding.js';
+import { LoadState, MilvusClient, RRFRanker, type ResStatus } from '@zilliz/milvus2-sdk-node';
+import { RagossError, errorMessage } from '../errors.js';
+import type { GroundingCalibration } from '../types.js';
+import { chunkRow, groundingProperty, idFilter, LOCATION_FIELDS, metaFrom, OUTPUT_FIELDS, RAW_FIELD, SPARSE_FIELD, STRONG } from './milvus-schema.js';
 import {
   notIngestedError,
   serverFeatures,
@@ -8,7 +9,6 @@ import {
   type CollectionMeta,
   type CollectionWriter,
   type ChunkKey,
-  type CorpusRecord,
   type PageChunk,
   type RetrievalMode,
   type SearchHit,
@@ -16,25 +16,10 @@ import {
   type StoredChunk,
   type VectorStore,
 } from './store.js';
+import { aliasOf, beginSwap, type SwapHost } from './swap.js';
 
-/**
- * Every read is Strong (the collections are created so too): a search or count right after a write
- * sees it. Given by name because the SDK's enum value for Strong is 0, and its search falls back to
- * the collection's level on a falsy one; the protobuf encoder takes names for this enum field.
- */
-const STRONG = 'Strong' as unknown as ConsistencyLevelEnum;
-const PROP_MODEL = 'ragoss.embedding_model';
-const PROP_DIMENSION = 'ragoss.dimension';
-const PROP_CHUNKER = 'ragoss.chunker';
-const PROP_DTYPE = 'ragoss.embedding_dtype';
-const PROP_ENDPOINT = 'ragoss.embedding_endpoint';
-const PROP_SOURCE = 'ragoss.source';
-const PROP_GLOB = 'ragoss.glob';
-const PROP_CORPUS_DIGEST = 'ragoss.corpus_digest';
-/** The grounding calibration as JSON (see pipeline/grounding.ts). */
-const PROP_GROUNDING = 'ragoss.grounding';
-/** Filled by Milvus from `text` through a BM25 function; ragoss never writes it. */
-const SPARSE_FIELD = 'sparse';
+export { truncateUtf8 } from './milvus-schema.js';
+
 /** Reciprocal rank fusion's usual constant: ranks matter, raw scores of the two searches never mix. */
 const RRF_K = 60;
 /** Candidates each side of a hybrid search brings to the fusion. */
@@ -46,15 +31,6 @@ const HYBRID_CANDIDATES = 50;
  * matched it on both builds and on Milvus Lite, at no cost worth measuring at this size.
  */
 const SEARCH_EF = 128;
-const PHYSICAL_SEPARATOR = '__';
-/** Milvus caps VarChar at 65,535 bytes; longer chunks are cut (by bytes, on a character boundary). */
-const MAX_TEXT_BYTES = 65_535;
-const OUTPUT_FIELDS = ['text', 'source', 'chunk_index'];
-/** Where a chunk sits in its file; absent from collections made before ragoss 0.2. */
-const RAW_FIELD = 'raw';
-const LOCATION_FIELDS = ['heading', 'line'];
-const MAX_HEADING_BYTES = 1024;
-
 export interface MilvusConnection {
   address: string;
   ssl: boolean;
@@ -86,47 +62,6 @@ class CollectionVanished extends Error {
   constructor(readonly reason: unknown) {
     super('collection vanished while being described');
   }
-}
-
-export function truncateUtf8(text: string, maxBytes: number): string {
-  if (Buffer.byteLength(text) <= maxBytes) return text;
-  const cut = Buffer.from(text).subarray(0, maxBytes).toString('utf8');
-  // A cut through a multi-byte character decodes to U+FFFD; drop it.
-  return cut.replace(/\uFFFD$/, '');
-}
-
-function corpusFrom(properties: ReadonlyMap<string, string>): { corpus?: CorpusRecord } {
-  const source = properties.get(PROP_SOURCE);
-  const glob = properties.get(PROP_GLOB);
-  const digest = properties.get(PROP_CORPUS_DIGEST);
-  return source === undefined || glob === undefined || digest === undefined ? {} : { corpus: { source, glob, digest } };
-}
-
-/** A calibration another ragoss wrote in a shape this one does not read is left out: the model's default line applies. */
-function groundingFrom(properties: ReadonlyMap<string, string>): { grounding?: GroundingCalibration } {
-  const recorded = properties.get(PROP_GROUNDING);
-  if (recorded === undefined) return {};
-  try {
-    const grounding = JSON.parse(recorded) as GroundingCalibration;
-    return typeof grounding.threshold === 'number' && Number.isFinite(grounding.threshold) ? { grounding } : {};
-  } catch {
-    return {};
-  }
-}
-
-function chunkRow(row: Record<string, unknown>): { text: string; source: string; chunkIndex: number } {
-  return { text: String(row['text'] ?? ''), source: String(row['source'] ?? ''), chunkIndex: Number(row['chunk_index'] ?? 0) };
-}
-
-/** Ids are hex digests (chunkId) or a snapshot's strings: quoted as JSON, they are valid filter literals. */
-function idFilter(ids: readonly string[]): string {
-  return `id in [${ids.map((id) => JSON.stringify(id)).join(', ')}]`;
-}
-
-export function physicalNameFor(name: string, now: Date = new Date()): string {
-  const stamp = now.toISOString().replace(/\D/g, '').slice(0, 17);
-  const nonce = Math.floor(Math.random() * 36 ** 4).toString(36).padStart(4, '0');
-  return `${name}${PHYSICAL_SEPARATOR}${stamp}_${nonce}`;
 }
 
 function vectorOf(query: SearchQuery): number[] {
@@ -174,7 +109,27 @@ export const MILVUS_CHANNEL_OPTIONS: Readonly<Record<string, number>> = Object.f
   'grpc.keepalive_time_ms': 300_000,
 });
 
+/**
+ * Whether each collection's rows carry where their chunk sits in its file (ragoss 0.2+), by alias
+ * and physical name: every `describe` records it, and the reads that ask for those fields
+ * (`search`, `chunksByIds`) look it up first, describing a name they do not find.
+ */
+class RowLayouts {
+  private readonly pageTextOf = new Map<string, boolean>();
+
+  learn(names: readonly string[], pageText: boolean): void {
+    for (const name of names) this.pageTextOf.set(name, pageText);
+  }
+
+  /** Unknown until the name is described. */
+  pageText(name: string): boolean | undefined {
+    return this.pageTextOf.get(name);
+  }
+}
+
 export class MilvusStore implements VectorStore {
+  private readonly rowLayouts = new RowLayouts();
+
   private constructor(
     private readonly client: MilvusClient,
     private readonly connection: MilvusConnection,
@@ -274,7 +229,6 @@ export class MilvusStore implements VectorStore {
     const physicalName = described.schema?.name || described.collection_name;
     const properties = new Map(described.properties.map(({ key, value }) => [key, String(value)]));
     const vectorField = described.schema.fields.find((field) => field.name === 'vector');
-    const dimension = Number(properties.get(PROP_DIMENSION) ?? vectorField?.dim ?? 0);
     let count;
     try {
       await this.ensureLoaded(physicalName);
@@ -285,34 +239,21 @@ export class MilvusStore implements VectorStore {
       if (physicalName !== name && !(await this.exists(physicalName))) throw new CollectionVanished(error);
       throw error;
     }
+    const pageText = described.schema.fields.some((field) => field.name === RAW_FIELD);
+    this.rowLayouts.learn([name, physicalName], pageText);
     return {
       name,
       physicalName,
-      embeddingModel: properties.get(PROP_MODEL) ?? 'unknown',
-      ...(properties.has(PROP_DTYPE) ? { embeddingDtype: properties.get(PROP_DTYPE) } : {}),
-      ...(properties.has(PROP_ENDPOINT) ? { embeddingEndpoint: properties.get(PROP_ENDPOINT) } : {}),
-      ...corpusFrom(properties),
-      ...groundingFrom(properties),
-      dimension,
-      // Collections from before the chunker was recorded were all cut the seed way.
-      chunker: properties.get(PROP_CHUNKER) ?? 'seed',
+      ...metaFrom(properties, vectorField?.dim === undefined ? undefined : Number(vectorField.dim)),
       rowCount: Number(count.data[0]?.['count(*)'] ?? 0),
       fullText: described.schema.fields.some((field) => field.name === SPARSE_FIELD),
-      pageText: this.notePageText([name, physicalName], described.schema.fields.some((field) => field.name === RAW_FIELD)),
+      pageText,
     };
   }
 
-  /** Which collections (by alias and physical name) store where their chunks sit, as last described. */
-  private readonly pageTextOf = new Map<string, boolean>();
-
-  private notePageText(names: readonly string[], pageText: boolean): boolean {
-    for (const name of names) this.pageTextOf.set(name, pageText);
-    return pageText;
-  }
-
-  /** The fields to read back with a chunk: the location ones only where the collection has them. */
+  /** The fields to read back with a chunk: the location ones only where the collection has them (see RowLayouts). */
   private async chunkFields(name: string, fields: readonly string[]): Promise<string[]> {
-    const pageText = this.pageTextOf.get(name) ?? (await this.describe(name))?.pageText ?? false;
+    const pageText = this.rowLayouts.pageText(name) ?? (await this.describe(name))?.pageText ?? false;
     return pageText ? [...fields, ...LOCATION_FIELDS] : [...fields];
   }
 
@@ -331,7 +272,7 @@ export class MilvusStore implements VectorStore {
 
   async listCollections(): Promise<CollectionInfo[]> {
     const physical = await this.physicalNames();
-    const names = new Set(physical.map((name) => name.split(PHYSICAL_SEPARATOR)[0] as string));
+    const names = new Set(physical.map(aliasOf));
     const infos: CollectionInfo[] = [];
     for (const name of [...names].sort()) {
       const info = await this.describe(name);
@@ -340,68 +281,21 @@ export class MilvusStore implements VectorStore {
     return infos;
   }
 
-  /** Drops leftovers of ingests that died before their commit: physical collections no alias points at. */
-  private async dropStale(name: string, keep: string | undefined): Promise<void> {
-    for (const physical of await this.physicalNames()) {
-      if (physical.startsWith(`${name}${PHYSICAL_SEPARATOR}`) && physical !== keep) {
-        await this.call(`drop stale collection ${physical}`, () => this.client.dropCollection({ collection_name: physical }));
-      }
-    }
+  beginReplace(name: string, meta: CollectionMeta): Promise<CollectionWriter> {
+    return beginSwap(this.swapHost(), name, meta);
   }
 
-  async beginReplace(name: string, meta: CollectionMeta): Promise<CollectionWriter> {
-    const current = await this.describe(name);
-    if (current !== undefined && current.physicalName === name) {
-      throw new RagossError(
-        `collection ${name} at ${this.location} was not created by ragoss (it is a plain collection, not an alias)`,
-        'choose another --collection, or drop that collection first',
-        ExitCode.usage,
-      );
-    }
-    await this.dropStale(name, current?.physicalName);
-    const physicalName = physicalNameFor(name);
-    const fullText = await this.hasFullText();
-    await this.call('createCollection', () =>
-      this.client.createCollection({
-        collection_name: physicalName,
-        fields: [
-          { name: 'id', data_type: DataType.VarChar, is_primary_key: true, max_length: 64 },
-          { name: 'vector', data_type: DataType.FloatVector, dim: meta.dimension },
-          { name: 'text', data_type: DataType.VarChar, max_length: MAX_TEXT_BYTES, ...(fullText ? { enable_analyzer: true } : {}) },
-          { name: 'source', data_type: DataType.VarChar, max_length: 1024 },
-          { name: 'chunk_index', data_type: DataType.Int64 },
-          { name: RAW_FIELD, data_type: DataType.VarChar, max_length: MAX_TEXT_BYTES },
-          { name: 'heading', data_type: DataType.VarChar, max_length: MAX_HEADING_BYTES },
-          { name: 'line', data_type: DataType.Int64 },
-          ...(fullText ? [{ name: SPARSE_FIELD, data_type: DataType.SparseFloatVector }] : []),
-        ],
-        ...(fullText
-          ? { functions: [{ name: 'text_bm25', type: FunctionType.BM25, input_field_names: ['text'], output_field_names: [SPARSE_FIELD], params: {} }] }
-          : {}),
-        consistency_level: 'Strong',
-        properties: {
-          [PROP_MODEL]: meta.embeddingModel,
-          [PROP_DIMENSION]: String(meta.dimension),
-          [PROP_CHUNKER]: meta.chunker,
-          ...(meta.embeddingDtype === undefined ? {} : { [PROP_DTYPE]: meta.embeddingDtype }),
-          ...(meta.embeddingEndpoint === undefined ? {} : { [PROP_ENDPOINT]: meta.embeddingEndpoint }),
-          ...(meta.corpus === undefined ? {} : { [PROP_SOURCE]: meta.corpus.source, [PROP_GLOB]: meta.corpus.glob, [PROP_CORPUS_DIGEST]: meta.corpus.digest }),
-          ...(meta.grounding === undefined ? {} : { [PROP_GROUNDING]: JSON.stringify(meta.grounding) }),
-        },
-      }),
-    );
-    await this.call('createIndex', () =>
-      this.client.createIndex({ collection_name: physicalName, field_name: 'vector', index_type: 'AUTOINDEX', metric_type: 'IP' }),
-    );
-    if (fullText) {
-      await this.call('createIndex (BM25)', () =>
-        this.client.createIndex({ collection_name: physicalName, field_name: SPARSE_FIELD, index_type: 'SPARSE_INVERTED_INDEX', metric_type: 'BM25' }),
-      );
-    }
-    // Loading takes ~3 s on a Milvus 2.3 server even when empty: start it now, so it runs while the
-    // chunks embed and insert (inserts into a loading collection are fine); commit waits for it.
-    await this.call('loadCollectionAsync', () => this.client.loadCollectionAsync({ collection_name: physicalName }));
-    return new MilvusWriter(this, this.client, name, physicalName, current?.physicalName);
+  /** The store's calls and knowledge the alias swap (swap.ts) works through. */
+  private swapHost(): SwapHost {
+    return {
+      location: this.location,
+      client: this.client,
+      run: (what, call) => this.call(what, call),
+      describe: (name) => this.describe(name),
+      physicalNames: () => this.physicalNames(),
+      hasFullText: () => this.hasFullText(),
+      writeGrounding: (physicalName, grounding) => this.writeGrounding(physicalName, grounding),
+    };
   }
 
   async recordGrounding(name: string, grounding: GroundingCalibration): Promise<void> {
@@ -410,10 +304,9 @@ export class MilvusStore implements VectorStore {
     await this.writeGrounding(info.physicalName, grounding);
   }
 
-  /** @internal also used by the writer, before the alias moves to the new collection */
-  async writeGrounding(physicalName: string, grounding: GroundingCalibration): Promise<void> {
+  private async writeGrounding(physicalName: string, grounding: GroundingCalibration): Promise<void> {
     await this.call('alterCollectionProperties', () =>
-      this.client.alterCollectionProperties({ collection_name: physicalName, properties: { [PROP_GROUNDING]: JSON.stringify(grounding) } }),
+      this.client.alterCollectionProperties({ collection_name: physicalName, properties: groundingProperty(grounding) }),
     );
   }
 
@@ -479,11 +372,6 @@ export class MilvusStore implements VectorStore {
     return this.fullTextSupport;
   }
 
-  /** @internal used by the writer so every call goes through the same error mapping */
-  run<T extends object>(what: string, call: () => Promise<T>): Promise<T> {
-    return this.call(what, call);
-  }
-
   async search(name: string, query: SearchQuery, topK: number, mode: RetrievalMode): Promise<SearchHit[]> {
     let result;
     try {
@@ -516,66 +404,5 @@ export class MilvusStore implements VectorStore {
     this.closed = true;
     await this.client.closeConnection().catch(() => undefined);
     await this.connection.onClose?.();
-  }
-}
-
-class MilvusWriter implements CollectionWriter {
-  constructor(
-    private readonly store: MilvusStore,
-    private readonly client: MilvusClient,
-    private readonly name: string,
-    private readonly physicalName: string,
-    private readonly previousPhysicalName: string | undefined,
-  ) {}
-
-  async insert(chunks: readonly StoredChunk[]): Promise<void> {
-    if (chunks.length === 0) return;
-    const data = chunks.map((chunk) => ({
-      id: chunk.id,
-      vector: Array.from(chunk.vector),
-      text: truncateUtf8(chunk.text, MAX_TEXT_BYTES),
-      source: chunk.source,
-      chunk_index: chunk.chunkIndex,
-      [RAW_FIELD]: truncateUtf8(chunk.raw, MAX_TEXT_BYTES),
-      heading: truncateUtf8(chunk.heading, MAX_HEADING_BYTES),
-      line: chunk.line,
-    }));
-    const result = await this.store.run('insert', () => this.client.insert({ collection_name: this.physicalName, data }));
-    if (Number(result.insert_cnt) !== chunks.length) {
-      throw new RagossError(`Milvus inserted ${result.insert_cnt} of ${chunks.length} rows into ${this.physicalName}`);
-    }
-  }
-
-  async commit(expectedRows: number, probe: Float32Array, grounding?: GroundingCalibration): Promise<void> {
-    const { store, client, physicalName } = this;
-    await store.run('flush', () => client.flush({ collection_names: [physicalName] }));
-    await store.run('loadCollection', () => client.loadCollection({ collection_name: physicalName }));
-    const count = await store.run('query count(*)', () =>
-      client.query({ collection_name: physicalName, filter: '', output_fields: ['count(*)'], consistency_level: STRONG }),
-    );
-    const rows = Number(count.data[0]?.['count(*)'] ?? -1);
-    if (rows !== expectedRows) {
-      throw new RagossError(`new collection ${physicalName} holds ${rows} rows, expected ${expectedRows}; the previous data keeps serving`);
-    }
-    if (expectedRows > 0) {
-      const probeResult = await store.run('probe search', () =>
-        client.search({ collection_name: physicalName, anns_field: 'vector', data: [Array.from(probe)], limit: 1, metric_type: 'IP', consistency_level: STRONG }),
-      );
-      if (probeResult.results.length === 0) {
-        throw new RagossError(`probe search on new collection ${physicalName} found nothing; the previous data keeps serving`);
-      }
-    }
-    // Recorded before the name moves: no search ever sees the new chunks with the old line.
-    if (grounding !== undefined) await store.writeGrounding(physicalName, grounding);
-    if (this.previousPhysicalName === undefined) {
-      await store.run('createAlias', () => client.createAlias({ collection_name: physicalName, alias: this.name }));
-    } else {
-      await store.run('alterAlias', () => client.alterAlias({ collection_name: physicalName, alias: this.name }));
-      await store.run('drop previous collection', () => client.dropCollection({ collection_name: this.previousPhysicalName as string }));
-    }
-  }
-
-  async abort(): Promise<void> {
-    await this.client.dropCollection({ collection_name: this.physicalName }).catch(() => undefined);
   }
 }

@@ -1,14 +1,8 @@
 import { ExitCode, RagossError } from '../errors.js';
-import type { GroundingCalibration } from '../pipeline/grounding.js';
+import type { CorpusRecord, GroundingCalibration } from '../types.js';
 
-/** Where a collection's chunks came from, as recorded at ingest (and carried by snapshots). */
-export interface CorpusRecord {
-  /** The URL, zip or directory ingested. */
-  source: string;
-  glob: string;
-  /** sha256 over the files read (path and text, in path order): the same docs give the same digest. */
-  digest: string;
-}
+// Owned by types.ts; named here too for the code that imports it with the store's types.
+export type { CorpusRecord };
 
 /** What ragoss records with a collection so later commands embed questions the same way. */
 export interface CollectionMeta {

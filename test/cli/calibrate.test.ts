@@ -1,7 +1,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
-import type { GroundingCalibration } from '../../src/pipeline/grounding.js';
+import type { GroundingCalibration } from '../../src/types.js';
 import { GROUNDING_PROBES } from '../../src/pipeline/grounding-probes.js';
 // In-process through the CLI's entry (see runInProcess).
 import { baseEnv, runInProcess as runCli, tempHome, without } from '../helpers/cli.js';

@@ -3,6 +3,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
+import type { Engine } from '../../src/engine/engine.js';
 import { binPath, modelsDir, projectRoot } from './paths.js';
 
 export interface CliResult {
@@ -81,11 +82,12 @@ function capture(): { stream: NodeJS.WriteStream; text: () => string } {
  * Runs a command line through the CLI's own entry, `main`, inside the test's process: the same
  * parsing, engine and output as the built CLI, without a Node start and module loading per call.
  * For what only a process shows (signals, pipes, exit timing, stdin, a terminal), use `runCli`.
+ * With `engine` (a FakeEngine), every command runs on it in place of the service or a real one.
  */
-export async function runInProcess(args: string[], env: Record<string, string>): Promise<CliResult> {
+export async function runInProcess(args: string[], env: Record<string, string>, engine?: Engine): Promise<CliResult> {
   const { main } = await import('../../src/cli/main.js');
   const stdout = capture();
   const stderr = capture();
-  const code = await main(['node', binPath, ...args], { stdout: stdout.stream, stderr: stderr.stream, env });
+  const code = await main(['node', binPath, ...args], { stdout: stdout.stream, stderr: stderr.stream, env, ...(engine === undefined ? {} : { engine }) });
   return { code, signal: null, stdout: stdout.text(), stderr: stderr.text() };
 }

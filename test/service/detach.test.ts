@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { JobInfo } from '../../src/service/jobs.js';
+import type { JobInfo } from '../../src/engine/engine.js';
 import { runCli, tempHome } from '../helpers/cli.js';
 import { faqZip, fullZip } from '../helpers/paths.js';
 import { health, serviceEnv, stopServices } from '../helpers/service.js';
