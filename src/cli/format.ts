@@ -1,13 +1,12 @@
-import type { CalibrateResult, Check, CheckStatus, DoctorReport, EvalResult, ExportResult, IngestResult, SentContext } from '../engine/engine.js';
+import type { CalibrateResult, Check, CheckStatus, DoctorReport, EvalResult, ExportResult, IngestResult, JobInfo, SentContext } from '../engine/engine.js';
 import { linkLabel } from '../corpus/links.js';
-import type { Grounding, GroundingCalibration, ThresholdSource } from '../pipeline/grounding.js';
+import type { Grounding, ThresholdSource } from '../pipeline/grounding.js';
 import { shownScore } from '../engine/hit-json.js';
 import type { CurvePoint } from '../pipeline/evaluate.js';
 import type { RankedHit } from '../pipeline/retrieve.js';
 import type { ContextPassage } from '../pipeline/context.js';
 import type { ServiceHealth } from '../service/identity.js';
-import type { JobInfo } from '../service/jobs.js';
-import type { CorpusRecord } from '../store/store.js';
+import type { CorpusRecord, GroundingCalibration } from '../types.js';
 
 /** How results look on stdout: one pure module, so every entry point prints the same thing. */
 

@@ -1,7 +1,6 @@
 import type { GroundingCalibration } from '../types.js';
 
 // Owned by types.ts; named here too for the code that imports it with the grounding types.
-export type { GroundingCalibration };
 
 /**
  * "The docs don't cover this": the best dense similarity between the question and any chunk, held

@@ -17,6 +17,7 @@ import type {
   GetResult,
   IngestRequest,
   IngestResult,
+  JobInfo,
   OperationContext,
   SearchRequest,
   SearchResult,
@@ -26,7 +27,6 @@ import { progressReplayer, type ProgressEvent } from './progress-events.js';
 import { ExitCode, InterruptedError, RagossError, type ExitCodeValue } from '../errors.js';
 import type { CollectionInfo } from '../store/store.js';
 import type { ServiceHealth } from './identity.js';
-import type { JobInfo } from './jobs.js';
 import { REQUESTS } from './requests.js';
 import { ROUTES, type Route } from './routes.js';
 import { SseParser, type WireError } from './sse.js';

@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import type { EngineSettings } from '../engine/settings.js';
 import { describeLocation } from '../store/location.js';
 import { packageVersion } from '../version.js';
-import type { JobInfo } from './jobs.js';
+import type { JobInfo } from '../engine/engine.js';
 
 /**
  * The package version plus when this build was made: a service left running across an upgrade or
