@@ -22,6 +22,8 @@
 //                       BENCH_MILVUS_SERVER=path/to/milvus-server also imports into a real Milvus 2.3
 //   BENCH_ONLY=endpoint only the embedding-server section (bench/endpoint.mjs): Infinity alone against
 //                       `ragoss ingest --embedding-url` (needs the venv `npm run test:infinity` makes)
+//   BENCH_ONLY=models   only the embedding-model section (bench/models.mjs): all-mpnet-base-v2 against
+//                       nomic-embed-text-v1.5 on the same chunks (needs both under RAGOSS_MODEL_DIR)
 //   BENCH_ONLY=reingest only the re-ingest section (full docs, unchanged, one file edited, twice the
 //                       corpus; BENCH_MEMORY_REPS (default 3) runs of the full docs and of twice the
 //                       corpus: about nine full-docs ingests in all); BENCH_FULL=1 runs it too, after the rest
@@ -35,6 +37,7 @@ import { benchReingest, reingestRows } from './reingest.mjs';
 import { benchService, benchStoreBackends } from './service.mjs';
 import { benchSnapshot, snapshotRows } from './snapshot.mjs';
 import { benchEndpoint, endpointRows } from './endpoint.mjs';
+import { benchModels, modelsRows } from './models.mjs';
 import { freePort, median, quantile } from './stats.mjs';
 
 const benchDir = dirname(fileURLToPath(import.meta.url));
@@ -62,6 +65,7 @@ const ONLY_SERVICE = process.env.BENCH_ONLY === 'service';
 const ONLY_REINGEST = process.env.BENCH_ONLY === 'reingest';
 const ONLY_SNAPSHOT = process.env.BENCH_ONLY === 'snapshot';
 const ONLY_ENDPOINT = process.env.BENCH_ONLY === 'endpoint';
+const ONLY_MODELS = process.env.BENCH_ONLY === 'models';
 const GiB = 1024 ** 3;
 const timeBin = existsSync('/usr/bin/time') ? '/usr/bin/time' : undefined;
 
@@ -550,6 +554,7 @@ async function main() {
   const system = systemInfo();
   if (ONLY_SNAPSHOT) return snapshotOnly(system, loadBefore);
   if (ONLY_ENDPOINT) return endpointOnly(system, loadBefore);
+  if (ONLY_MODELS) return modelsOnly(system, loadBefore);
   const pythons = ONLY_SERVICE || ONLY_REINGEST ? undefined : { seed: await ensureVenv('.venv-seed', SEED_REQUIREMENTS), tutorial: await ensureVenv('.venv-tutorial', TUTORIAL_REQUIREMENTS) };
   const tutorialModel = pythons === undefined ? undefined : await ensureStModel(pythons.tutorial);
   const milvus = await startMilvus();
@@ -635,37 +640,36 @@ function tableTools([metricWidth, valueWidth, targetWidth]) {
   return { rows, tools };
 }
 
-/** BENCH_ONLY=snapshot: no shared Milvus; each step runs on its own embedded Milvus Lite, as on a new machine. */
-async function snapshotOnly(system, loadBefore) {
+/**
+ * A section run alone on its own Milvus Lite (BENCH_ONLY=snapshot, endpoint, models): measure, print
+ * its table, write bench/results.json. `title` names the section in the heading.
+ */
+async function sectionOnly(system, loadBefore, { key, title, widths, measure, rowsOf }) {
   const results = { system, loadBefore };
   const milvus = await startMilvus();
   try {
-    results.snapshot = await benchSnapshot({ ragoss, childEnv, log }, { work, fullZip, sharedDir, root, milvusUri: milvus.uri });
+    results[key] = await measure(milvus.uri);
   } finally {
     await milvus.stop();
   }
   results.loadAfter = loadavg()[0];
-  const { rows, tools } = tableTools([52, 64, 10]);
-  results.targets = snapshotRows(results.snapshot, tools);
+  const { rows, tools } = tableTools(widths);
+  results.targets = rowsOf(results[key], tools);
   writeFileSync(join(benchDir, 'results.json'), `${JSON.stringify(results, null, 2)}\n`);
-  process.stdout.write(`ragoss benchmark, snapshots only (${system.date}, ${system.cpu}, ${system.cores} cores, commit ${system.commit})\n${rows.join('\n')}\n\nwritten: bench/results.json\n`);
+  process.stdout.write(`ragoss benchmark, ${title} only (${system.date}, ${system.cpu}, ${system.cores} cores, commit ${system.commit})\n${rows.join('\n')}\n\nwritten: bench/results.json\n`);
 }
 
-/** BENCH_ONLY=endpoint: Infinity alone against `ragoss ingest --embedding-url`, on one Milvus Lite. */
-async function endpointOnly(system, loadBefore) {
-  const results = { system, loadBefore };
-  const milvus = await startMilvus();
-  try {
-    results.endpoint = await benchEndpoint({ ragoss, childEnv, log }, { fullZip, root, milvusUri: milvus.uri, stModelDir });
-  } finally {
-    await milvus.stop();
-  }
-  results.loadAfter = loadavg()[0];
-  const { rows, tools } = tableTools([48, 52, 10]);
-  results.targets = endpointRows(results.endpoint, tools);
-  writeFileSync(join(benchDir, 'results.json'), `${JSON.stringify(results, null, 2)}\n`);
-  process.stdout.write(`ragoss benchmark, embedding server only (${system.date}, ${system.cpu}, ${system.cores} cores, commit ${system.commit})\n${rows.join('\n')}\n\nwritten: bench/results.json\n`);
-}
+/** BENCH_ONLY=snapshot: each step runs on its own embedded Milvus Lite, as on a new machine. */
+const snapshotOnly = (system, loadBefore) =>
+  sectionOnly(system, loadBefore, { key: 'snapshot', title: 'snapshots', widths: [52, 64, 10], rowsOf: snapshotRows, measure: (milvusUri) => benchSnapshot({ ragoss, childEnv, log }, { work, fullZip, sharedDir, root, milvusUri }) });
+
+/** BENCH_ONLY=endpoint: Infinity alone against `ragoss ingest --embedding-url`. */
+const endpointOnly = (system, loadBefore) =>
+  sectionOnly(system, loadBefore, { key: 'endpoint', title: 'embedding server', widths: [48, 52, 10], rowsOf: endpointRows, measure: (milvusUri) => benchEndpoint({ ragoss, childEnv, log }, { fullZip, root, milvusUri, stModelDir }) });
+
+/** BENCH_ONLY=models: the default model against nomic-embed-text-v1.5. */
+const modelsOnly = (system, loadBefore) =>
+  sectionOnly(system, loadBefore, { key: 'models', title: 'embedding models', widths: [72, 52, 10], rowsOf: modelsRows, measure: (milvusUri) => benchModels({ ragoss, childEnv, log }, { fullZip, modelDir, milvusUri }) });
 
 main().catch((error) => {
   log(error.stack ?? String(error));

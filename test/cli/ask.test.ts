@@ -5,7 +5,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 // In-process through the CLI's entry (see runInProcess); what needs a process of its own spawns it.
-import { baseEnv, runInProcess as runCli, tempHome } from '../helpers/cli.js';
+import { baseEnv, runInProcess, tempHome } from '../helpers/cli.js';
 import { cleanErrorLine } from '../helpers/errors.js';
 import { DEFAULT_REPLY, chatRequests, messagesOf, startChatServer, type ChatServer, type Scenario } from '../helpers/chat-server.js';
 import { binPath, faqZip, fullZip, projectRoot, tinyModel } from '../helpers/paths.js';
@@ -49,7 +49,7 @@ describe('ragoss ask end to end: real Milvus, local OpenRouter-style chat server
   beforeAll(async () => {
     server = await startChatServer();
     env = baseEnv({ RAGOSS_HOME: tempHome() });
-    const ingest = await runCli(['ingest', '--source', faqZip, ...store, '--embedding-model', tinyModel], env);
+    const ingest = await runInProcess(['ingest', '--source', faqZip, ...store, '--embedding-model', tinyModel], env);
     expect(ingest.code, ingest.stderr).toBe(0);
   });
   afterAll(async () => {
@@ -61,10 +61,10 @@ describe('ragoss ask end to end: real Milvus, local OpenRouter-style chat server
     server.requests.length = 0;
   }
 
-  const ask = (extra: string[], runEnv = env) => runCli(['ask', QUESTION, '--base-url', server.baseUrl, '--model', MODEL, ...store, ...extra], runEnv);
+  const ask = (extra: string[], runEnv = env) => runInProcess(['ask', QUESTION, '--base-url', server.baseUrl, '--model', MODEL, ...store, ...extra], runEnv);
 
   it('sends the seed prompt with the chunks search retrieves and prints the answer with sources', async () => {
-    const search = await runCli(['search', QUESTION, ...store, '--json'], env);
+    const search = await runInProcess(['search', QUESTION, ...store, '--json'], env);
     expect(search.code, search.stderr).toBe(0);
     const hits = singleJson(search.stdout)['hits'] as JsonHit[];
     expect(hits).toHaveLength(3);
@@ -119,12 +119,12 @@ describe('ragoss ask end to end: real Milvus, local OpenRouter-style chat server
     // A collection that does not exist: were the key check skipped, retrieval would stop with
     // exit 3 before anything could be sent to openrouter.ai.
     const absent = ['ask', QUESTION, '--milvus-uri', milvusUri, '--collection', uniqueCollection('absent')];
-    const line = cleanErrorLine(await runCli(absent, env), 2);
+    const line = cleanErrorLine(await runInProcess(absent, env), 2);
     expect(line).toContain('https://openrouter.ai/api/v1 needs an API key');
     expect(line).toContain('OPENROUTER_API_KEY');
     // With a key the same command goes on to retrieval and stops there: the exit 2 above came
     // from the key check, before Milvus was asked anything.
-    const keyed = await runCli(absent, { ...env, OPENROUTER_API_KEY: 'sk-or-test-key' });
+    const keyed = await runInProcess(absent, { ...env, OPENROUTER_API_KEY: 'sk-or-test-key' });
     expect(cleanErrorLine(keyed, 3)).toMatch(/collection absent_\w+ not found/);
   });
 
@@ -159,7 +159,7 @@ describe('ragoss ask end to end: real Milvus, local OpenRouter-style chat server
 
   backendIndependent('rejects an empty question (exit 2) without calling the endpoint', async () => {
     use({ kind: 'ok' });
-    const result = await runCli(['ask', '  ', '--base-url', server.baseUrl, ...store], env);
+    const result = await runInProcess(['ask', '  ', '--base-url', server.baseUrl, ...store], env);
     expect(cleanErrorLine(result, 2)).toContain('the question is empty');
     expect(server.requests).toHaveLength(0);
   });
@@ -212,8 +212,8 @@ describe('ask on the whole docs: the context builder fills a token budget', () =
     server = await startChatServer();
     env = baseEnv({ RAGOSS_HOME: tempHome(), MILVUS_URI: milvusUri, RAGOSS_EMBEDDING_MODEL: tinyModel, RAGOSS_BASE_URL: server.baseUrl });
     const [markdown, seed] = await Promise.all([
-      runCli(['ingest', '--source', fullZip, '--glob', 'en/userGuide/manage-*.md', '--chunker', 'markdown', '--collection', docs], env),
-      runCli(['ingest', '--source', faqZip, '--collection', faq], env),
+      runInProcess(['ingest', '--source', fullZip, '--glob', 'en/userGuide/manage-*.md', '--chunker', 'markdown', '--collection', docs], env),
+      runInProcess(['ingest', '--source', faqZip, '--collection', faq], env),
     ]);
     expect(markdown.code, markdown.stderr).toBe(0);
     expect(seed.code, seed.stderr).toBe(0);
@@ -222,7 +222,7 @@ describe('ask on the whole docs: the context builder fills a token budget', () =
 
   const askJson = async (args: string[]) => {
     server.requests.length = 0;
-    const result = await runCli(['ask', QUESTION, '--json', '--force', ...args], env);
+    const result = await runInProcess(['ask', QUESTION, '--json', '--force', ...args], env);
     expect(result.code, result.stderr).toBe(0);
     const answer = singleJson(result.stdout) as { hits: JsonHit[]; context?: JsonContext; cited?: number[] };
     const [, user] = messagesOf(chatRequests(server)[0]!);
@@ -263,7 +263,7 @@ describe('ask on the whole docs: the context builder fills a token budget', () =
     context.passages.forEach((_passage, index) => expect(prompt).toContain(`[${index + 1}] `));
     expect(prompt).not.toContain(`[${context.passages.length + 1}] `);
     expect(cited).toEqual([2, 1, ...(context.passages.length >= 9 ? [9] : [])]);
-    const text = await runCli(['ask', QUESTION, '--force', '--cite', '--collection', docs], env);
+    const text = await runInProcess(['ask', QUESTION, '--force', '--cite', '--collection', docs], env);
     expect(text.stdout).toContain('Sources (sent as context):\n  [1] https://milvus.io/docs/');
     expect(text.stdout.match(/^ {2}\[\d+\] /gm)).toHaveLength(context.passages.length);
     server.setScenario({ kind: 'ok' });
@@ -272,17 +272,17 @@ describe('ask on the whole docs: the context builder fills a token budget', () =
   backendIndependent('eval reports the context recall at the budget beside recall@k; on the FAQ, of the top k', async () => {
     const questions = join(tempHome(), 'questions.jsonl');
     writeFileSync(questions, `${JSON.stringify({ question: 'how do I make entities expire after a week?', gold: [{ source: 'en/userGuide/manage-collections.md', heading: 'Set TTL' }] })}\n`);
-    const evalDocs = await runCli(['eval', questions, '--collection', docs, '--json', '--context-tokens', '1200'], env);
+    const evalDocs = await runInProcess(['eval', questions, '--collection', docs, '--json', '--context-tokens', '1200'], env);
     expect(evalDocs.code, evalDocs.stderr).toBe(0);
     const report = singleJson(evalDocs.stdout) as { recallAtK: number; context: { recall: number; medianPromptChars: number }; contextBudget: { tokens: number; maxHits: number } };
     expect(report.contextBudget).toEqual({ tokens: 1200, maxHits: DEFAULT_CONTEXT_HITS });
     expect(report.context.recall).toBeGreaterThanOrEqual(report.recallAtK);
     expect(report.context.medianPromptChars).toBeGreaterThan(0);
-    const text = await runCli(['eval', questions, '--collection', docs], env);
+    const text = await runInProcess(['eval', questions, '--collection', docs], env);
     expect(text.stdout).toMatch(new RegExp(`\\ncontext +[01]\\.\\d{3} recall in what ask sends \\(${DEFAULT_CONTEXT_TOKENS} tokens from the top ${DEFAULT_CONTEXT_HITS}; median prompt \\d+ characters\\)\\n`));
     const faqQuestions = join(tempHome(), 'faq.jsonl');
     writeFileSync(faqQuestions, `${JSON.stringify({ question: QUESTION, expected: ['Where does Milvus store data?'] })}\n`);
-    const evalFaq = singleJson((await runCli(['eval', faqQuestions, '--collection', faq, '--json'], env)).stdout) as { recallAtK: number; context: { recall: number }; contextBudget?: unknown };
+    const evalFaq = singleJson((await runInProcess(['eval', faqQuestions, '--collection', faq, '--json'], env)).stdout) as { recallAtK: number; context: { recall: number }; contextBudget?: unknown };
     expect(evalFaq.contextBudget).toBeUndefined();
     expect(evalFaq.context.recall).toBe(evalFaq.recallAtK);
   });

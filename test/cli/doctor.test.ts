@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { startChatServer, type ChatServer } from '../helpers/chat-server.js';
 // In-process through the CLI's entry (see runInProcess); what needs a process of its own spawns it.
-import { baseEnv, runInProcess as runCli, tempHome, without } from '../helpers/cli.js';
+import { baseEnv, runInProcess, tempHome, without } from '../helpers/cli.js';
 import { faqZip, tinyModel } from '../helpers/paths.js';
 import { freePort } from '../../src/system.js';
 import { backendIndependent } from '../helpers/backend.js';
@@ -26,7 +26,7 @@ describe('ragoss doctor', () => {
   beforeAll(async () => {
     chat = await startChatServer();
     env = baseEnv({ RAGOSS_HOME: tempHome(), MILVUS_URI: inject('milvusUri'), RAGOSS_COLLECTION: collection, RAGOSS_BASE_URL: chat.baseUrl, MILVUS_TOKEN: 'root:SECRET-token' });
-    const ingest = await runCli(['ingest', '-q', '--source', faqZip, '--embedding-model', tinyModel], env);
+    const ingest = await runInProcess(['ingest', '-q', '--source', faqZip, '--embedding-model', tinyModel], env);
     expect(ingest.code).toBe(0);
   });
   afterAll(async () => {
@@ -34,7 +34,7 @@ describe('ragoss doctor', () => {
   });
 
   it('reports Milvus, the collection, the model and the chat endpoint, exit 0 when all is well', async () => {
-    const result = await runCli(['doctor', '--json'], env);
+    const result = await runInProcess(['doctor', '--json'], env);
     expect(result.code).toBe(0);
     const report = JSON.parse(result.stdout) as DoctorReport;
     expect(report.ok).toBe(true);
@@ -43,7 +43,7 @@ describe('ragoss doctor', () => {
     expect(report.embedding).toMatchObject({ model: tinyModel, dimension: 768, local: true });
     expect(report.chat).toMatchObject({ baseUrl: chat.baseUrl, model: 'openai/gpt-oss-20b', keySet: false, answers: true });
     expect(result.stdout + result.stderr).not.toContain('SECRET');
-    const human = await runCli(['doctor'], env);
+    const human = await runInProcess(['doctor'], env);
     expect(human.code).toBe(0);
     expect(human.stdout).toMatch(
       inject('milvusBackend') === 'server'
@@ -61,7 +61,7 @@ describe('ragoss doctor', () => {
     chat.setScenario({ kind: 'status', status: 500, echoAuthorization: true });
     try {
       for (const args of [['doctor'], ['doctor', '--json'], ['doctor', '--verbose']]) {
-        const result = await runCli(args, { ...env, OPENAI_API_KEY: key });
+        const result = await runInProcess(args, { ...env, OPENAI_API_KEY: key });
         expect(result.code).toBe(1);
         expect(chat.requests.at(-1)?.headers['authorization']).toBe(`Bearer ${key}`);
         expect(result.stdout + result.stderr).not.toContain('SECRET');
@@ -76,7 +76,7 @@ describe('ragoss doctor', () => {
 
   it('warns, exit 0, on a fresh machine: embedded Milvus Lite not installed yet, model not downloaded yet', async () => {
     const fresh = without(env, 'MILVUS_URI', 'RAGOSS_MODEL_DIR', 'RAGOSS_OFFLINE', 'RAGOSS_MILVUS_LITE');
-    const result = await runCli(['doctor'], { ...fresh, RAGOSS_HOME: tempHome() });
+    const result = await runInProcess(['doctor'], { ...fresh, RAGOSS_HOME: tempHome() });
     expect(result.code, result.stdout + result.stderr).toBe(0);
     expect(result.stdout).toMatch(/^warn {2}milvus {5}embedded Milvus Lite at .*\/milvus is not installed yet\n {17}fix: the first ingest installs it \(needs Python 3\), or set MILVUS_URI to a server$/m);
     expect(result.stdout).toMatch(/^warn {2}embedding {2}Xenova\/all-mpnet-base-v2 not downloaded yet\n {17}fix: the first ingest or search downloads it into the ragoss home$/m);
@@ -85,7 +85,7 @@ describe('ragoss doctor', () => {
   });
 
   backendIndependent('exits 1 and says what to do when the chat endpoint needs a key that is not set', async () => {
-    const result = await runCli(['doctor', '--base-url', 'https://openrouter.ai/api/v1'], env);
+    const result = await runInProcess(['doctor', '--base-url', 'https://openrouter.ai/api/v1'], env);
     expect(result.code).toBe(1);
     expect(result.stdout).toMatch(/^FAIL {2}chat .*needs an API key/m);
     expect(result.stdout).toMatch(/fix: export OPENROUTER_API_KEY/);
@@ -94,7 +94,7 @@ describe('ragoss doctor', () => {
   it('fails a missing collection and a model missing from --model-dir, warns of a chat model the endpoint does not list (exit 1)', async () => {
     const emptyModels = mkdtempSync(join(tmpdir(), 'ragoss-no-models-'));
     const args = ['doctor', '--collection', 'nothing_here', '--model-dir', emptyModels, '--embedding-model', tinyModel, '--model', 'not/listed'];
-    const result = await runCli(args, env);
+    const result = await runInProcess(args, env);
     expect(result.code, result.stderr).toBe(1);
     expect(result.stdout).toMatch(/^FAIL {2}collection nothing_here not found\n {17}fix: run `ragoss ingest`$/m);
     expect(result.stdout).toContain(`FAIL  embedding  ${tinyModel} not found at ${join(emptyModels, tinyModel)}\n${' '.repeat(17)}fix: put the model there, or drop --offline/--model-dir to download it\n`);
@@ -104,7 +104,7 @@ describe('ragoss doctor', () => {
 
   backendIndependent('exits 1 when Milvus is unreachable, within seconds', async () => {
     const started = Date.now();
-    const result = await runCli(['doctor', '--json', '--milvus-uri', `http://127.0.0.1:${await freePort()}`], env);
+    const result = await runInProcess(['doctor', '--json', '--milvus-uri', `http://127.0.0.1:${await freePort()}`], env);
     expect(Date.now() - started).toBeLessThan(20_000);
     expect(result.code).toBe(1);
     const report = JSON.parse(result.stdout) as DoctorReport;
@@ -131,7 +131,7 @@ describe('a Milvus that accepts connections but never answers', () => {
   backendIndependent('fails within the bounded timeout instead of hanging', async () => {
     const env = baseEnv({ RAGOSS_HOME: tempHome(), RAGOSS_MILVUS_TIMEOUT: '2', RAGOSS_EMBEDDING_MODEL: tinyModel });
     const started = Date.now();
-    const result = await runCli(['search', 'How is data stored in milvus?', '--milvus-uri', `http://127.0.0.1:${port}`], env);
+    const result = await runInProcess(['search', 'How is data stored in milvus?', '--milvus-uri', `http://127.0.0.1:${port}`], env);
     expect(Date.now() - started).toBeLessThan(15_000);
     expect(result.code).toBe(1);
     expect(result.stderr).toMatch(/^ragoss: error: cannot reach Milvus at http:\/\/127\.0\.0\.1:\d+: no answer within 2s/);

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 // In-process through the CLI's entry (see runInProcess); what needs a process of its own spawns it.
-import { baseEnv, runInProcess as runCli, tempHome } from '../helpers/cli.js';
+import { baseEnv, runInProcess, tempHome } from '../helpers/cli.js';
 import { startFileServer, type FileServer } from '../helpers/http-server.js';
 import { binPath, faqZip, modelsDir, projectRoot, tinyModel } from '../helpers/paths.js';
 
@@ -21,21 +21,21 @@ function modelsWithACopy(): string {
 describe('ingest refuses to mix embedding models in one collection', () => {
   it('fails before any embedding work, and --replace rebuilds with the new model', async () => {
     const env = baseEnv({ RAGOSS_HOME: tempHome(), MILVUS_URI: inject('milvusUri'), RAGOSS_MODEL_DIR: modelsWithACopy(), RAGOSS_COLLECTION: `mix_${Date.now().toString(36)}` });
-    expect((await runCli(['ingest', '-q', '--source', faqZip, '--embedding-model', tinyModel], env)).code).toBe(0);
-    const refused = await runCli(['ingest', '--source', faqZip, '--embedding-model', 'other/tiny-copy'], env);
+    expect((await runInProcess(['ingest', '-q', '--source', faqZip, '--embedding-model', tinyModel], env)).code).toBe(0);
+    const refused = await runInProcess(['ingest', '--source', faqZip, '--embedding-model', 'other/tiny-copy'], env);
     expect(refused.code).toBe(2);
     expect(refused.stderr).toMatch(/ragoss: error: collection mix_\w+ was built with testing\/tiny-random-albert-768 \(768 dims\), not other\/tiny-copy \(768 dims\) — pass --replace/);
     expect(refused.stderr).not.toContain('embedding and storing');
-    const replaced = await runCli(['ingest', '--source', faqZip, '--embedding-model', 'other/tiny-copy', '--replace', '--json'], env);
+    const replaced = await runInProcess(['ingest', '--source', faqZip, '--embedding-model', 'other/tiny-copy', '--replace', '--json'], env);
     expect(replaced.code).toBe(0);
     // Same vectors under another name: none may be reused, every chunk goes through the new model.
     expect(JSON.parse(replaced.stdout)).toMatchObject({ chunks: 72, embeddingModel: 'other/tiny-copy', embeddedChunks: 72, reusedChunks: 0 });
     // The collection now answers with the new model, and only with it.
-    const search = await runCli(['search', 'How is data stored in milvus?', '--json'], env);
+    const search = await runInProcess(['search', 'How is data stored in milvus?', '--json'], env);
     expect(search.code, search.stderr).toBe(0);
-    const doctor = JSON.parse((await runCli(['doctor', '--json'], env)).stdout) as { milvus: { collections: Array<{ name: string; embeddingModel: string; rowCount: number }> } };
+    const doctor = JSON.parse((await runInProcess(['doctor', '--json'], env)).stdout) as { milvus: { collections: Array<{ name: string; embeddingModel: string; rowCount: number }> } };
     expect(doctor.milvus.collections.find((info) => info.name === env['RAGOSS_COLLECTION'])).toMatchObject({ embeddingModel: 'other/tiny-copy', rowCount: 72 });
-    const oldModel = await runCli(['search', 'How is data stored in milvus?', '--embedding-model', tinyModel], env);
+    const oldModel = await runInProcess(['search', 'How is data stored in milvus?', '--embedding-model', tinyModel], env);
     expect(oldModel.code).toBe(2);
     expect(oldModel.stderr).toMatch(/other\/tiny-copy/);
   });

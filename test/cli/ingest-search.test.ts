@@ -6,7 +6,7 @@ import type { AddressInfo } from 'node:net';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 // In-process through the CLI's entry (see runInProcess); what needs a process of its own (PATH lookups, signals) spawns it.
-import { baseEnv, runCli as spawnCli, runInProcess as runCli, tempHome } from '../helpers/cli.js';
+import { baseEnv, runCli, runInProcess, tempHome } from '../helpers/cli.js';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { binPath, devQuestions, faqZip, fullZip, milvusLiteExecutable, projectRoot, tinyModel } from '../helpers/paths.js';
 import { uniqueCollection } from '../helpers/names.js';
@@ -62,7 +62,7 @@ describe('ragoss ingest + search against a real Milvus', () => {
   });
 
   it('downloads over HTTP, splits into 72 chunks and stores text, source and index', async () => {
-    const result = await runCli(['ingest', '--source', zip.url], env);
+    const result = await runInProcess(['ingest', '--source', zip.url], env);
     expect(result.stderr).not.toMatch(/error/i);
     expect(result.code).toBe(0);
     expect(result.stdout).toMatch(/ingested 72 chunks from 4 files into cli_faq_/);
@@ -82,7 +82,7 @@ describe('ragoss ingest + search against a real Milvus', () => {
 
   it('re-ingests from the download cache and stores identical rows, reusing every vector; --full embeds all', async () => {
     const before = await storedRows(milvusUri, collection);
-    const result = await runCli(['ingest', '--source', zip.url, '--json'], env);
+    const result = await runInProcess(['ingest', '--source', zip.url, '--json'], env);
     expect(result.code).toBe(0);
     expect(zip.hits()).toBe(1);
     const summary = JSON.parse(result.stdout) as Record<string, unknown>;
@@ -90,13 +90,13 @@ describe('ragoss ingest + search against a real Milvus', () => {
     const after = await storedRows(milvusUri, collection);
     const key = (row: Record<string, unknown>) => `${row['id']}|${row['source']}|${row['chunk_index']}|${row['text']}`;
     expect(after.map(key).sort()).toEqual(before.map(key).sort());
-    const full = await runCli(['ingest', '--source', zip.url, '--full'], env);
+    const full = await runInProcess(['ingest', '--source', zip.url, '--full'], env);
     expect(full.code, full.stderr).toBe(0);
     expect(full.stdout).toContain('\n  embedded    72 chunks\n');
   });
 
   it('search --json prints exactly one JSON object with ranked hits', async () => {
-    const result = await runCli(['search', QUESTION, '--json'], env);
+    const result = await runInProcess(['search', QUESTION, '--json'], env);
     expect(result.code).toBe(0);
     expect(result.stderr).toBe('');
     const parsed = JSON.parse(result.stdout) as { question: string; hits: Array<Record<string, unknown>> };
@@ -113,7 +113,7 @@ describe('ragoss ingest + search against a real Milvus', () => {
 
   it('search reads the model from the collection and prints hits for people', async () => {
     const { RAGOSS_EMBEDDING_MODEL: _unused, ...withoutModel } = env;
-    const result = await runCli(['search', QUESTION, '--top-k', '2'], withoutModel);
+    const result = await runInProcess(['search', QUESTION, '--top-k', '2'], withoutModel);
     expect(result.code).toBe(0);
     expect(result.stdout).toMatch(/^1\. \d\.\d{4} {2}en\/faq\/\w+\.md #\d+\n {3}\S/);
     expect(result.stdout).toMatch(/\n2\. /);
@@ -132,7 +132,7 @@ describe('ragoss ingest + search against a real Milvus', () => {
       for (;;) {
         const question = pool.shift();
         if (question === undefined) throw new Error(`no dev question has a rank-${rank} hit with a heading of its own`);
-        const search = await runCli(['search', question, '--top-k', '3', '--json'], env);
+        const search = await runInProcess(['search', question, '--top-k', '3', '--json'], env);
         expect(search.code, search.stderr).toBe(0);
         const headings = (JSON.parse(search.stdout) as { hits: Array<{ text: string }> }).hits.map((hit) => heading(hit.text));
         const target = headings[rank - 1] ?? '';
@@ -145,24 +145,24 @@ describe('ragoss ingest + search against a real Milvus', () => {
     lines.push(JSON.stringify({ question: unanswered, expected: ['A heading no FAQ chunk has'] }));
     const file = join(tempHome(), 'ranked.jsonl');
     writeFileSync(file, `${lines.join('\n')}\n`);
-    const json = await runCli(['eval', file, '--top-k', '3', '--json'], env);
+    const json = await runInProcess(['eval', file, '--top-k', '3', '--json'], env);
     expect(json.code, json.stderr).toBe(0);
     const report = JSON.parse(json.stdout) as { questions: number; topK: number; recallAtK: number; mrr: number; misses: Array<{ question: string }> };
     expect(report).toMatchObject({ questions: 4, topK: 3, embeddingModel: tinyModel });
     expect(report.recallAtK).toBeCloseTo(3 / 4, 10);
     expect(report.mrr).toBeCloseTo((1 + 1 / 2 + 1 / 3) / 4, 10);
     expect(report.misses.map((miss) => miss.question)).toEqual([unanswered]);
-    const human = await runCli(['eval', devQuestions], env);
+    const human = await runInProcess(['eval', devQuestions], env);
     expect(human.code).toBe(0);
     expect(human.stdout).toMatch(/^questions {3}15\nmodel {7}testing\/tiny-random-albert-768\nchunker {5}seed\nmode {8}(hybrid|dense)\nrecall@3 {4}\d\.\d{3}\nMRR {9}\d\.\d{3}\ncontext {5}\d\.\d{3} recall in what ask sends \(the top 3; median prompt \d+ characters\)\nmisses {6}\d+\n/);
   });
 
   it('ingests with the markdown chunker: sections with their title path, recorded with the collection', async () => {
     const own = { ...env, RAGOSS_COLLECTION: uniqueCollection('cli_md') };
-    const dryRun = await runCli(['ingest', '--source', faqZip, '--chunker', 'markdown', '--dry-run', '--json'], own);
+    const dryRun = await runInProcess(['ingest', '--source', faqZip, '--chunker', 'markdown', '--dry-run', '--json'], own);
     expect(dryRun.code, dryRun.stderr).toBe(0);
     const planned = (JSON.parse(dryRun.stdout) as { totalChunks: number }).totalChunks;
-    const result = await runCli(['ingest', '--source', faqZip, '--json'], { ...own, RAGOSS_CHUNKER: 'markdown' });
+    const result = await runInProcess(['ingest', '--source', faqZip, '--json'], { ...own, RAGOSS_CHUNKER: 'markdown' });
     expect(result.code, result.stderr).toBe(0);
     const fullText = inject('milvusBackend') === 'lite';
     expect(JSON.parse(result.stdout)).toMatchObject({ chunks: planned, chunker: 'markdown', fullText });
@@ -171,12 +171,12 @@ describe('ragoss ingest + search against a real Milvus', () => {
     const titles = new Set(rows.map((row) => String(row['text']).split(' › ')[0]?.split('\n')[0]));
     expect([...titles].sort()).toEqual(['Operational FAQ', 'Performance FAQ', 'Product FAQ', 'Troubleshooting']);
     expect(rows.some((row) => String(row['text']).startsWith('Product FAQ › Where does Milvus store data?\n\n'))).toBe(true);
-    const doctor = await runCli(['doctor', '--json'], own);
+    const doctor = await runInProcess(['doctor', '--json'], own);
     const listed = (JSON.parse(doctor.stdout) as { milvus: { collections: Array<Record<string, unknown>> } }).milvus.collections;
     expect(listed.find((info) => info['name'] === own.RAGOSS_COLLECTION)).toMatchObject({ chunker: 'markdown', fullText });
 
     // bm25 matches the question's terms; where the server has no full text it says so and searches dense.
-    const bm25 = await runCli(['search', 'Which StorageClass does etcd need?', '--mode', 'bm25', '--json'], own);
+    const bm25 = await runInProcess(['search', 'Which StorageClass does etcd need?', '--mode', 'bm25', '--json'], own);
     expect(bm25.code, bm25.stderr).toBe(0);
     const parsed = JSON.parse(bm25.stdout) as { mode: string; hits: Array<{ text: string }> };
     if (fullText) {
@@ -189,7 +189,7 @@ describe('ragoss ingest + search against a real Milvus', () => {
       expect(parsed.mode).toBe('dense');
     }
     // The default is hybrid where there is full text, and dense, without a word, where there is none.
-    const byDefault = await runCli(['search', QUESTION, '--json'], own);
+    const byDefault = await runInProcess(['search', QUESTION, '--json'], own);
     expect(byDefault.stderr).toBe('');
     expect((JSON.parse(byDefault.stdout) as { mode: string }).mode).toBe(fullText ? 'hybrid' : 'dense');
   });
@@ -207,57 +207,57 @@ describe('ragoss ingest + search against a real Milvus', () => {
         .map((line) => JSON.stringify(line))
         .join('\n'),
     );
-    const json = await runCli(['eval', file, '--mode', 'all', '--json'], env);
+    const json = await runInProcess(['eval', file, '--mode', 'all', '--json'], env);
     expect(json.code, json.stderr).toBe(0);
     const { runs } = JSON.parse(json.stdout) as { runs: Array<{ mode: string; recallAtK: number; page: { recallAtK: number }; misses: Array<{ question: string }> }> };
     const fullText = inject('milvusBackend') === 'lite';
     expect(runs.map((run) => run.mode)).toEqual(fullText ? ['dense', 'bm25', 'hybrid'] : ['dense', 'dense', 'dense']);
     for (const run of runs) expect(run.misses.map((miss) => miss.question)).toContain('Where does Milvus store data?');
     if (fullText) expect(runs[1]).toMatchObject({ recallAtK: 0.5, page: { recallAtK: 0.5 } });
-    const table = await runCli(['eval', file, '--mode', 'dense,bm25'], env);
+    const table = await runInProcess(['eval', file, '--mode', 'dense,bm25'], env);
     expect(table.code).toBe(0);
     expect(table.stdout).toMatch(/^2 questions, model testing\/tiny-random-albert-768, chunker seed, grounding line -1\.000 \(min-score\)\nmode {3}recall@3 {2}MRR {4}page recall@3 {2}page MRR {2}context recall {2}misses {2}flagged\ndense {2}/);
     // Off-topic lines ("expected": []) are scored by the grounding check, beside recall.
     writeFileSync(file, `${JSON.stringify({ question: 'How do I bake sourdough bread?', expected: [] })}\n${JSON.stringify({ question: 'Where does Milvus store data?', expected: ['Where does Milvus store data?'] })}\n`);
-    const strict = await runCli(['eval', file, '--min-score', '1'], env);
+    const strict = await runInProcess(['eval', file, '--min-score', '1'], env);
     expect(strict.code, strict.stderr).toBe(0);
     expect(strict.stdout).toMatch(/^questions {3}1\n[\s\S]*\nthreshold {3}1\.000\nflagged {5}1 of 1 real questions\n {2}- Where does Milvus store data\?\noff-topic {3}1 of 1 flagged\n$/);
-    const badMode = await runCli(['search', QUESTION, '--mode', 'sparse'], env);
+    const badMode = await runInProcess(['search', QUESTION, '--mode', 'sparse'], env);
     expect(badMode.code).toBe(2);
     expect(badMode.stderr).toMatch(/--mode must be one of dense, bm25, hybrid, got "sparse"/);
   });
 
   it('exits 3 with the fix when the collection was never ingested', async () => {
-    const result = await runCli(['search', QUESTION, '--collection', uniqueCollection('never')], env);
+    const result = await runInProcess(['search', QUESTION, '--collection', uniqueCollection('never')], env);
     expect(result.code).toBe(3);
     expect(result.stderr.trim().split('\n')).toHaveLength(1);
     expect(result.stderr).toMatch(/^ragoss: error: collection never_\w+ not found .* run `ragoss ingest` first/);
   });
 
   it('refuses to query with another embedding model than the collection was built with', async () => {
-    const result = await runCli(['search', QUESTION, '--embedding-model', 'Xenova/all-mpnet-base-v2'], env);
+    const result = await runInProcess(['search', QUESTION, '--embedding-model', 'Xenova/all-mpnet-base-v2'], env);
     expect(result.code).toBe(2);
     expect(result.stderr).toMatch(/was built with testing\/tiny-random-albert-768, not Xenova\/all-mpnet-base-v2/);
   });
 
   backendIndependent('warns, even with --json, when the question is longer than the embedding model reads', async () => {
     const longQuestion = `${'Please explain in detail how Milvus persists inserted vectors and metadata. '.repeat(20)}How is data stored in milvus?`;
-    const result = await runCli(['search', longQuestion, '--json'], env);
+    const result = await runInProcess(['search', longQuestion, '--json'], env);
     expect(result.code).toBe(0);
     expect(result.stderr).toMatch(/^ragoss: warning: the question is \d+ tokens; testing\/tiny-random-albert-768 reads only the first 100 for retrieval/);
     expect((JSON.parse(result.stdout) as { hits: unknown[] }).hits).toHaveLength(3);
   });
 
   backendIndependent('rejects an empty question and a bad --top-k as usage errors', async () => {
-    expect((await runCli(['search', '   '], env)).code).toBe(2);
-    const badTopK = await runCli(['search', QUESTION, '--top-k', 'zero'], env);
+    expect((await runInProcess(['search', '   '], env)).code).toBe(2);
+    const badTopK = await runInProcess(['search', QUESTION, '--top-k', 'zero'], env);
     expect(badTopK.code).toBe(2);
     expect(badTopK.stderr).toMatch(/--top-k must be a whole number/);
   });
 
   it('an interrupted ingest exits 130 and leaves the previous data serving', async () => {
     const own = { ...env, RAGOSS_COLLECTION: uniqueCollection('cli_interrupt') };
-    expect((await runCli(['ingest', '--source', faqZip], own)).code).toBe(0);
+    expect((await runInProcess(['ingest', '--source', faqZip], own)).code).toBe(0);
     const child = spawn(process.execPath, [binPath, 'ingest', '--source', fullZip, '--glob', 'en/**/*.md'], { cwd: projectRoot, env: own, stdio: ['ignore', 'pipe', 'pipe'] });
     let stderr = '';
     let interrupted = false;
@@ -273,7 +273,7 @@ describe('ragoss ingest + search against a real Milvus', () => {
     expect(stderr).toMatch(/interrupted/);
     const rows = await storedRows(milvusUri, own.RAGOSS_COLLECTION);
     expect(rows).toHaveLength(72);
-    const search = await runCli(['search', QUESTION, '--json'], own);
+    const search = await runInProcess(['search', QUESTION, '--json'], own);
     expect(search.code).toBe(0);
   });
 });
@@ -291,13 +291,13 @@ describe.skipIf(inject('milvusBackend') === 'server')('embedded Milvus Lite by d
   it('ingests, then a second process starts it again and reads the data back', async () => {
     const home = tempHome();
     const env = baseEnv({ RAGOSS_HOME: home, RAGOSS_EMBEDDING_MODEL: tinyModel, PATH: pathWithMilvusLite() });
-    const ingest = await spawnCli(['ingest', '--source', faqZip], env);
+    const ingest = await runCli(['ingest', '--source', faqZip], env);
     expect(ingest.stderr).toContain('starting embedded Milvus Lite');
     // The milvus-lite on PATH, not a venv of its own.
     expect(ingest.stderr).not.toContain('installing Milvus Lite');
     expect(ingest.code).toBe(0);
     expect(ingest.stdout).toContain(`milvus      ${join(home, 'milvus')}`);
-    const search = await spawnCli(['search', QUESTION, '--json'], env);
+    const search = await runCli(['search', QUESTION, '--json'], env);
     expect(search.code).toBe(0);
     expect((JSON.parse(search.stdout) as { hits: unknown[] }).hits).toHaveLength(3);
   });
@@ -306,7 +306,7 @@ describe.skipIf(inject('milvusBackend') === 'server')('embedded Milvus Lite by d
     const home = tempHome();
     const dataDir = join(home, 'elsewhere', 'milvus.db');
     const env = baseEnv({ RAGOSS_HOME: home, MILVUS_URI: dataDir, RAGOSS_EMBEDDING_MODEL: tinyModel, PATH: pathWithMilvusLite() });
-    const ingest = await spawnCli(['ingest', '--source', faqZip, '--json'], env);
+    const ingest = await runCli(['ingest', '--source', faqZip, '--json'], env);
     expect(ingest.code, ingest.stderr).toBe(0);
     expect(JSON.parse(ingest.stdout)).toMatchObject({ chunks: 72, milvus: dataDir });
     expect(ingest.stderr).not.toContain('installing Milvus Lite');
@@ -315,7 +315,7 @@ describe.skipIf(inject('milvusBackend') === 'server')('embedded Milvus Lite by d
 
   it('without Python 3 or milvus-lite it names both ways out', async () => {
     const env = baseEnv({ RAGOSS_HOME: tempHome(), RAGOSS_EMBEDDING_MODEL: tinyModel, PATH: '/nonexistent' });
-    const result = await spawnCli(['search', QUESTION], env);
+    const result = await runCli(['search', QUESTION], env);
     expect(result.code).toBe(1);
     expect(result.stderr).toMatch(/needs Python 3.*docker compose up -d.*MILVUS_URI/);
   });

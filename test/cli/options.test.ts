@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { baseEnv, runInProcess as runCli, tempHome, type CliResult } from '../helpers/cli.js';
+import { baseEnv, runInProcess, tempHome, type CliResult } from '../helpers/cli.js';
 import { chatRequests, startChatServer, type ChatServer } from '../helpers/chat-server.js';
 import { startFileServer, type FileServer } from '../helpers/http-server.js';
 import { faqDir, faqZip, modelsDir, tinyModel } from '../helpers/paths.js';
@@ -39,10 +39,10 @@ describe('documented settings, through the CLI', () => {
   });
 
   it('ingest reads RAGOSS_SOURCE and RAGOSS_GLOB, and the model from --model-dir', async () => {
-    const without = await runCli(['ingest', '--json'], { ...env, RAGOSS_SOURCE: faqZip, RAGOSS_GLOB: ONE_FILE });
+    const without = await runInProcess(['ingest', '--json'], { ...env, RAGOSS_SOURCE: faqZip, RAGOSS_GLOB: ONE_FILE });
     expect(without.code).toBe(1);
     expect(without.stderr).toMatch(/embedding model testing\/tiny-random-albert-768/);
-    const result = await runCli(['ingest', '--json', '--model-dir', modelsDir], { ...env, RAGOSS_SOURCE: faqZip, RAGOSS_GLOB: ONE_FILE });
+    const result = await runInProcess(['ingest', '--json', '--model-dir', modelsDir], { ...env, RAGOSS_SOURCE: faqZip, RAGOSS_GLOB: ONE_FILE });
     expect(result.code, result.stderr).toBe(0);
     const expectedChunks = readFileSync(join(faqDir, ONE_FILE), 'utf8').split('# ').length;
     expect(JSON.parse(result.stdout)).toMatchObject({ files: 1, chunks: expectedChunks, source: faqZip });
@@ -50,7 +50,7 @@ describe('documented settings, through the CLI', () => {
 
   it('--refresh downloads a cached source again; without it the cache is used', async () => {
     const url = files.url('/docs.zip');
-    const dryRun = (...extra: string[]) => runCli(['ingest', '--source', url, '--dry-run', '--json', '--model-dir', modelsDir, ...extra], env);
+    const dryRun = (...extra: string[]) => runInProcess(['ingest', '--source', url, '--dry-run', '--json', '--model-dir', modelsDir, ...extra], env);
     expect((await dryRun()).code).toBe(0);
     const afterFirst = files.hits('/docs.zip');
     expect(afterFirst).toBeGreaterThan(0);
@@ -63,10 +63,10 @@ describe('documented settings, through the CLI', () => {
 
   it('RAGOSS_TOP_K sets the hit count, and --top-k wins over it', async () => {
     const withModel = { ...env, RAGOSS_MODEL_DIR: modelsDir };
-    const fromEnv = await runCli(['search', QUESTION, '--json'], { ...withModel, RAGOSS_TOP_K: '2' });
+    const fromEnv = await runInProcess(['search', QUESTION, '--json'], { ...withModel, RAGOSS_TOP_K: '2' });
     expect(fromEnv.code, fromEnv.stderr).toBe(0);
     expect((JSON.parse(fromEnv.stdout) as { hits: unknown[] }).hits).toHaveLength(2);
-    const fromFlag = await runCli(['search', QUESTION, '--json', '--top-k', '1'], { ...withModel, RAGOSS_TOP_K: '2' });
+    const fromFlag = await runInProcess(['search', QUESTION, '--json', '--top-k', '1'], { ...withModel, RAGOSS_TOP_K: '2' });
     expect((JSON.parse(fromFlag.stdout) as { hits: unknown[] }).hits).toHaveLength(1);
   });
 
@@ -74,11 +74,11 @@ describe('documented settings, through the CLI', () => {
     const withModel = { ...env, RAGOSS_MODEL_DIR: modelsDir };
     chat.setScenario({ kind: 'ok' });
     chat.requests.length = 0;
-    const fromEnv = await runCli(['ask', QUESTION, '--json', '--top-k', '2'], { ...withModel, RAGOSS_MODEL: 'openai/gpt-oss-120b', RAGOSS_MAX_TOKENS: '777', RAGOSS_REASONING_EFFORT: 'low' });
+    const fromEnv = await runInProcess(['ask', QUESTION, '--json', '--top-k', '2'], { ...withModel, RAGOSS_MODEL: 'openai/gpt-oss-120b', RAGOSS_MAX_TOKENS: '777', RAGOSS_REASONING_EFFORT: 'low' });
     expect(fromEnv.code, fromEnv.stderr).toBe(0);
     expect((JSON.parse(fromEnv.stdout) as { hits: unknown[] }).hits).toHaveLength(2);
     expect(chatRequests(chat).at(-1)?.body).toMatchObject({ model: 'openai/gpt-oss-120b', max_tokens: 777, reasoning_effort: 'low' });
-    const fromFlags = await runCli(['ask', QUESTION, '--json', '--model', 'openai/gpt-oss-20b', '--max-tokens', '555', '--reasoning-effort', 'high'], { ...withModel, RAGOSS_MODEL: 'openai/gpt-oss-120b', RAGOSS_MAX_TOKENS: '777', RAGOSS_REASONING_EFFORT: 'low' });
+    const fromFlags = await runInProcess(['ask', QUESTION, '--json', '--model', 'openai/gpt-oss-20b', '--max-tokens', '555', '--reasoning-effort', 'high'], { ...withModel, RAGOSS_MODEL: 'openai/gpt-oss-120b', RAGOSS_MAX_TOKENS: '777', RAGOSS_REASONING_EFFORT: 'low' });
     expect(fromFlags.code, fromFlags.stderr).toBe(0);
     expect(chatRequests(chat).at(-1)?.body).toMatchObject({ model: 'openai/gpt-oss-20b', max_tokens: 555, reasoning_effort: 'high' });
   });
@@ -90,7 +90,7 @@ describe('documented settings, through the CLI', () => {
       // One run (each waits out three retries); RAGOSS_TIMEOUT alone is read as the unit tests show.
       for (const [args, extraEnv] of [[['--timeout', '1'], { RAGOSS_TIMEOUT: '600' }]] as const) {
         const started = Date.now();
-        const result = await runCli(['ask', QUESTION, ...args], { ...withModel, ...extraEnv });
+        const result = await runInProcess(['ask', QUESTION, ...args], { ...withModel, ...extraEnv });
         expect(result.code, result.stderr).toBe(1);
         expect(result.stderr).toMatch(/ragoss: error: chat endpoint http:\/\/127\.0\.0\.1:\d+\/v1 did not answer within 1s — check the endpoint, or raise --timeout\n$/);
         // Three retries of one second each at most, not the two-minute default.
@@ -103,12 +103,12 @@ describe('documented settings, through the CLI', () => {
 
   it('RAGOSS_EMBEDDING_DTYPE picks the model weights and is recorded with the collection', async () => {
     const own = { ...env, RAGOSS_MODEL_DIR: modelsDir, RAGOSS_COLLECTION: `${collection}_q8`, RAGOSS_EMBEDDING_DTYPE: 'q8' };
-    const ingest = await runCli(['ingest', '--source', faqZip, '--json'], own);
+    const ingest = await runInProcess(['ingest', '--source', faqZip, '--json'], own);
     expect(ingest.code, ingest.stderr).toBe(0);
-    const doctor = JSON.parse((await runCli(['doctor', '--json'], own)).stdout) as { milvus: { collections: Array<{ name: string; embeddingDtype?: string }> } };
+    const doctor = JSON.parse((await runInProcess(['doctor', '--json'], own)).stdout) as { milvus: { collections: Array<{ name: string; embeddingDtype?: string }> } };
     expect(doctor.milvus.collections.find((info) => info.name === own.RAGOSS_COLLECTION)).toMatchObject({ embeddingDtype: 'q8' });
     // fp32 weights would give other vectors: re-ingesting with them may not reuse the q8 ones.
-    const fp32 = await runCli(['ingest', '--source', faqZip, '--json'], { ...own, RAGOSS_EMBEDDING_DTYPE: 'fp32' });
+    const fp32 = await runInProcess(['ingest', '--source', faqZip, '--json'], { ...own, RAGOSS_EMBEDDING_DTYPE: 'fp32' });
     expect(fp32.code, fp32.stderr).toBe(0);
     expect(JSON.parse(fp32.stdout)).toMatchObject({ embeddedChunks: 72, reusedChunks: 0 });
   });
@@ -116,29 +116,29 @@ describe('documented settings, through the CLI', () => {
   it('tcp:// and grpc:// URIs reach the same server as http://', async () => {
     const port = new URL(milvusUri).port;
     for (const scheme of ['tcp', 'grpc']) {
-      const result = await runCli(['search', QUESTION, '--json', '--top-k', '1'], { ...env, RAGOSS_MODEL_DIR: modelsDir, MILVUS_URI: `${scheme}://127.0.0.1:${port}` });
+      const result = await runInProcess(['search', QUESTION, '--json', '--top-k', '1'], { ...env, RAGOSS_MODEL_DIR: modelsDir, MILVUS_URI: `${scheme}://127.0.0.1:${port}` });
       expect(result.code, result.stderr).toBe(0);
       expect((JSON.parse(result.stdout) as { hits: unknown[] }).hits).toHaveLength(1);
     }
   });
 
   it('-q silences progress; --verbose adds the cause chain to an error, never a key', async () => {
-    const quiet = await runCli(['ingest', '-q', '--source', faqZip, '--model-dir', modelsDir], env);
+    const quiet = await runInProcess(['ingest', '-q', '--source', faqZip, '--model-dir', modelsDir], env);
     expect(quiet.code, quiet.stderr).toBe(0);
     expect(quiet.stderr).toBe('');
     expect(quiet.stdout).toMatch(/^ingested 72 chunks from 4 files/m);
-    const loud = await runCli(['ingest', '--source', faqZip, '--model-dir', modelsDir], env);
+    const loud = await runInProcess(['ingest', '--source', faqZip, '--model-dir', modelsDir], env);
     expect(loud.stderr).toMatch(/^ragoss: embedding and storing/m);
 
     const closedPort = await freePort();
     const unreachable = ['ask', QUESTION, '--base-url', `http://127.0.0.1:${closedPort}/v1`, '--model-dir', modelsDir];
     const keyed = { ...env, OPENAI_API_KEY: 'sk-verbose-SECRET' };
-    const plain = await runCli(unreachable, keyed);
+    const plain = await runInProcess(unreachable, keyed);
     expect(plain.code).toBe(1);
     expect(plain.stderr).toMatch(/\nragoss: error: cannot reach chat endpoint http:\/\/127\.0\.0\.1:\d+\/v1: connection refused — check --base-url and that the server is running\n$/);
     expect(plain.stderr.split('\n').filter((line) => line.startsWith('ragoss: error:'))).toHaveLength(1);
     expect(plain.stderr).not.toMatch(/^ {4}at /m);
-    const verbose = await runCli([...unreachable, '--verbose'], keyed);
+    const verbose = await runInProcess([...unreachable, '--verbose'], keyed);
     expect(verbose.code).toBe(1);
     expect(verbose.stderr).toMatch(/ECONNREFUSED/);
     expect(verbose.stderr).toMatch(/^ {4}at /m);
@@ -160,7 +160,7 @@ describe('documented settings, through the CLI', () => {
       [['search', QUESTION], { RAGOSS_MODE: 'fuzzy' }, /RAGOSS_MODE must be/],
       [['ingest', '--source', faqZip], { RAGOSS_CHUNKER: 'words' }, /RAGOSS_CHUNKER must be one of/],
     ];
-    for (const [args, extraEnv, message] of cases) expectUsageError(await runCli(args, { ...env, RAGOSS_MODEL_DIR: modelsDir, ...extraEnv }), message);
+    for (const [args, extraEnv, message] of cases) expectUsageError(await runInProcess(args, { ...env, RAGOSS_MODEL_DIR: modelsDir, ...extraEnv }), message);
     expect(chatRequests(chat).filter((request) => (request.body as { max_tokens?: number } | undefined)?.max_tokens === -5)).toEqual([]);
   });
 });

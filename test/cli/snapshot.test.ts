@@ -11,7 +11,7 @@ import { LocalEngine } from '../../src/engine/local.js';
 import { silentProgress } from '../../src/progress.js';
 import { SnapshotReader, SnapshotWriter } from '../../src/snapshot/parquet.js';
 // In-process through the CLI's entry (see runInProcess); what needs a process of its own spawns it.
-import { baseEnv, runInProcess as runCli, tempHome } from '../helpers/cli.js';
+import { baseEnv, runInProcess, tempHome } from '../helpers/cli.js';
 import { testMilvusClient } from '../helpers/milvus-client.js';
 import { startTestMilvus, type TestMilvus } from '../helpers/milvus-server.js';
 import { devQuestions, faqDir, faqZip, fullDocsQuestions, modelsDir, tinyModel } from '../helpers/paths.js';
@@ -61,13 +61,13 @@ describe(`snapshots: export, import, refusals (${backend})`, () => {
     home = tempHome();
     snapshot = join(home, 'faq.parquet');
     env = baseEnv({ RAGOSS_HOME: home, MILVUS_URI: milvusUri, RAGOSS_EMBEDDING_MODEL: tinyModel });
-    const ingested = await runCli(['ingest', '--source', faqZip, '--collection', source, '--quiet'], env);
+    const ingested = await runInProcess(['ingest', '--source', faqZip, '--collection', source, '--quiet'], env);
     expect(ingested.stderr).toBe('');
     expect(ingested.code).toBe(0);
   });
 
   it('exports every chunk with its vector and record into a Parquet file in Milvus bulk-import layout', async () => {
-    const result = await runCli(['export', '--collection', source, '--out', snapshot, '--json'], env);
+    const result = await runInProcess(['export', '--collection', source, '--out', snapshot, '--json'], env);
     expect(result.code, result.stderr).toBe(0);
     const summary = JSON.parse(result.stdout) as Record<string, unknown>;
     expect(summary).toMatchObject({ collection: source, path: snapshot, chunks: 72, embeddingModel: tinyModel, embeddingDtype: 'fp32', dimension: 768, chunker: 'seed' });
@@ -91,7 +91,7 @@ describe(`snapshots: export, import, refusals (${backend})`, () => {
   });
 
   it('imports it with no model compute, and the import answers every dev question exactly as its source', async () => {
-    const result = await runCli(['ingest', '--source', snapshot, '--collection', target, '--json'], env);
+    const result = await runInProcess(['ingest', '--source', snapshot, '--collection', target, '--json'], env);
     expect(result.code, result.stderr).toBe(0);
     expect(JSON.parse(result.stdout)).toMatchObject({ chunks: 72, files: 4, embeddedChunks: 0, embedSeconds: 0, embeddingModel: tinyModel, chunker: 'seed', fullText: backend === 'lite', snapshot: { collection: source } });
     expect(result.stderr).not.toContain('loading embedding model');
@@ -101,7 +101,7 @@ describe(`snapshots: export, import, refusals (${backend})`, () => {
     expect(await answers(milvusUri, home, target, 'dense')).toEqual(await answers(milvusUri, home, source, 'dense'));
     expect(before.every((list) => list.length === 10)).toBe(true);
     // The pages came along: get reads them back from the import exactly.
-    const page = await runCli(['get', 'en/faq/product_faq.md', '--collection', target], env);
+    const page = await runInProcess(['get', 'en/faq/product_faq.md', '--collection', target], env);
     expect(page.stdout).toBe(readFileSync(join(faqDir, 'en', 'faq', 'product_faq.md'), 'utf8'));
   });
 
@@ -117,7 +117,7 @@ describe(`snapshots: export, import, refusals (${backend})`, () => {
     try {
       const collection = uniqueCollection('snap_url');
       for (let run = 0; run < 2; run++) {
-        const result = await runCli(['ingest', '--source', url, '--collection', collection, '--json'], env);
+        const result = await runInProcess(['ingest', '--source', url, '--collection', collection, '--json'], env);
         expect(result.code, result.stderr).toBe(0);
         expect(JSON.parse(result.stdout)).toMatchObject({ chunks: 72, embeddedChunks: 0, source: expect.not.stringContaining('SECRET') });
         expect(result.stderr + result.stdout).not.toContain('SECRET-1234');
@@ -129,7 +129,7 @@ describe(`snapshots: export, import, refusals (${backend})`, () => {
   });
 
   it('lets a later ingest of the same docs reuse the imported vectors', async () => {
-    const result = await runCli(['ingest', '--source', faqZip, '--collection', target], env);
+    const result = await runInProcess(['ingest', '--source', faqZip, '--collection', target], env);
     expect(result.code, result.stderr).toBe(0);
     expect(result.stdout).toContain('\n  embedded    0 chunks; 72 unchanged kept their vectors (--full embeds all)\n');
   });
@@ -138,11 +138,11 @@ describe(`snapshots: export, import, refusals (${backend})`, () => {
     const damaged = join(home, 'truncated.parquet');
     copyFileSync(snapshot, damaged);
     truncateSync(damaged, Math.floor(statSync(snapshot).size / 2));
-    const result = await runCli(['ingest', '--source', damaged, '--collection', target], env);
+    const result = await runInProcess(['ingest', '--source', damaged, '--collection', target], env);
     expect(result.code).toBe(1);
     expect(errorLines(result.stderr)).toEqual([expect.stringMatching(/^ragoss: error: snapshot .*truncated\.parquet is damaged or not a ragoss snapshot: .+ — export it again/)]);
     expect(result.stderr).not.toMatch(/\n\s+at /);
-    expect((await runCli(['search', 'How is data stored in milvus?', '--collection', target, '--json'], env)).code).toBe(0);
+    expect((await runInProcess(['search', 'How is data stored in milvus?', '--collection', target, '--json'], env)).code).toBe(0);
   });
 
   it('refuses rows that do not match the manifest digest, after reading them, with the old data intact', async () => {
@@ -170,10 +170,10 @@ describe(`snapshots: export, import, refusals (${backend})`, () => {
       ],
     });
     await writer.finish();
-    const result = await runCli(['ingest', '--source', tampered, '--collection', target], env);
+    const result = await runInProcess(['ingest', '--source', tampered, '--collection', target], env);
     expect(result.code).toBe(1);
     expect(errorLines(result.stderr)).toEqual([expect.stringContaining('is damaged or not a ragoss snapshot: its rows do not match the digest in its manifest')]);
-    const search = await runCli(['search', 'How is data stored in milvus?', '--collection', target, '--json', '--top-k', '72'], env);
+    const search = await runInProcess(['search', 'How is data stored in milvus?', '--collection', target, '--json', '--top-k', '72'], env);
     expect((JSON.parse(search.stdout) as { hits: Array<{ text: string }> }).hits.some((hit) => hit.text.endsWith('(edited)'))).toBe(false);
   });
 
@@ -184,10 +184,10 @@ describe(`snapshots: export, import, refusals (${backend})`, () => {
     const writer = new SnapshotWriter(other, { ...header, embeddingModel: 'Xenova/all-mpnet-base-v2' });
     for await (const batch of reader.batches()) await writer.write(batch);
     await writer.finish();
-    const into = await runCli(['ingest', '--source', other, '--collection', target], baseEnv({ RAGOSS_HOME: home, MILVUS_URI: milvusUri }));
+    const into = await runInProcess(['ingest', '--source', other, '--collection', target], baseEnv({ RAGOSS_HOME: home, MILVUS_URI: milvusUri }));
     expect(into.code).toBe(2);
     expect(errorLines(into.stderr)).toEqual([`ragoss: error: collection ${target} was built with ${tinyModel} (768 dims), not Xenova/all-mpnet-base-v2 (768 dims) — pass --replace to rebuild it with Xenova/all-mpnet-base-v2, or use another --collection`]);
-    const named = await runCli(['ingest', '--source', other, '--collection', uniqueCollection('snap_named')], env);
+    const named = await runInProcess(['ingest', '--source', other, '--collection', uniqueCollection('snap_named')], env);
     expect(named.code).toBe(2);
     expect(errorLines(named.stderr)).toEqual([expect.stringContaining(`other-model.parquet was built with Xenova/all-mpnet-base-v2 (768 dims), not ${tinyModel}`)]);
   });
@@ -197,7 +197,7 @@ describe(`snapshots: export, import, refusals (${backend})`, () => {
     const writer = new ParquetWriter({ writer: fileWriter(plain), schema: [{ name: 'root', num_children: 1 }, { name: 'id', type: 'BYTE_ARRAY', converted_type: 'UTF8', repetition_type: 'REQUIRED' }] });
     await writer.write({ columnData: [{ name: 'id', data: ['a'] }] });
     await writer.finish();
-    const result = await runCli(['ingest', '--source', plain, '--collection', target], env);
+    const result = await runInProcess(['ingest', '--source', plain, '--collection', target], env);
     expect(result.code).toBe(1);
     expect(errorLines(result.stderr)).toEqual([expect.stringContaining('plain.parquet is damaged or not a ragoss snapshot: its Parquet metadata has no "ragoss" entry')]);
     // A format-1 snapshot (ragoss 0.1) has no page text: refused with the way out.
@@ -206,17 +206,17 @@ describe(`snapshots: export, import, refusals (${backend})`, () => {
     const oldWriter = new ParquetWriter({ writer: fileWriter(old), schema: [{ name: 'root', num_children: 1 }, { name: 'id', type: 'BYTE_ARRAY', converted_type: 'UTF8', repetition_type: 'REQUIRED' }], kvMetadata: [{ key: 'ragoss', value: JSON.stringify({ ...reader.manifest, formatVersion: 1, ragossVersion: '0.1.0', rows: 1 }) }] });
     await oldWriter.write({ columnData: [{ name: 'id', data: ['a'] }] });
     await oldWriter.finish();
-    const refused = await runCli(['ingest', '--source', old, '--collection', target], env);
+    const refused = await runInProcess(['ingest', '--source', old, '--collection', target], env);
     expect(refused.code).toBe(1);
     expect(errorLines(refused.stderr)).toEqual([expect.stringMatching(/format1\.parquet has format version 1 \(ragoss 0\.1\.0\), whose chunks do not carry their pages' text — export it again with this ragoss/)]);
-    const badName = await runCli(['export', '--collection', source, '--out', join(home, 'faq.bin')], env);
+    const badName = await runInProcess(['export', '--collection', source, '--out', join(home, 'faq.bin')], env);
     expect(badName.code).toBe(2);
     expect(errorLines(badName.stderr)).toEqual([expect.stringContaining('--out must name a .parquet file')]);
-    const missing = await runCli(['export', '--collection', 'no_such_collection', '--out', join(home, 'none.parquet')], env);
+    const missing = await runInProcess(['export', '--collection', 'no_such_collection', '--out', join(home, 'none.parquet')], env);
     expect(missing.code).toBe(3);
     // A target the user can fix: one line with the path and the fix, no "unexpected error".
     const nowhere = join(home, 'no-such-dir', 'faq.parquet');
-    const unwritable = await runCli(['export', '--collection', source, '--out', nowhere], env);
+    const unwritable = await runInProcess(['export', '--collection', source, '--out', nowhere], env);
     expect(unwritable.code).toBe(1);
     expect(unwritable.stderr).toBe(`ragoss: error: cannot write the snapshot ${nowhere}: its directory does not exist — choose --out in an existing directory you can write to\n`);
   });
@@ -274,18 +274,18 @@ describe(`snapshots: export, import, refusals (${backend})`, () => {
 
     it('moves Milvus 2.3 (dense only) to Lite, where BM25 comes back, and Lite to the server, same dense answers', async () => {
       const onLite = uniqueCollection('snap_lite');
-      const toLite = await runCli(['ingest', '--source', snapshot, '--collection', onLite, '--json'], { ...env, MILVUS_URI: lite.uri });
+      const toLite = await runInProcess(['ingest', '--source', snapshot, '--collection', onLite, '--json'], { ...env, MILVUS_URI: lite.uri });
       expect(toLite.code, toLite.stderr).toBe(0);
       expect(JSON.parse(toLite.stdout)).toMatchObject({ chunks: 72, fullText: true });
-      const hybrid = await runCli(['search', 'queryNode.cache.warmup', '--collection', onLite, '--mode', 'bm25', '--json'], { ...env, MILVUS_URI: lite.uri });
+      const hybrid = await runInProcess(['search', 'queryNode.cache.warmup', '--collection', onLite, '--mode', 'bm25', '--json'], { ...env, MILVUS_URI: lite.uri });
       expect(hybrid.code, hybrid.stderr).toBe(0);
       expect(hybrid.stderr).not.toContain('runs as dense');
       expect(await answers(lite.uri, home, onLite, 'dense')).toEqual(await answers(milvusUri, home, source, 'dense'));
 
       const liteSnapshot = join(home, 'from-lite.parquet');
-      expect((await runCli(['export', '--collection', onLite, '--out', liteSnapshot], { ...env, MILVUS_URI: lite.uri })).code).toBe(0);
+      expect((await runInProcess(['export', '--collection', onLite, '--out', liteSnapshot], { ...env, MILVUS_URI: lite.uri })).code).toBe(0);
       const back = uniqueCollection('snap_back');
-      const toServer = await runCli(['ingest', '--source', liteSnapshot, '--collection', back, '--json'], env);
+      const toServer = await runInProcess(['ingest', '--source', liteSnapshot, '--collection', back, '--json'], env);
       expect(toServer.code, toServer.stderr).toBe(0);
       expect(JSON.parse(toServer.stdout)).toMatchObject({ chunks: 72, fullText: false });
       expect(await answers(milvusUri, home, back, 'dense')).toEqual(await answers(milvusUri, home, source, 'dense'));

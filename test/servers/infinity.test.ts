@@ -7,7 +7,7 @@ import { EndpointEmbedder } from '../../src/embedder/endpoint.js';
 import { TransformersEmbedder } from '../../src/embedder/transformers.js';
 import { chunkDocuments } from '../../src/pipeline/ingest.js';
 import { silentProgress } from '../../src/progress.js';
-import { baseEnv, runInProcess as runCli, tempHome } from '../helpers/cli.js';
+import { baseEnv, runInProcess, tempHome } from '../helpers/cli.js';
 import { startInfinity, mpnetSource, type InfinityServer } from '../helpers/infinity-server.js';
 import { devQuestions, faqZip, tinyCrossEncoder } from '../helpers/paths.js';
 import { uniqueCollection } from '../helpers/names.js';
@@ -64,18 +64,18 @@ describe('Infinity serving all-mpnet-base-v2', () => {
     const localEnv = baseEnv({ ...common, RAGOSS_HOME: tempHome(), RAGOSS_COLLECTION: uniqueCollection('inf_local') });
     const serverEnv = baseEnv({ ...common, RAGOSS_HOME: tempHome(), RAGOSS_COLLECTION: uniqueCollection('inf_server'), RAGOSS_EMBEDDING_URL: infinity.url });
     for (const env of [localEnv, serverEnv]) {
-      const ingest = await runCli(['ingest', '-q', '--source', faqZip, '--json'], env);
+      const ingest = await runInProcess(['ingest', '-q', '--source', faqZip, '--json'], env);
       expect(ingest.code, ingest.stderr).toBe(0);
     }
     const questions = readFileSync(devQuestions, 'utf8').trim().split('\n').map((line) => (JSON.parse(line) as { question: string }).question);
     for (const question of questions) {
       const [local, served] = await Promise.all(
-        [localEnv, serverEnv].map(async (env) => (JSON.parse((await runCli(['search', question, '--json'], env)).stdout) as { hits: Hit[] }).hits.map((hit) => `${hit.source}#${hit.chunkIndex}`)),
+        [localEnv, serverEnv].map(async (env) => (JSON.parse((await runInProcess(['search', question, '--json'], env)).stdout) as { hits: Hit[] }).hits.map((hit) => `${hit.source}#${hit.chunkIndex}`)),
       );
       expect(served, question).toEqual(local);
     }
     // And the grounding threshold calibrated for the local model holds for the same weights served.
-    const offTopic = await runCli(['search', 'What is the capital of France?', '--json'], serverEnv);
+    const offTopic = await runInProcess(['search', 'What is the capital of France?', '--json'], serverEnv);
     expect((JSON.parse(offTopic.stdout) as { threshold: number | null }).threshold).toBe(0.49);
   });
 });
@@ -83,10 +83,10 @@ describe('Infinity serving all-mpnet-base-v2', () => {
 describe("Infinity's /rerank with the tiny cross-encoder", () => {
   it("orders as ragoss's own run of the same weights does, with sigmoid(logit) as its score", async () => {
     const env = baseEnv({ MILVUS_URI: inject('milvusUri'), RAGOSS_MODEL_DIR: modelDir, RAGOSS_HOME: tempHome(), RAGOSS_COLLECTION: uniqueCollection('inf_rerank'), RAGOSS_EMBEDDING_URL: infinity.url });
-    expect((await runCli(['ingest', '-q', '--source', faqZip], env)).code).toBe(0);
+    expect((await runInProcess(['ingest', '-q', '--source', faqZip], env)).code).toBe(0);
     const question = 'How is data stored in milvus?';
     const search = async (rerank: string, extra: Record<string, string> = {}) => {
-      const result = await runCli(['search', question, '--json', '--top-k', '8', '--rerank', rerank, '--rerank-candidates', '8', '--rerank-timeout', '60'], { ...env, ...extra });
+      const result = await runInProcess(['search', question, '--json', '--top-k', '8', '--rerank', rerank, '--rerank-candidates', '8', '--rerank-timeout', '60'], { ...env, ...extra });
       expect(result.code, result.stderr).toBe(0);
       return JSON.parse(result.stdout) as { hits: Hit[]; rerank: { by: string; fallback?: string } };
     };
