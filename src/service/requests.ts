@@ -74,7 +74,8 @@ interface Checked<R> {
 function readField<R>({ field, schema }: Checked<R>, body: Body, env: Env, own: EmbeddingSettings | undefined): Partial<R> {
   const parsed = schema.safeParse(body);
   if (!parsed.success) {
-    const issue = innermost(parsed.error.issues[0]);
+    // A failed parse has at least one issue.
+    const issue = innermost(parsed.error.issues[0] as z.core.$ZodIssue);
     throw new UsageError(`"${issue.path.join('.')}" ${issue.message}`, field.keys[String(issue.path[0])]?.hint);
   }
   let fieldEnv = env;
@@ -82,15 +83,14 @@ function readField<R>({ field, schema }: Checked<R>, body: Body, env: Env, own: 
   for (const [key, { nullUnsets }] of Object.entries(field.keys)) {
     const value = parsed.data[key];
     if (value === null && nullUnsets !== undefined) fieldEnv = { ...fieldEnv, [nullUnsets]: undefined };
-    if (value !== null && value !== undefined) values[key] = value;
+    if (value !== null) values[key] = value;
   }
   return field.read(values, fieldEnv, own);
 }
 
 /** Where a body went wrong: inside a value whose kind fit one of the kinds allowed (an object with a bad field), that field. */
-function innermost(issue: z.core.$ZodIssue | undefined): { path: PropertyKey[]; message: string } {
-  if (issue === undefined) return { path: [], message: 'is invalid' };
-  const within = issue.code === 'invalid_union' ? issue.errors.map((branch) => branch[0]).find((first) => first !== undefined && first.path.length > 0) : undefined;
+function innermost(issue: z.core.$ZodIssue): { path: PropertyKey[]; message: string } {
+  const within = issue.code === 'invalid_union' ? issue.errors.flat().find((inner) => inner.path.length > 0) : undefined;
   return within === undefined ? issue : { path: [...issue.path, ...within.path], message: within.message };
 }
 
@@ -134,7 +134,7 @@ function text(values: Body, key: string): string | undefined {
  */
 function setting<K extends string, V>(key: K, resolve: (value: string | undefined, env: Env) => V | undefined, nullUnsets?: string): Field<{ [P in K]?: V }> {
   return {
-    keys: { [key]: { wire: scalar, ...(nullUnsets === undefined ? {} : { nullUnsets }) } },
+    keys: { [key]: { wire: scalar, nullUnsets } },
     read(values, env) {
       const value = resolve(text(values, key), env);
       return (value === undefined ? {} : { [key]: value }) as { [P in K]?: V };
@@ -354,7 +354,8 @@ const chat: Field<{ chat: ChatSettings }> = {
 
 const QUESTIONS_SHAPE = 'must be a non-empty array of {"question", "expected": [...]} or {"question", "gold": [...]}';
 const questions: Field<{ questions: EvalQuestion[] }> = {
-  keys: { questions: { wire: z.array(anything, { error: QUESTIONS_SHAPE }).min(1, { error: QUESTIONS_SHAPE }) } },
+  // The array's error names an empty one too.
+  keys: { questions: { wire: z.array(anything, { error: QUESTIONS_SHAPE }).min(1) } },
   read: (values) => ({ questions: (values['questions'] as unknown[]).map((item, index) => parseEvalQuestion(item, `questions[${index}]`)) }),
   write: ({ questions: items }) => ({ questions: items }),
 };

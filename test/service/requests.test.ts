@@ -1,8 +1,20 @@
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { DEFAULT_GLOB, DEFAULT_SOURCE_URL } from '../../src/config.js';
 import type { AskRequest, CalibrateRequest, ChatSettings, DoctorRequest, EvalRequest, ExportRequest, GetRequest, IngestRequest, SearchRequest } from '../../src/engine/engine.js';
 import type { EmbeddingSettings } from '../../src/engine/settings.js';
-import { REQUESTS } from '../../src/service/requests.js';
+import { UsageError } from '../../src/errors.js';
+import type * as requests from '../../src/service/requests.js';
 import { routeFor } from '../../src/service/routes.js';
+
+/**
+ * Loaded by each describe's beforeAll rather than imported: a module that fails to load then fails
+ * the tests of that describe. (A test file that fails to import has no tests, and a hook of the
+ * file's own fails none, so `npm run mutate` would count a bug that breaks the load as not caught.)
+ */
+let REQUESTS: typeof requests.REQUESTS;
+async function loadRequests(): Promise<void> {
+  ({ REQUESTS } = await import('../../src/service/requests.js'));
+}
 
 /**
  * The service's own environment, set to differ from every request below: what the CLI resolved
@@ -21,6 +33,7 @@ const SERVICE_ENV = {
   RAGOSS_MAX_TOKENS: '11',
   RAGOSS_REASONING_EFFORT: 'high',
   RAGOSS_TIMEOUT: '7',
+  RAGOSS_SOURCE: 'https://service.invalid/docs.zip',
   RAGOSS_GLOB: 'service/**/*.md',
   RAGOSS_CHUNKER: 'markdown',
   OPENAI_API_KEY: 'sk-service-key',
@@ -32,12 +45,25 @@ const SERVICE_ENV = {
   RAGOSS_RERANK_API_KEY: 'rk-service-key',
 };
 
+/** What the service answers a body it refuses: the one line, and the hint. */
+function refusal(read: () => unknown): { message: string; hint: string | undefined } {
+  try {
+    read();
+  } catch (error) {
+    if (error instanceof UsageError) return { message: error.message, hint: error.hint };
+    throw error;
+  }
+  throw new Error('the body was accepted');
+}
+
 /** A request as the service reads it after the CLI encoded it and it crossed the wire as JSON. */
 const overTheWire = (body: Record<string, unknown>) => JSON.parse(JSON.stringify(body)) as Record<string, unknown>;
 
 const chat: ChatSettings = { baseUrl: 'http://127.0.0.1:8080/v1', model: 'openai/gpt-oss-20b', apiKey: 'sk-cli-key', maxTokens: 512, reasoningEffort: 'low', timeoutMs: 30_000, maxRetries: 3 };
 
 describe("the service's requests, encoded by the CLI and read back by the service", () => {
+  beforeAll(loadRequests);
+
   it('search: every resolved setting arrives unchanged; the defaults left unset stay unset', () => {
     const full: SearchRequest = {
       collection: 'docs',
@@ -171,6 +197,88 @@ describe("the service's requests, encoded by the CLI and read back by the servic
     expect(() => REQUESTS.ask.read({ question: 'q', context: { tokens: [] } }, SERVICE_ENV)).toThrow('"context.tokens" must be a string');
     expect(() => REQUESTS.eval.read({ questions: [] }, SERVICE_ENV)).toThrow('"questions" must be a non-empty array');
     expect(() => REQUESTS.get.read({ source: 'a.md', heading: 'h', chunk: 1 }, SERVICE_ENV)).toThrow('send "heading" or "chunk", not both');
+  });
+});
+
+describe('what the service makes of a body', () => {
+  beforeAll(loadRequests);
+
+  it('a search or an ask names its question', () => {
+    expect(refusal(() => REQUESTS.search.read({}, SERVICE_ENV))).toEqual({ message: '"question" is required', hint: 'send {"question": "How is data stored in milvus?"}' });
+    expect(refusal(() => REQUESTS.ask.read({ question: '   ' }, SERVICE_ENV)).message).toBe('the question is empty');
+    expect(REQUESTS.search.read({ question: '  How is data stored in milvus?\n' }, SERVICE_ENV).question).toBe('How is data stored in milvus?');
+  });
+
+  it('embedding: left out or null, the request has none of its own; a partial one builds on the settings the service\'s environment resolves', () => {
+    expect(REQUESTS.search.read({ question: 'q' }, SERVICE_ENV)).not.toHaveProperty('embedding');
+    expect(REQUESTS.search.read({ question: 'q', embedding: null }, SERVICE_ENV)).not.toHaveProperty('embedding');
+    const env = { ...SERVICE_ENV, RAGOSS_EMBEDDING_URL: 'http://embed.service.invalid/v1', RAGOSS_EMBEDDING_API_KEY: 'ek-service-key', RAGOSS_EMBEDDING_CONCURRENCY: '2' };
+    expect(REQUESTS.search.read({ question: 'q', embedding: { dtype: 'q8' } }, env).embedding).toMatchObject({ url: 'http://embed.service.invalid/v1', dtype: 'q8', server: { apiKey: 'ek-service-key', concurrency: 2 } });
+    expect(refusal(() => REQUESTS.search.read({ question: 'q', embedding: { url: 'ftp://x' } }, SERVICE_ENV))).toEqual({
+      message: '"embedding.url" must be an http(s) URL',
+      hint: 'send {"embedding": {"url": "http://localhost:7997"}} or leave "embedding" out for the service\'s own',
+    });
+  });
+
+  it('rerank: the service\'s key goes with its own reranker, however it is named; an object is the whole choice; none is no rerank stage', () => {
+    const own = SERVICE_ENV.RAGOSS_RERANK;
+    expect(REQUESTS.search.read({ question: 'q', rerank: own }, SERVICE_ENV).rerank).toEqual({ target: own, model: 'service-model', format: 'tei', apiKey: 'rk-service-key', candidates: 50, budgetMs: 9000 });
+    // What the object leaves out is the default, not the service's setting.
+    expect(REQUESTS.search.read({ question: 'q', rerank: { target: own } }, SERVICE_ENV).rerank).toStrictEqual({ target: own, format: 'auto', apiKey: 'rk-service-key', candidates: 20, budgetMs: 5000 });
+    expect(REQUESTS.search.read({ question: 'q', rerank: { target: 'cross-encoder/tiny', budgetMs: 250 } }, SERVICE_ENV).rerank).toStrictEqual({ target: 'cross-encoder/tiny', format: 'auto', candidates: 20, budgetMs: 250 });
+    expect(REQUESTS.search.read({ question: 'q', rerank: 'none' }, SERVICE_ENV)).not.toHaveProperty('rerank');
+    expect(REQUESTS.search.read({ question: 'q', rerank: { target: 'none' } }, SERVICE_ENV)).not.toHaveProperty('rerank');
+  });
+
+  it('ask: the context budget the CLI resolved arrives unchanged, and a caller\'s apiKey of "" is no key (the service\'s own)', () => {
+    const request: AskRequest = { collection: 'docs', question: 'q', topK: 3, chat, force: false, cite: false, context: { tokens: 2000, maxHits: 10 } };
+    expect(REQUESTS.ask.read(overTheWire(REQUESTS.ask.write(request)), SERVICE_ENV)).toEqual(request);
+    // A budget without a cap: not the service's RAGOSS_TOP_K as the cap.
+    const budget: AskRequest = { ...request, context: { tokens: 1500 } };
+    expect(REQUESTS.ask.read(overTheWire(REQUESTS.ask.write(budget)), SERVICE_ENV).context).toStrictEqual({ tokens: 1500 });
+    expect(refusal(() => REQUESTS.ask.read({ question: 'q', context: 5 }, SERVICE_ENV)).message).toBe('"context" must be null or an object such as {"tokens": 2000, "maxHits": 10}');
+    expect(REQUESTS.ask.read({ question: 'q', apiKey: '' }, SERVICE_ENV).chat.apiKey).toBe('sk-service-key');
+    // Only true is true.
+    expect(REQUESTS.ask.read({ question: 'q', force: 'true', cite: 1 }, SERVICE_ENV)).toMatchObject({ force: false, cite: false });
+  });
+
+  it('eval: the questions are a non-empty array, each refused by its index', () => {
+    const shape = '"questions" must be a non-empty array of {"question", "expected": [...]} or {"question", "gold": [...]}';
+    expect(refusal(() => REQUESTS.eval.read({}, SERVICE_ENV)).message).toBe(shape);
+    expect(refusal(() => REQUESTS.eval.read({ questions: 'How is data stored in milvus?' }, SERVICE_ENV)).message).toBe(shape);
+    expect(refusal(() => REQUESTS.eval.read({ questions: [] }, SERVICE_ENV)).message).toBe(shape);
+    expect(refusal(() => REQUESTS.eval.read({ questions: [{ question: 'q1', expected: [] }, { question: 'q2' }] }, SERVICE_ENV)).message).toBe(
+      'questions[1] needs "question" (string) and "expected" (array of headings, [] when the docs do not cover it) or "gold" (array of {"source", "heading"})',
+    );
+  });
+
+  it('ingest: left out, the source and glob are the service\'s (RAGOSS_SOURCE, RAGOSS_GLOB), then the defaults; a source is a URL or an absolute path', () => {
+    expect(REQUESTS.ingest.read({}, SERVICE_ENV)).toMatchObject({ source: 'https://service.invalid/docs.zip', glob: 'service/**/*.md', collection: 'service_collection', chunker: 'markdown', refresh: false, replace: false, full: false, dryRun: false });
+    expect(REQUESTS.ingest.read({}, { HOME: '/home/service' })).toMatchObject({ source: DEFAULT_SOURCE_URL, glob: DEFAULT_GLOB });
+    expect(REQUESTS.ingest.read({ source: 'http://docs.invalid/docs.zip' }, SERVICE_ENV).source).toBe('http://docs.invalid/docs.zip');
+    expect(REQUESTS.ingest.read({ source: 'HTTPS://docs.invalid/docs.zip' }, SERVICE_ENV).source).toBe('HTTPS://docs.invalid/docs.zip');
+    expect(refusal(() => REQUESTS.ingest.read({ source: 'docs.zip' }, SERVICE_ENV))).toEqual({ message: '"source" must be a URL or an absolute path, got "docs.zip"', hint: 'the service does not share your working directory' });
+    expect(refusal(() => REQUESTS.ingest.read({ source: 'mirror/https://docs.invalid/docs.zip' }, SERVICE_ENV)).message).toBe('"source" must be a URL or an absolute path, got "mirror/https://docs.invalid/docs.zip"');
+    expect(refusal(() => REQUESTS.ingest.read({}, { ...SERVICE_ENV, RAGOSS_SOURCE: 'docs' })).message).toBe('"source" must be a URL or an absolute path, got "docs"');
+  });
+
+  it('get: a page by its source, trimmed; a chunk is an index of 0 or more', () => {
+    const hint = 'send {"source": "en/faq/product_faq.md"}, optionally with "heading" or "chunk"';
+    expect(refusal(() => REQUESTS.get.read({}, SERVICE_ENV))).toEqual({ message: '"source" is required', hint });
+    expect(refusal(() => REQUESTS.get.read({ source: '  ', heading: 'h' }, SERVICE_ENV))).toEqual({ message: '"source" is required', hint });
+    // The whole page: no heading, no chunk.
+    expect(REQUESTS.get.read({ source: ' en/faq/product_faq.md ' }, SERVICE_ENV)).toStrictEqual({ source: 'en/faq/product_faq.md', collection: 'service_collection', linkTemplate: 'https://mirror.invalid/{name}' });
+    expect(REQUESTS.get.read({ source: 'a.md', chunk: 2 }, SERVICE_ENV).chunk).toBe(2);
+    expect(REQUESTS.get.read({ source: 'a.md', chunk: '3' }, SERVICE_ENV).chunk).toBe(3);
+    for (const chunk of ['', ' ', 1.5, -1, 'first']) {
+      expect(refusal(() => REQUESTS.get.read({ source: 'a.md', chunk }, SERVICE_ENV)).message).toBe(`"chunk" must be a chunk index (0 or more), got "${chunk}"`);
+    }
+  });
+
+  it('export: the snapshot is written at an absolute path', () => {
+    const hint = 'send {"out": "/abs/path/docs.parquet"}';
+    expect(refusal(() => REQUESTS.export.read({}, SERVICE_ENV))).toEqual({ message: '"out" must be an absolute path of the snapshot to write, got nothing', hint });
+    expect(refusal(() => REQUESTS.export.read({ out: 'docs.parquet' }, SERVICE_ENV))).toEqual({ message: '"out" must be an absolute path of the snapshot to write, got "docs.parquet"', hint });
   });
 });
 
