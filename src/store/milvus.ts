@@ -57,6 +57,11 @@ function isMissingCollection(status: ResStatus): boolean {
   return status.error_code === 'CollectionNotExists' || status.code === 100 || /not.?(found|exist)/i.test(status.reason ?? '');
 }
 
+/** A query refused because the collection is not loaded (yet): Milvus Lite's "is in state 'loading'" or "'released'", Milvus's "collection not loaded" (code 101). */
+function isNotLoaded(status: ResStatus): boolean {
+  return status.code === 101 || /in state '(loading|released)'|not loaded/i.test(status.reason ?? '');
+}
+
 /** The collection an alias pointed at was dropped while we read it: the alias moved on. */
 class CollectionVanished extends Error {
   constructor(readonly reason: unknown) {
@@ -127,8 +132,13 @@ class RowLayouts {
   }
 }
 
+/** How often a load another caller started is checked on. */
+const LOAD_POLL_MS = 100;
+
 export class MilvusStore implements VectorStore {
   private readonly rowLayouts = new RowLayouts();
+  /** Loads in flight, by physical name: concurrent requests wait on one. */
+  private readonly loads = new Map<string, Promise<void>>();
 
   private constructor(
     private readonly client: MilvusClient,
@@ -262,11 +272,28 @@ export class MilvusStore implements VectorStore {
     return Boolean(result.value);
   }
 
-  /** Milvus Lite (and a restarted Milvus) keeps collections released; queries need them loaded. */
-  private async ensureLoaded(physicalName: string): Promise<void> {
-    const state = await this.call('getLoadState', () => this.client.getLoadState({ collection_name: physicalName }));
-    if (state.state !== LoadState.LoadStateLoaded) {
-      await this.call('loadCollection', () => this.client.loadCollection({ collection_name: physicalName }));
+  /**
+   * Milvus Lite (and a restarted Milvus) keeps collections released; queries need them loaded.
+   * Concurrent requests share one load: Milvus Lite answers a second load of a collection still
+   * loading at once, and a query sent then fails ("is in state 'loading'").
+   */
+  private ensureLoaded(physicalName: string): Promise<void> {
+    const pending = this.loads.get(physicalName);
+    if (pending !== undefined) return pending;
+    const load = this.loadAndWait(physicalName).finally(() => this.loads.delete(physicalName));
+    this.loads.set(physicalName, load);
+    return load;
+  }
+
+  private async loadAndWait(physicalName: string): Promise<void> {
+    const loadState = async () => (await this.call('getLoadState', () => this.client.getLoadState({ collection_name: physicalName }))).state;
+    if ((await loadState()) === LoadState.LoadStateLoaded) return;
+    await this.call('loadCollection', () => this.client.loadCollection({ collection_name: physicalName }));
+    // Another process's load may still be running (the load above returned at once): wait it out, bounded.
+    const deadline = Date.now() + this.connection.timeoutMs;
+    while ((await loadState()) !== LoadState.LoadStateLoaded) {
+      if (Date.now() >= deadline) throw this.failure('loadCollection', `${physicalName} still loading after ${this.connection.timeoutMs / 1000}s`);
+      await new Promise((resolveDelay) => setTimeout(resolveDelay, LOAD_POLL_MS));
     }
   }
 
@@ -376,7 +403,10 @@ export class MilvusStore implements VectorStore {
     let result;
     try {
       const outputFields = await this.chunkFields(name, OUTPUT_FIELDS);
-      result = await this.client.search(searchRequest(name, query, topK, mode, outputFields));
+      const run = () => this.client.search(searchRequest(name, query, topK, mode, outputFields));
+      result = await run();
+      // Released since it was described (a restarted Milvus Lite): describing loads it, and waits.
+      if (!isOk(result.status) && isNotLoaded(result.status) && (await this.describe(name)) !== undefined) result = await run();
     } catch (error) {
       // The SDK throws a TypeError, not a status, when the collection is missing: ask Milvus which it was.
       if ((await this.describe(name)) === undefined) throw notIngestedError(name, this.location);

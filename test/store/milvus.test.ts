@@ -49,6 +49,31 @@ describe(`MilvusStore on a real Milvus (${inject('milvusBackend')})`, () => {
     expect(hits).toHaveLength(3);
   });
 
+  it('searches a collection released since it was described, and concurrent describes of a released one share its load', async () => {
+    const name = uniqueCollection('store_released');
+    const writer = await store.beginReplace(name, { embeddingModel: 'm', dimension: DIM, chunker: 'seed' });
+    await writer.insert(chunks(5, 'r'));
+    await writer.commit(5, unit(0));
+    const physicalName = (await store.describe(name))?.physicalName as string;
+    const client = testMilvusClient(inject('milvusUri'));
+    try {
+      // As after a restarted Milvus Lite: the search itself finds it released, loads it and answers.
+      await client.releaseCollection({ collection_name: physicalName });
+      expect((await store.search(name, { text: '', vector: unit(1) }, 1, 'dense'))[0]?.text).toBe('r chunk 1');
+      // Eight requests at once on a released collection (a service's first burst): every one answers.
+      await client.releaseCollection({ collection_name: physicalName });
+      const answers = await Promise.all(
+        Array.from({ length: 8 }, async (_, index) => {
+          await store.describe(name);
+          return (await store.search(name, { text: '', vector: unit(index % 5) }, 1, 'dense'))[0]?.text;
+        }),
+      );
+      expect(answers).toEqual(Array.from({ length: 8 }, (_, index) => `r chunk ${index % 5}`));
+    } finally {
+      await client.closeConnection();
+    }
+  });
+
   it('gives back a page\'s chunks in chunk order, with their raw bytes, heading and line', async () => {
     const name = uniqueCollection('store_page');
     const writer = await store.beginReplace(name, { embeddingModel: 'm', dimension: DIM, chunker: 'seed' });
