@@ -132,8 +132,10 @@ class RowLayouts {
   }
 }
 
-/** How often a load another caller started is checked on. */
+/** How often a collection being loaded is checked on, how often the load is asked for again, and the least time it is given. */
 const LOAD_POLL_MS = 100;
+const LOAD_REQUEST_EVERY_MS = 5000;
+const MIN_LOAD_WAIT_MS = 60_000;
 
 export class MilvusStore implements VectorStore {
   private readonly rowLayouts = new RowLayouts();
@@ -285,14 +287,27 @@ export class MilvusStore implements VectorStore {
     return load;
   }
 
+  /**
+   * Asks Milvus to load the collection and polls its load state until it is loaded. Not the SDK's
+   * loadCollection: that polls the loading progress with no bound, and on CI's busy machine a
+   * service's first burst of requests hung behind one that never reached 100%. The request is
+   * repeated now and then (it is idempotent, and a load Milvus Lite left stalled starts again).
+   */
   private async loadAndWait(physicalName: string): Promise<void> {
     const loadState = async () => (await this.call('getLoadState', () => this.client.getLoadState({ collection_name: physicalName }))).state;
     if ((await loadState()) === LoadState.LoadStateLoaded) return;
-    await this.call('loadCollection', () => this.client.loadCollection({ collection_name: physicalName }));
-    // Another process's load may still be running (the load above returned at once): wait it out, bounded.
-    const deadline = Date.now() + this.connection.timeoutMs;
+    const requestLoad = () => this.call('loadCollection', () => this.client.loadCollectionAsync({ collection_name: physicalName }));
+    await requestLoad();
+    const waitMs = Math.max(this.connection.timeoutMs, MIN_LOAD_WAIT_MS);
+    const started = Date.now();
+    let requested = started;
     while ((await loadState()) !== LoadState.LoadStateLoaded) {
-      if (Date.now() >= deadline) throw this.failure('loadCollection', `${physicalName} still loading after ${this.connection.timeoutMs / 1000}s`);
+      const now = Date.now();
+      if (now - started >= waitMs) throw this.failure('loadCollection', `${physicalName} was still not loaded after ${Math.round(waitMs / 1000)}s`);
+      if (now - requested >= LOAD_REQUEST_EVERY_MS) {
+        requested = now;
+        await requestLoad();
+      }
       await new Promise((resolveDelay) => setTimeout(resolveDelay, LOAD_POLL_MS));
     }
   }
