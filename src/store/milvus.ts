@@ -337,6 +337,7 @@ export class MilvusStore implements VectorStore {
       physicalNames: () => this.physicalNames(),
       hasFullText: () => this.hasFullText(),
       writeGrounding: (physicalName, grounding) => this.writeGrounding(physicalName, grounding),
+      ensureLoaded: (physicalName) => this.ensureLoaded(physicalName),
     };
   }
 

@@ -34,6 +34,8 @@ export interface SwapHost {
   /** Whether the server has full-text search (a BM25 function on the text). */
   hasFullText(): Promise<boolean>;
   writeGrounding(physicalName: string, grounding: GroundingCalibration): Promise<void>;
+  /** Until Milvus says the collection is loaded (bounded; the store's own load, not the SDK's unbounded one). */
+  ensureLoaded(physicalName: string): Promise<void>;
 }
 
 /** A fresh physical collection for `name`, loading while it fills; the alias moves on `commit`. */
@@ -95,7 +97,7 @@ class SwapWriter implements CollectionWriter {
     const { host, physicalName } = this;
     const { client } = host;
     await host.run('flush', () => client.flush({ collection_names: [physicalName] }));
-    await host.run('loadCollection', () => client.loadCollection({ collection_name: physicalName }));
+    await host.ensureLoaded(physicalName);
     const count = await host.run('query count(*)', () =>
       client.query({ collection_name: physicalName, filter: '', output_fields: ['count(*)'], consistency_level: STRONG }),
     );
