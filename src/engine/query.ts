@@ -48,7 +48,11 @@ interface Ranked {
 }
 
 export async function search(pool: EngineResources, request: api.SearchRequest, context: api.OperationContext): Promise<api.SearchResult> {
-  const parts = await queryParts(pool, request, context);
+  return searchWith(pool, await queryParts(pool, request, context), request, context);
+}
+
+/** `search` with the store, collection and model already at hand (`ask` has them for its budget). */
+async function searchWith(pool: EngineResources, parts: QueryParts, request: api.SearchRequest, context: api.OperationContext): Promise<api.SearchResult> {
   const { embedder } = parts;
   const { tokens, maxTokens } = embedder.tokenBudget(request.question);
   if (tokens > maxTokens) {
@@ -69,10 +73,11 @@ export async function search(pool: EngineResources, request: api.SearchRequest, 
 export async function ask(pool: EngineResources, request: api.AskRequest, context: api.AskContext): Promise<api.AskResult> {
   const { chat } = request;
   requireChatKey(chat.baseUrl, chat.apiKey);
-  const { store, info } = await queryParts(pool, request, context);
+  const parts = await queryParts(pool, request, context);
+  const { store, info } = parts;
   const budget = contextBudget(request, info);
   // The builder reads more hits than the seed's top 3: --top-k caps them.
-  const searched = await search(pool, budget === undefined ? request : { ...request, topK: budget.maxHits }, context);
+  const searched = await searchWith(pool, parts, budget === undefined ? request : { ...request, topK: budget.maxHits }, context);
   const { hits, grounded, similarity, threshold, thresholdSource } = searched;
   const grounding = { grounded, similarity, threshold, thresholdSource };
   // Off the docs, the model would answer from what it knows: say so instead, unless asked anyway.

@@ -140,18 +140,11 @@ export class EngineResources {
   }
 
   private sharedEmbedder(spec: EmbedderSpec, progress: Progress): Promise<Embedder> {
-    const key = embedderKey(spec);
-    const cached = this.embedders.get(key);
-    if (cached !== undefined) return cached;
-    const loading = spec.kind === 'local' ? this.loadEmbedder(spec, progress) : this.connectEmbedder(spec, progress);
-    this.embedders.set(key, loading);
-    loading.then(
-      (embedder) => this.loaded.add(embedder.endpoint === undefined ? embedder.modelName : `${embedder.modelName} at ${embedder.endpoint}`),
-      () => {
-        if (this.embedders.get(key) === loading) this.embedders.delete(key);
-      },
-    );
-    return loading;
+    return loadOnce(this.embedders, embedderKey(spec), async () => {
+      const embedder = await (spec.kind === 'local' ? this.loadEmbedder(spec, progress) : this.connectEmbedder(spec, progress));
+      this.loaded.add(embedder.endpoint === undefined ? embedder.modelName : `${embedder.modelName} at ${embedder.endpoint}`);
+      return embedder;
+    });
   }
 
   private async connectEmbedder(spec: Extract<EmbedderSpec, { kind: 'endpoint' }>, progress: Progress): Promise<Embedder> {
@@ -180,14 +173,7 @@ export class EngineResources {
     // A cross-encoder loads as the embedding model does (model dir, offline, hub): those are part of its identity.
     const loadedFrom = isHttpUrl(settings.target) ? [] : [embedding.modelDir ?? '', embedding.cacheDir, embedding.offline, embedding.hubEndpoint ?? ''];
     const key = JSON.stringify([settings.target, settings.model ?? '', settings.format, settings.apiKey ?? '', ...loadedFrom]);
-    const cached = this.rerankers.get(key);
-    if (cached !== undefined) return cached;
-    const loading = this.loadReranker(settings, embedding, progress);
-    this.rerankers.set(key, loading);
-    loading.catch(() => {
-      if (this.rerankers.get(key) === loading) this.rerankers.delete(key);
-    });
-    return loading;
+    return loadOnce(this.rerankers, key, () => this.loadReranker(settings, embedding, progress));
   }
 
   private async loadReranker(settings: RerankSettings, embedding: EmbeddingSettings, progress: Progress): Promise<Reranker> {
@@ -240,6 +226,18 @@ export class EngineResources {
     this.loaded.clear();
     await Promise.all([store?.close(), ...embedders.map((embedder) => embedder?.close()), ...rerankers.map((reranker) => reranker?.close())]);
   }
+}
+
+/** `load` once per key, shared by every caller; a failed load is forgotten, so the next caller retries. */
+function loadOnce<T>(cache: Map<string, Promise<T>>, key: string, load: () => Promise<T>): Promise<T> {
+  const cached = cache.get(key);
+  if (cached !== undefined) return cached;
+  const loading = load();
+  cache.set(key, loading);
+  loading.catch(() => {
+    if (cache.get(key) === loading) cache.delete(key);
+  });
+  return loading;
 }
 
 export function localModel(modelName: string, settings: EmbeddingSettings): Extract<EmbedderSpec, { kind: 'local' }> {
