@@ -1,6 +1,5 @@
 import type { GroundingCalibration } from '../types.js';
 
-// Owned by types.ts; named here too for the code that imports it with the grounding types.
 
 /**
  * "The docs don't cover this": the best dense similarity between the question and any chunk, held

@@ -1,7 +1,6 @@
 import { ExitCode, RagossError } from '../errors.js';
 import type { CorpusRecord, GroundingCalibration } from '../types.js';
 
-// Owned by types.ts; named here too for the code that imports it with the store's types.
 
 /** What ragoss records with a collection so later commands embed questions the same way. */
 export interface CollectionMeta {
