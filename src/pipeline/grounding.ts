@@ -1,6 +1,5 @@
 import type { GroundingCalibration } from '../types.js';
 
-
 /**
  * "The docs don't cover this": the best dense similarity between the question and any chunk, held
  * against a threshold. Dense similarity, whatever the search mode: hybrid's RRF score is a rank sum

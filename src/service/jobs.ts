@@ -2,7 +2,6 @@ import type { IngestRequest, IngestResult, JobInfo } from '../engine/engine.js';
 import { InterruptedError, RagossError, errorMessage } from '../errors.js';
 import { describeTaskState, type Progress } from '../progress.js';
 
-
 /** Finished jobs kept for `doctor` to show, newest last. */
 const KEPT_FINISHED = 10;
 

@@ -1,7 +1,6 @@
 import { ExitCode, RagossError } from '../errors.js';
 import type { CorpusRecord, GroundingCalibration } from '../types.js';
 
-
 /** What ragoss records with a collection so later commands embed questions the same way. */
 export interface CollectionMeta {
   embeddingModel: string;
