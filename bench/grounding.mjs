@@ -50,7 +50,9 @@ const built = snapshot !== undefined && existsSync(snapshot)
 // Always drawn afresh: a snapshot carries the line of the ragoss that exported it.
 const { grounding } = JSON.parse(ragoss(['calibrate', '--json']));
 const sets = {
-  'held-out 2026-12-06': evalFile('new', ['docs-heldout.jsonl', 'offtopic-heldout.jsonl']),
+  'held-out 2026-12-06 c': evalFile('c', ['docs-heldout4.jsonl', 'faq-heldout4.jsonl', 'offtopic-heldout4.jsonl']),
+  'held-out 2026-12-06 b': evalFile('b', ['docs-heldout3.jsonl', 'faq-heldout3.jsonl', 'offtopic-heldout3.jsonl']),
+  'held-out 2026-12-06 a': evalFile('a', ['docs-heldout.jsonl', 'faq-heldout.jsonl', 'offtopic-heldout.jsonl']),
   'held-out 2026-11-30': evalFile('old', ['docs-real.jsonl', 'faq-real.jsonl', 'off-topic.jsonl']),
 };
 const rows = [];
@@ -59,7 +61,7 @@ for (const [set, file] of Object.entries(sets)) {
     const { runs } = JSON.parse(ragoss(['eval', file, '--mode', 'dense,hybrid', '--json', '-q', ...line]));
     for (const run of runs) {
       const kinds = Object.fromEntries(run.grounding.byKind.map((kind) => [kind.kind, `${kind.flagged}/${kind.questions}`]));
-      rows.push({ set, mode: run.mode, line: run.threshold, source: run.thresholdSource, ...kinds });
+      rows.push({ set, mode: run.mode, line: run.threshold, source: run.thresholdSource, ...kinds, byNearestProbe: run.grounding.refusedByProbe.length });
     }
   }
 }

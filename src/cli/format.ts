@@ -93,6 +93,10 @@ export function nearestSources(hits: readonly RankedHit[], count = 2): string {
 /** The grounding verdict in words: the similarity against the line it had to reach. */
 export function describeGrounding(grounding: Grounding): string {
   if (grounding.similarity === null) return 'no passage at all';
+  const probe = grounding.nearestProbe;
+  if (grounding.refusedBy === 'nearest probe' && probe !== null) {
+    return `closer to a question about something else, "${probe.question}" (${shownScore(probe.similarity, 3)}), than to any passage (${shownScore(grounding.similarity, 3)})`;
+  }
   if (grounding.threshold === null) return `best similarity ${shownScore(grounding.similarity, 3)}`;
   // A line the user set needs no explanation; one ragoss drew says which.
   const source = grounding.thresholdSource === 'min-score' ? '' : `, ${SOURCE_WORDS[grounding.thresholdSource]}`;
@@ -201,11 +205,16 @@ function groundingLines(report: EvalResult): string[] {
   const { grounding, threshold } = report;
   const source = report.thresholdSource === 'min-score' ? '' : ` (${SOURCE_WORDS[report.thresholdSource]})`;
   const line = threshold === null ? 'none (no default for this model; pass --min-score)' : `${threshold.toFixed(3)}${source}`;
-  const lines = [`threshold   ${line}`, `flagged     ${grounding.realFlagged.length} of ${grounding.realQuestions} real questions`, ...grounding.realFlagged.map((question) => `  - ${question}`)];
+  const byProbe = new Set(grounding.refusedByProbe);
+  const signal = (question: string) => (byProbe.has(question) ? ' (nearest probe)' : '');
+  const lines = [`threshold   ${line}`, `flagged     ${grounding.realFlagged.length} of ${grounding.realQuestions} real questions`, ...grounding.realFlagged.map((question) => `  - ${question}${signal(question)}`)];
   if (grounding.offTopicQuestions === 0) return lines;
   const kinds = grounding.byKind.filter((kind) => !kind.real);
   const perKind = kinds.length > 1 || kinds[0]?.kind !== 'off-topic' ? ` (${kinds.map((kind) => `${kind.kind} ${kind.flagged}/${kind.questions}`).join(', ')})` : '';
-  return [...lines, `off-topic   ${grounding.offTopicFlagged} of ${grounding.offTopicQuestions} flagged${perKind}`, ...grounding.offTopicMissed.map((question) => `  - not flagged: ${question}`)];
+  const realByProbe = grounding.realFlagged.filter((question) => byProbe.has(question)).length;
+  const offTopicByProbe = byProbe.size - realByProbe;
+  const probeWords = offTopicByProbe === 0 ? '' : `; ${offTopicByProbe} by the nearest probe`;
+  return [...lines, `off-topic   ${grounding.offTopicFlagged} of ${grounding.offTopicQuestions} flagged${perKind}${probeWords}`, ...grounding.offTopicMissed.map((question) => `  - not flagged: ${question}`)];
 }
 
 /** A header and rows as aligned lines: each column as wide as its widest cell, two spaces between. */

@@ -89,7 +89,7 @@ export function registerAsk(program: Command, run: CommandRunner): void {
       if (!result.answered) {
         throw new NotCoveredError(
           `the docs do not seem to cover this question (${describeGrounding(result)}); nearest: ${nearestSources(result.hits)}`,
-          'rephrase it in the docs\' terms, or pass --force to ask the model anyway (--min-score moves the line)',
+          `rephrase it in the docs' terms, or pass --force to ask the model anyway (--min-score ${result.refusedBy === 'nearest probe' ? 'judges by the similarity line alone' : 'moves the line'})`,
         );
       }
     });

@@ -1,4 +1,4 @@
-import { defaultThreshold, drawnByCurrentRule } from '../pipeline/grounding.js';
+import { defaultThreshold, drawnByCurrentRule, PROBE_MARGIN } from '../pipeline/grounding.js';
 import { GROUNDING_PROBES } from '../pipeline/grounding-probes.js';
 import type { CollectionInfo } from '../store/store.js';
 import type { Check } from './engine.js';
@@ -12,7 +12,7 @@ export function groundingCheck(collection: CollectionInfo): Check {
       name: 'grounding',
       status: current ? 'ok' : 'warn',
       ...(current ? {} : { fix: `ragoss calibrate --collection ${collection.name} (this ragoss draws the line another way; re-embeds nothing)` }),
-      detail: `line ${grounding.threshold.toFixed(3)}, calibrated for ${collection.name}: ${grounding.method} (probes reach at most ${grounding.nullMax.toFixed(3)})`,
+      detail: `line ${grounding.threshold.toFixed(3)}, calibrated for ${collection.name}: ${grounding.method} (probes reach at most ${grounding.nullMax.toFixed(3)}); questions nearer an off-topic probe than any passage by more than ${PROBE_MARGIN} are refused too`,
     };
   }
   const fallback = defaultThreshold(collection.embeddingModel, collection.chunker);

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { Grounding, ThresholdSource } from '../pipeline/grounding.js';
+import type { Grounding, NearestProbe, RefusalSignal, ThresholdSource } from '../pipeline/grounding.js';
 import type { RankedHit } from '../pipeline/retrieve.js';
 
 /**
@@ -80,15 +80,20 @@ export interface GroundingJson {
   similarity: number | null;
   threshold: number | null;
   thresholdSource: ThresholdSource;
+  nearestProbe: NearestProbe | null;
+  refusedBy: RefusalSignal | null;
 }
 
-/** The grounding verdict as published beside the hits: the similarity rounded as scores are. */
+/** The grounding verdict as published beside the hits: similarities rounded as scores are. */
 export function groundingJson(grounding: Grounding): GroundingJson {
+  const probe = grounding.nearestProbe;
   return {
     grounded: grounding.grounded,
     similarity: grounding.similarity === null ? null : roundScore(grounding.similarity),
     threshold: grounding.threshold,
     thresholdSource: grounding.thresholdSource,
+    nearestProbe: probe === null ? null : { question: probe.question, similarity: roundScore(probe.similarity) },
+    refusedBy: grounding.refusedBy,
   };
 }
 

@@ -51,6 +51,7 @@ export async function ingest(pool: EngineResources, request: api.IngestRequest, 
       collection: request.collection,
       embedder,
       store,
+      probes: pool.probeVectors,
       progress,
       replace: request.replace,
       chunker: request.chunker,
@@ -204,7 +205,7 @@ export async function calibrate(pool: EngineResources, request: api.CalibrateReq
   pool.forget(request.collection);
   const { store, info, embedder } = await queryParts(pool, request, context);
   const grounding = await writing(pool, request.collection, async () => {
-    const calibration = await calibrateStored(info, { store, embedder, progress, signal, batchSize: INSERT_BATCH });
+    const calibration = await calibrateStored(info, { store, embedder, probes: pool.probeVectors, progress, signal, batchSize: INSERT_BATCH });
     if (calibration === undefined) throw new RagossError(`collection ${info.name} holds no chunks to calibrate against`, reingestHint(info));
     signal.throwIfAborted();
     await store.recordGrounding(info.physicalName, calibration);

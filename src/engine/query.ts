@@ -8,7 +8,7 @@ import { ExitCode, RagossError } from '../errors.js';
 import { answerQuestion } from '../pipeline/answer.js';
 import { buildContext, DEFAULT_CONTEXT_HITS, DEFAULT_CONTEXT_TOKENS, type ContextBudget, type ContextParts } from '../pipeline/context.js';
 import { evaluate as evaluateQuestions } from '../pipeline/evaluate.js';
-import { groundingLine, judge, type Grounding } from '../pipeline/grounding.js';
+import { closerToProbe, groundingLine, judge, type Grounding, type NearestProbe } from '../pipeline/grounding.js';
 import { pagePart, resolveSource, type PageTarget } from '../pipeline/pages.js';
 import { rerankHits } from '../pipeline/rerank.js';
 import { retrieveByVector, type RankedHit } from '../pipeline/retrieve.js';
@@ -35,6 +35,8 @@ interface QueryPlan extends QueryParts {
   collection: string;
   mode: RetrievalMode;
   line: ReturnType<typeof groundingLine>;
+  /** The nearest-probe check, read beside the collection's calibrated line (not beside --min-score or a default). */
+  nearestProbe?: (vector: Float32Array) => Promise<NearestProbe | undefined>;
   rerank?: { settings: api.RerankSettings; reranker: () => Promise<Reranker> };
   signal: AbortSignal;
 }
@@ -78,8 +80,8 @@ export async function ask(pool: EngineResources, request: api.AskRequest, contex
   const budget = contextBudget(request, info);
   // The builder reads more hits than the seed's top 3: --top-k caps them.
   const searched = await searchWith(pool, parts, budget === undefined ? request : { ...request, topK: budget.maxHits }, context);
-  const { hits, grounded, similarity, threshold, thresholdSource } = searched;
-  const grounding = { grounded, similarity, threshold, thresholdSource };
+  const { hits, grounded, similarity, threshold, thresholdSource, nearestProbe, refusedBy } = searched;
+  const grounding = { grounded, similarity, threshold, thresholdSource, nearestProbe, refusedBy };
   // Off the docs, the model would answer from what it knows: say so instead, unless asked anyway.
   if (!grounded && !request.force) {
     return { question: request.question, answer: '', reasoning: '', model: chat.model, answered: false, ...grounding, hits, ...(searched.rerank === undefined ? {} : { rerank: searched.rerank }) };
@@ -156,7 +158,8 @@ export async function evaluate(pool: EngineResources, request: api.EvalRequest, 
     const vector = vectorOf.get(question) as Float32Array;
     const { hits, grounding, fallback } = await rankedHits(plan, question, vector, request.topK);
     if (fallback !== undefined) fallbacks++;
-    return { hits, grounded: grounding.grounded, similarity: grounding.similarity, sent: await sentFor(question, vector, hits) };
+    const { grounded, similarity, refusedBy, nearestProbe } = grounding;
+    return { hits, grounded, similarity, refusedBy, closerToProbe: closerToProbe(similarity, nearestProbe), sent: await sentFor(question, vector, hits) };
   }, { curve: request.curve ?? false });
   // One line for the run, not one a question: the figures above then measure the retrieval order for those.
   if (fallbacks > 0) context.progress.warn(`reranking fell back to the ${mode} order on ${fallbacks} of ${request.questions.length} questions`);
@@ -195,14 +198,18 @@ function queryPlan(pool: EngineResources, parts: QueryParts, request: Pick<api.S
   const line = groundingLine(request.minScore, parts.info);
   const { rerank: settings } = request;
   const rerank = settings === undefined ? undefined : { settings, reranker: () => pool.reranker(settings, pool.embeddingOf(request), context.progress) };
-  return { ...parts, collection: request.collection, mode, line, ...(rerank === undefined ? {} : { rerank }), signal: context.signal };
+  const probeCheck = line.source === 'collection' ? { nearestProbe: (vector: Float32Array) => pool.probeVectors.nearest(parts.embedder, vector) } : {};
+  return { ...parts, collection: request.collection, mode, line, ...probeCheck, ...(rerank === undefined ? {} : { rerank }), signal: context.signal };
 }
 
 /** The retrieve → judge → rerank path: the top k of one question already embedded. */
 async function rankedHits(plan: QueryPlan, question: string, vector: Float32Array, topK: number): Promise<Ranked> {
   const { rerank } = plan;
-  const retrieved = await retrieveByVector(question, vector, plan.store, { collection: plan.collection, topK: rerankPool(topK, rerank?.settings), mode: plan.mode });
-  const grounding = judge(retrieved.similarity, plan.line);
+  const [retrieved, probe] = await Promise.all([
+    retrieveByVector(question, vector, plan.store, { collection: plan.collection, topK: rerankPool(topK, rerank?.settings), mode: plan.mode }),
+    plan.nearestProbe?.(vector),
+  ]);
+  const grounding = judge(retrieved.similarity, plan.line, probe);
   if (rerank === undefined) return { hits: retrieved.hits, grounding };
   const reranked = await rerankHits(question, retrieved.hits, await rerank.reranker(), { topK, budgetMs: rerank.settings.budgetMs, signal: plan.signal });
   return { hits: reranked.hits, grounding, ...(reranked.fallback === undefined ? {} : { fallback: reranked.fallback }) };

@@ -1,7 +1,9 @@
+import { join } from 'node:path';
 import { OpenAIChatEndpoint, type ChatEndpoint } from '../answerer/chat.js';
 import { DEFAULT_EMBEDDING_MODEL, type Embedder } from '../embedder/embedder.js';
 import { QueryVectors } from '../embedder/query-vectors.js';
 import { modelIsLocal } from '../embedder/transformers.js';
+import { ProbeVectors } from '../pipeline/probe-vectors.js';
 import { isHttpUrl } from '../remote/http.js';
 import type { Reranker, RerankSettings } from '../rerank/reranker.js';
 import { heldByLiveService, type DataHolder } from '../store/data-lock.js';
@@ -35,6 +37,8 @@ export type EmbedderSpec =
 export class EngineResources {
   /** Questions embedded once across the modes an eval compares. */
   readonly queryVectors = new QueryVectors();
+  /** The off-topic probes per model: calibration and the nearest-probe check read them (kept on disk too). */
+  readonly probeVectors: ProbeVectors;
   private storePromise: Promise<VectorStore> | undefined;
   private readonly embedders = new Map<string, Promise<Embedder>>();
   private readonly loaded = new Set<string>();
@@ -48,21 +52,28 @@ export class EngineResources {
   constructor(
     readonly settings: EngineSettings,
     private readonly holder: DataHolder = 'command',
-  ) {}
+  ) {
+    this.probeVectors = new ProbeVectors(join(settings.home, 'probes'));
+  }
 
   /** Models loaded and kept, by name. */
   loadedModels(): string[] {
     return [...this.loaded].sort();
   }
 
-  /** Opens Milvus and loads the model the collection was built with, so the first request is fast. */
+  /**
+   * Opens Milvus and loads the model the collection was built with, and the off-topic probes' vectors
+   * its grounding check reads, so the first request is fast.
+   */
   async warmUp(collection: string, progress: Progress, signal: AbortSignal): Promise<void> {
     const store = await this.store(progress, signal);
     const info = await store.describe(collection);
     const { embedding } = this.settings;
     if (info?.embeddingEndpoint !== undefined || embedding.url !== undefined) return;
     const modelName = info?.embeddingModel ?? DEFAULT_EMBEDDING_MODEL;
-    if (modelOnDisk(modelName, embedding)) await this.embedder(localModel(modelName, embedding), progress);
+    if (!modelOnDisk(modelName, embedding)) return;
+    const embedder = await this.embedder(localModel(modelName, embedding), progress);
+    if (info?.grounding !== undefined) await this.probeVectors.of(embedder);
   }
 
   /** The request's own embedding settings (a service honours each caller's), else the engine's. */

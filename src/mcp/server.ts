@@ -8,7 +8,7 @@ import { RagossError, firstLine, problemAndFix, redact } from '../errors.js';
 import { silentProgress } from '../progress.js';
 import { linkLabel } from '../corpus/links.js';
 import { groundingJson, hitJson, hitJsonSchema, hitPlace, hitPlaceSchema, shownScore } from '../engine/hit-json.js';
-import { THRESHOLD_SOURCES, type Grounding } from '../pipeline/grounding.js';
+import { REFUSAL_SIGNALS, THRESHOLD_SOURCES, type Grounding } from '../pipeline/grounding.js';
 import type { RankedHit } from '../pipeline/retrieve.js';
 import type { ContextPassage } from '../pipeline/context.js';
 
@@ -35,6 +35,11 @@ const groundingSchema = {
   similarity: z.number().nullable().describe("the best passage's dense similarity to the question"),
   threshold: z.number().nullable().describe('what the similarity had to reach (null: no threshold for this model)'),
   thresholdSource: z.enum(THRESHOLD_SOURCES).describe("where the threshold came from: the server's min score, the collection's calibrated line, the model's default, or none"),
+  nearestProbe: z
+    .object({ question: z.string(), similarity: z.number() })
+    .nullable()
+    .describe("the closest of ragoss's questions about other subjects, and its similarity (read beside a collection's calibrated line; else null)"),
+  refusedBy: z.enum(REFUSAL_SIGNALS).nullable().describe('which signal refused the question: similarity (below the line) or nearest probe (nearer a question about something else than any passage); null: not refused'),
 };
 
 /** A passage the context builder sent, as a source: numbered as the prompt numbers it, scored as its best hit. */
@@ -58,7 +63,13 @@ function placeLine(hit: RankedHit): string {
 }
 
 function notCoveredText(result: Grounding & { hits: RankedHit[] }): string {
-  const similarity = result.similarity === null ? 'no passage at all' : `best similarity ${shownScore(result.similarity, 3)}${result.threshold === null ? '' : ` < ${result.threshold.toFixed(3)}`}`;
+  const probe = result.nearestProbe;
+  const similarity =
+    result.similarity === null
+      ? 'no passage at all'
+      : result.refusedBy === 'nearest probe' && probe !== null
+        ? `closer to "${probe.question}" (${shownScore(probe.similarity, 3)}), a question about something else, than to any passage (${shownScore(result.similarity, 3)})`
+        : `best similarity ${shownScore(result.similarity, 3)}${result.threshold === null ? '' : ` < ${result.threshold.toFixed(3)}`}`;
   return `The Milvus docs do not seem to cover this question (${similarity}). Nearest passages:\n${result.hits.map(placeLine).join('\n')}`;
 }
 

@@ -3,14 +3,14 @@ import type { Progress } from '../progress.js';
 import type { CollectionInfo, VectorStore } from '../store/store.js';
 import type { GroundingCalibration } from '../types.js';
 import { calibrateThreshold, NullDistribution } from './grounding.js';
-import { GROUNDING_PROBES } from './grounding-probes.js';
+import type { ProbeVectors } from './probe-vectors.js';
 
 /**
  * The probes embedded as questions are (the line is about questions): their best similarities,
  * tracked as chunk vectors pass by, are the collection's null distribution.
  */
-export async function probeDistribution(embedder: Embedder, probes: readonly string[] = GROUNDING_PROBES): Promise<NullDistribution> {
-  return new NullDistribution(await embedder.embedQueries(probes));
+export async function probeDistribution(embedder: Embedder, probes: ProbeVectors): Promise<NullDistribution> {
+  return new NullDistribution(await probes.of(embedder));
 }
 
 /** The calibration from a distribution that saw every chunk; none for an empty collection. */
@@ -26,11 +26,11 @@ export function calibrationOf(distribution: NullDistribution): GroundingCalibrat
  */
 export async function calibrateStored(
   info: CollectionInfo,
-  options: { store: VectorStore; embedder: Embedder; progress: Progress; signal: AbortSignal; batchSize: number },
+  options: { store: VectorStore; embedder: Embedder; probes: ProbeVectors; progress: Progress; signal: AbortSignal; batchSize: number },
 ): Promise<GroundingCalibration | undefined> {
   const { store, progress, signal, batchSize } = options;
-  progress.step(`embedding the off-topic probes with ${options.embedder.modelName}`);
-  const distribution = await probeDistribution(options.embedder);
+  progress.step(`the off-topic probes as ${options.embedder.modelName} embeds them (embedded once per model, then kept)`);
+  const distribution = await probeDistribution(options.embedder, options.probes);
   const keys = await store.chunkKeys(info.physicalName);
   const task = progress.task('reading stored vectors', keys.length, 'chunks');
   for (let start = 0; start < keys.length; start += batchSize) {

@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { chunkHeading } from '../corpus/chunk.js';
 import { RagossError, UsageError } from '../errors.js';
 import type { RankedHit } from './retrieve.js';
+import type { RefusalSignal } from './grounding.js';
 
 /** A chunk that answers the question: its file, and the heading of the section it sits under. */
 export interface GoldChunk {
@@ -34,6 +35,8 @@ export interface GroundingReport {
   offTopicFlagged: number;
   /** Off-topic questions the check let through. */
   offTopicMissed: string[];
+  /** Questions, real or not, that the nearest-probe signal refused (they cleared the line). */
+  refusedByProbe: string[];
   /** The same counts per kind of question (questions without one: "real" or "off-topic"). */
   byKind: KindCount[];
   /** With `curve`: refused and caught as the line moves (see `groundingCurve`). */
@@ -155,6 +158,10 @@ export interface EvalSearch {
   hits: RankedHit[];
   grounded: boolean;
   similarity: number | null;
+  /** Which signal refused it (null or absent: none). */
+  refusedBy?: RefusalSignal | null;
+  /** Whether the nearest-probe signal refuses it, whatever the line (the curve moves the line alone); absent: no such check. */
+  closerToProbe?: boolean;
   /** What `ask` would send the model for the question, and the prompt's length in characters. */
   sent?: { passages: ReadonlyArray<Pick<RankedHit, 'source' | 'text'>>; promptChars: number };
 }
@@ -187,6 +194,7 @@ interface Scored {
   kind: string;
   real: boolean;
   similarity: number | null;
+  closerToProbe: boolean;
   flagged: boolean;
 }
 
@@ -209,7 +217,7 @@ const CURVE_STEP = 0.01;
  * The share of each kind flagged at each line from just below the lowest similarity to just above
  * the highest: where refused real questions and caught off-topic ones trade.
  */
-export function groundingCurve(scored: readonly Pick<Scored, 'kind' | 'similarity'>[]): CurvePoint[] {
+export function groundingCurve(scored: readonly (Pick<Scored, 'kind' | 'similarity'> & { closerToProbe?: boolean })[]): CurvePoint[] {
   const similarities = scored.flatMap((item) => (item.similarity === null ? [] : [item.similarity]));
   if (similarities.length === 0) return [];
   // The nudge keeps 0.3 / 0.01 (29.999...) on step 30.
@@ -222,7 +230,7 @@ export function groundingCurve(scored: readonly Pick<Scored, 'kind' | 'similarit
     const flagged: Record<string, number> = {};
     for (const kind of kinds) {
       const ofKind = scored.filter((item) => item.kind === kind);
-      const below = ofKind.filter((item) => item.similarity === null || item.similarity < threshold).length;
+      const below = ofKind.filter((item) => item.similarity === null || item.similarity < threshold || item.closerToProbe === true).length;
       flagged[kind] = Number((below / ofKind.length).toFixed(4));
     }
     points.push({ threshold, flagged });
@@ -241,12 +249,13 @@ export async function evaluate(
   const sectionRanks: number[] = [];
   const pageRanks: number[] = [];
   const misses: EvalMiss[] = [];
-  const grounding: GroundingReport = { realQuestions: 0, realFlagged: [], offTopicQuestions: 0, offTopicFlagged: 0, offTopicMissed: [], byKind: [] };
+  const grounding: GroundingReport = { realQuestions: 0, realFlagged: [], offTopicQuestions: 0, offTopicFlagged: 0, offTopicMissed: [], refusedByProbe: [], byKind: [] };
   const sentHolds: boolean[] = [];
   const promptChars: number[] = [];
   for (const item of questions) {
-    const { hits, grounded, similarity, sent } = await search(item.question);
-    scored.push({ kind: kindOf(item), real: !isOffTopic(item), similarity, flagged: !grounded });
+    const { hits, grounded, similarity, closerToProbe, refusedBy, sent } = await search(item.question);
+    scored.push({ kind: kindOf(item), real: !isOffTopic(item), similarity, closerToProbe: closerToProbe ?? false, flagged: !grounded });
+    if (refusedBy === 'nearest probe') grounding.refusedByProbe.push(item.question);
     if (isOffTopic(item)) {
       grounding.offTopicQuestions++;
       if (grounded) grounding.offTopicMissed.push(item.question);

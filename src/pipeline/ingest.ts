@@ -10,6 +10,7 @@ import { collectGarbage } from './memory.js';
 import type { NullDistribution } from './grounding.js';
 import { GROUNDING_PROBES } from './grounding-probes.js';
 import { calibrationOf, probeDistribution } from './calibrate.js';
+import type { ProbeVectors } from './probe-vectors.js';
 
 /** A chunk ready to embed: everything stored with it but its vector. */
 export type Chunk = Omit<StoredChunk, 'vector'>;
@@ -40,6 +41,8 @@ export interface IngestOptions {
   collection: string;
   embedder: Embedder;
   store: VectorStore;
+  /** The off-topic probes' vectors, which draw the collection's line. */
+  probes: ProbeVectors;
   progress: Progress;
   /** Replace a collection that was built with another embedding model. */
   replace: boolean;
@@ -206,8 +209,8 @@ export async function ingestChunks(chunks: readonly Chunk[], options: IngestOpti
     ...(options.corpus === undefined ? {} : { corpus: options.corpus }),
   };
   const previous = reusableCollection(current, options, meta);
-  progress.step(`embedding ${GROUNDING_PROBES.length} off-topic probes to calibrate the "not in the docs" line`);
-  const calibration = await probeDistribution(embedder);
+  progress.step(`calibrating the "not in the docs" line against ${GROUNDING_PROBES.length} off-topic probes`);
+  const calibration = await probeDistribution(embedder, options.probes);
   const counted = progress.task('embedding and storing', chunks.length, 'chunks');
   // Embedding reports ahead of the insert in flight: the count shown only ever moves forward.
   let shown = 0;

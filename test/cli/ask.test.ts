@@ -103,7 +103,7 @@ describe('ragoss ask end to end: real Milvus, local OpenRouter-style chat server
     const result = await ask(['--json']);
     expect(result.code, result.stderr).toBe(0);
     const output = singleJson(result.stdout);
-    expect(Object.keys(output).sort()).toEqual(['answer', 'answered', 'grounded', 'hits', 'model', 'question', 'reasoning', 'similarity', 'threshold', 'thresholdSource']);
+    expect(Object.keys(output).sort()).toEqual(['answer', 'answered', 'grounded', 'hits', 'model', 'nearestProbe', 'question', 'reasoning', 'refusedBy', 'similarity', 'threshold', 'thresholdSource']);
     expect(output).toMatchObject({ question: QUESTION, answer: DEFAULT_REPLY.answer, reasoning: DEFAULT_REPLY.reasoning, model: MODEL });
     const hits = output['hits'] as JsonHit[];
     expect(hits.map((hit) => hit.rank)).toEqual([1, 2, 3]);

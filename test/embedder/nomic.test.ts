@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { TransformersEmbedder } from '../../src/embedder/transformers.js';
 import { silentProgress } from '../../src/progress.js';
+import { GROUNDING_PROBES } from '../../src/pipeline/grounding-probes.js';
 import { runCli, tempHome } from '../helpers/cli.js';
 import { faqZip, projectRoot } from '../helpers/paths.js';
 import { realModelAvailable, realModelRoot } from '../helpers/real-model.js';
@@ -72,7 +73,12 @@ describe.skipIf(!available)('nomic-embed-text-v1.5, built from PyPI', () => {
     expect(result.hits[0]?.heading).toBe('Where does Milvus store data?');
     // Off topic: below the line the collection calibrated for this model at ingest.
     const offTopic = await runCli(['search', 'What is a good recipe for banana bread?', '--json'], env);
-    expect((JSON.parse(offTopic.stdout) as { grounded: boolean }).grounded).toBe(false);
+    const refused = JSON.parse(offTopic.stdout) as { grounded: boolean; refusedBy: string | null; nearestProbe: { question: string; similarity: number } | null };
+    expect(refused.grounded).toBe(false);
+    expect(['similarity', 'nearest probe']).toContain(refused.refusedBy);
+    // The service compared the question with the off-topic probes as this model embeds them.
+    expect(GROUNDING_PROBES).toContain(refused.nearestProbe?.question);
+    expect(refused.nearestProbe?.similarity).toBeGreaterThan(0.3);
     expect(servicesFor(home)).toHaveLength(1);
   });
 });

@@ -59,16 +59,26 @@ describe('scores', () => {
 });
 
 describe('results', () => {
-  const result = { question: 'q', grounded: true, similarity: 0.8090022206306458, threshold: 0.197, thresholdSource: 'collection' as const, hits: [full] };
+  const nearestProbe = { question: 'how do I bake bread', similarity: 0.2123456789 };
+  const result = { question: 'q', grounded: true, similarity: 0.8090022206306458, threshold: 0.197, thresholdSource: 'collection' as const, nearestProbe, refusedBy: null, hits: [full] };
 
-  it('the verdict: similarity rounded as scores, the rest as it is', () => {
-    expect(groundingJson(result)).toEqual({ grounded: true, similarity: 0.809002, threshold: 0.197, thresholdSource: 'collection' });
-    expect(groundingJson({ ...result, similarity: null, threshold: null, thresholdSource: 'none' })).toEqual({ grounded: true, similarity: null, threshold: null, thresholdSource: 'none' });
+  it('the verdict: similarities rounded as scores, the rest as it is', () => {
+    const probe = { question: 'how do I bake bread', similarity: 0.212346 };
+    expect(groundingJson(result)).toEqual({ grounded: true, similarity: 0.809002, threshold: 0.197, thresholdSource: 'collection', nearestProbe: probe, refusedBy: null });
+    expect(groundingJson({ ...result, grounded: false, refusedBy: 'nearest probe' })).toMatchObject({ grounded: false, refusedBy: 'nearest probe' });
+    expect(groundingJson({ ...result, similarity: null, threshold: null, thresholdSource: 'none', nearestProbe: null })).toEqual({
+      grounded: true,
+      similarity: null,
+      threshold: null,
+      thresholdSource: 'none',
+      nearestProbe: null,
+      refusedBy: null,
+    });
   });
 
   it('a result as the HTTP API sends it, and back as the service client reads it', () => {
     const published = withPublishedHits(result);
-    expect(published).toEqual({ ...result, similarity: 0.809002, hits: [hitJson(full)] });
+    expect(published).toEqual({ ...result, similarity: 0.809002, nearestProbe: { question: 'how do I bake bread', similarity: 0.212346 }, hits: [hitJson(full)] });
     expect(withEngineHits(published)).toEqual({ ...published, hits: [hitFromJson(hitJson(full))] });
   });
 });

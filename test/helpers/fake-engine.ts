@@ -57,6 +57,8 @@ export function cannedSearch(question: string, grounded = true): Promise<SearchR
     similarity: grounded ? 0.8123456 : 0.2,
     threshold: 0.5,
     thresholdSource: 'collection',
+    nearestProbe: { question: 'how do I bake bread', similarity: 0.1 },
+    refusedBy: grounded ? null : 'similarity',
     hits: [...FAKE_HITS],
   });
 }
@@ -72,6 +74,8 @@ export function cannedAsk(question: string): Promise<AskResult> {
     similarity: 0.8123456,
     threshold: 0.5,
     thresholdSource: 'collection',
+    nearestProbe: { question: 'how do I bake bread', similarity: 0.1 },
+    refusedBy: null,
     hits: [...FAKE_HITS],
   });
 }

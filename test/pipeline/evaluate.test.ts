@@ -190,6 +190,7 @@ describe('evaluate with off-topic questions', () => {
       offTopicQuestions: 2,
       offTopicFlagged: 1,
       offTopicMissed: ['football'],
+      refusedByProbe: [],
       byKind: [
         { kind: 'real', real: true, questions: 2, flagged: 1 },
         { kind: 'unrelated', real: false, questions: 2, flagged: 1 },
@@ -217,6 +218,28 @@ describe('evaluate with off-topic questions', () => {
     expect(curve[0]).toEqual({ threshold: 0.3, flagged: { real: 0, programming: 0.5 } });
     expect(curve.find((point) => point.threshold === 0.33)).toEqual({ threshold: 0.33, flagged: { real: 0.5, programming: 1 } });
     expect(curve.at(-1)).toEqual({ threshold: 0.5, flagged: { real: 0.5, programming: 1 } });
+  });
+
+  it('names the questions the nearest probe refused, and counts them below every line of the curve', async () => {
+    const searches: Record<string, { grounded: boolean; similarity: number; refusedBy: 'similarity' | 'nearest probe' | null; closerToProbe: boolean }> = {
+      real: { grounded: true, similarity: 0.5, refusedBy: null, closerToProbe: false },
+      sql: { grounded: false, similarity: 0.45, refusedBy: 'nearest probe', closerToProbe: true },
+      bread: { grounded: false, similarity: 0.2, refusedBy: 'similarity', closerToProbe: false },
+    };
+    const report = await evaluate(
+      [
+        { question: 'real', expected: ['H'] },
+        { question: 'sql', expected: [], kind: 'programming' },
+        { question: 'bread', expected: [], kind: 'unrelated' },
+      ],
+      3,
+      async (question) => ({ hits: [], ...(searches[question] as (typeof searches)['real']) }),
+      { curve: true },
+    );
+    expect(report.grounding.refusedByProbe).toEqual(['sql']);
+    expect(report.grounding.offTopicFlagged).toBe(2);
+    // At 0.3 the line alone would let "sql" (0.45) through; the probe still catches it.
+    expect(report.grounding.curve?.find((point) => point.threshold === 0.3)).toEqual({ threshold: 0.3, flagged: { real: 0, programming: 1, unrelated: 1 } });
   });
 
   it('reads a question\'s kind from "kind" or "topic"', () => {

@@ -1,6 +1,9 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { CALIBRATION_RULE, calibrateThreshold, drawnByCurrentRule, groundingLine, judge, NullDistribution, quantile } from '../../src/pipeline/grounding.js';
-import { GENERAL_PROBES, GROUNDING_PROBES, PROGRAMMING_PROBES } from '../../src/pipeline/grounding-probes.js';
+import { CALIBRATION_RULE, calibrateThreshold, closerToProbe, drawnByCurrentRule, groundingLine, innerProduct, judge, NullDistribution, PROBE_MARGIN, quantile } from '../../src/pipeline/grounding.js';
+import { GENERAL_PROBES, GROUNDING_PROBES, PROGRAMMING_PROBES, TERSE_GENERAL_PROBES, TERSE_PROGRAMMING_PROBES } from '../../src/pipeline/grounding-probes.js';
 
 function unit(...values: number[]): Float32Array {
   const norm = Math.hypot(...values);
@@ -71,10 +74,32 @@ describe('groundingLine', () => {
   });
 
   it('judges against the line and says where it came from', () => {
-    expect(judge(0.5, { threshold: 0.4, source: 'collection' })).toEqual({ grounded: true, similarity: 0.5, threshold: 0.4, thresholdSource: 'collection' });
-    expect(judge(0.3, { threshold: 0.4, source: 'collection' })).toMatchObject({ grounded: false });
-    expect(judge(0.3, { threshold: undefined, source: 'none' })).toEqual({ grounded: true, similarity: 0.3, threshold: null, thresholdSource: 'none' });
-    expect(judge(undefined, { threshold: undefined, source: 'none' })).toMatchObject({ grounded: false, similarity: null });
+    expect(judge(0.5, { threshold: 0.4, source: 'collection' })).toEqual({ grounded: true, similarity: 0.5, threshold: 0.4, thresholdSource: 'collection', nearestProbe: null, refusedBy: null });
+    expect(judge(0.3, { threshold: 0.4, source: 'collection' })).toMatchObject({ grounded: false, refusedBy: 'similarity' });
+    expect(judge(0.4, { threshold: 0.4, source: 'collection' })).toMatchObject({ grounded: true, refusedBy: null });
+    expect(judge(0.3, { threshold: undefined, source: 'none' })).toEqual({ grounded: true, similarity: 0.3, threshold: null, thresholdSource: 'none', nearestProbe: null, refusedBy: null });
+    expect(judge(undefined, { threshold: undefined, source: 'none' })).toMatchObject({ grounded: false, similarity: null, refusedBy: 'similarity' });
+  });
+
+  it('refuses a question that clears the line but sits nearer an off-topic probe than any passage, by more than the margin', () => {
+    const line = { threshold: 0.3, source: 'collection' as const };
+    const probe = (similarity: number) => ({ question: 'how do I bake bread', similarity });
+    expect(PROBE_MARGIN).toBe(0.2);
+    expect(judge(0.4, line, probe(0.61))).toEqual({ grounded: false, similarity: 0.4, threshold: 0.3, thresholdSource: 'collection', nearestProbe: probe(0.61), refusedBy: 'nearest probe' });
+    // At the margin, or nearer the passages: the probe does not decide, but --json still shows it.
+    expect(judge(0.4, line, probe(0.6))).toMatchObject({ grounded: true, refusedBy: null, nearestProbe: probe(0.6) });
+    expect(judge(0.4, line, probe(0.35))).toMatchObject({ grounded: true, refusedBy: null });
+    // Below the line the similarity decides, whatever the probe.
+    expect(judge(0.2, line, probe(0.9))).toMatchObject({ grounded: false, refusedBy: 'similarity' });
+    expect(closerToProbe(0.2, probe(0.9))).toBe(true);
+    expect(closerToProbe(0.2, probe(0.4))).toBe(false);
+    expect(closerToProbe(null, probe(0.9))).toBe(false);
+    expect(closerToProbe(0.2, null)).toBe(false);
+  });
+
+  it('measures similarity as the inner product', () => {
+    expect(innerProduct(unit(1, 0), unit(1, 1))).toBeCloseTo(Math.SQRT1_2, 6);
+    expect(innerProduct(unit(1, 0), unit(0, 1))).toBe(0);
   });
 });
 
@@ -83,5 +108,19 @@ describe('the shipped probe set', () => {
     expect(GENERAL_PROBES.length).toBeGreaterThan(80);
     expect(PROGRAMMING_PROBES.length).toBeGreaterThan(80);
     expect(new Set(GROUNDING_PROBES).size).toBe(GROUNDING_PROBES.length);
+    expect(GROUNDING_PROBES).toEqual([...GENERAL_PROBES, ...PROGRAMMING_PROBES, ...TERSE_GENERAL_PROBES, ...TERSE_PROGRAMMING_PROBES]);
+    expect(TERSE_PROGRAMMING_PROBES.length + TERSE_GENERAL_PROBES.length).toBe(88);
+  });
+
+  it('shares no question with the sets that measure it', () => {
+    const dir = join(dirname(fileURLToPath(import.meta.url)), '..', 'fixtures', 'grounding');
+    const measured = new Set(
+      readdirSync(dir)
+        .filter((file) => file.endsWith('.jsonl'))
+        .flatMap((file) => readFileSync(join(dir, file), 'utf8').split('\n').filter((line) => line.trim() !== ''))
+        .map((line) => (JSON.parse(line) as { question: string }).question.toLowerCase()),
+    );
+    expect(measured.size).toBeGreaterThan(600);
+    expect(GROUNDING_PROBES.filter((probe) => measured.has(probe.toLowerCase()))).toEqual([]);
   });
 });

@@ -13,6 +13,7 @@ import { openStore } from '../../src/store/open.js';
 import type { VectorStore } from '../../src/store/store.js';
 import { modelsDir, tinyModel } from '../helpers/paths.js';
 import { uniqueCollection } from '../helpers/names.js';
+import { ProbeVectors } from '../../src/pipeline/probe-vectors.js';
 
 /** A real model that counts what it embeds, and can pose as other weights or another model. */
 class CountingEmbedder implements Embedder {
@@ -83,7 +84,7 @@ describe(`incremental re-ingest on a real Milvus (${inject('milvusBackend')})`, 
   });
 
   const ingest = (chunks: readonly Chunk[], name: string, embedder: Embedder, extra: Partial<IngestOptions> = {}) =>
-    ingestChunks(chunks, { collection: name, embedder, store, progress: silentProgress, replace: false, chunker: 'seed', batchSize: 4, full: false, ...extra });
+    ingestChunks(chunks, { collection: name, embedder, store, probes: new ProbeVectors(undefined), progress: silentProgress, replace: false, chunker: 'seed', batchSize: 4, full: false, ...extra });
 
   it('ids follow a chunk\'s file and text, not its position; repeated text in one file gets distinct ids', () => {
     const before = chunkDocuments([{ path: 'en/x.md', text: 'one# two# two# three' }]);

@@ -5,6 +5,8 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
 import { DEFAULT_EMBEDDING_MODEL } from '../../src/embedder/embedder.js';
+import { PROBE_MARGIN } from '../../src/pipeline/grounding.js';
+import { GROUNDING_PROBES } from '../../src/pipeline/grounding-probes.js';
 import { baseEnv, runCli, tempHome } from '../helpers/cli.js';
 import { devQuestions, faqZip, fullDocsQuestions, fullZip } from '../helpers/paths.js';
 import { realModelAvailable, realModelRoot } from '../helpers/real-model.js';
@@ -14,14 +16,14 @@ const HYBRID_SUBSET_RECALL = 0.93;
 const HYBRID_SUBSET_MRR = 0.75;
 const HYBRID_SUBSET_FAQ_RECALL = 0.9;
 /**
- * The grounding targets on the FAQ, for the line its collection calibrated at ingest (dev set and
- * held-out sets, test/fixtures/grounding/README.md): real questions refused at most 1% (issue 35's
- * target, met: 1 of 115 measured), and off-topic ones caught at least as measured less a margin, per
- * kind: unrelated subjects 76 of 80 (the issue asks 95% of unrelated and programming together,
- * not met: general programming shares the docs' words, 47 of 81 caught).
+ * The grounding targets on the FAQ, for the line its collection calibrated at ingest and the
+ * nearest-probe check (dev set and held-out sets, test/fixtures/grounding/README.md): real questions
+ * refused at most 1% (issue 35's target, met: 1 of 175 measured), and off-topic ones caught at least
+ * as measured less a margin, per kind: unrelated subjects 96 of 100, general programming 87 of 126
+ * (the issue asks 95% of both together, not met: general programming shares the docs' words).
  */
 const REAL_REFUSED = 0.01;
-const CAUGHT_AT_LEAST: Readonly<Record<string, number>> = { unrelated: 0.93, programming: 0.5 };
+const CAUGHT_AT_LEAST: Readonly<Record<string, number>> = { unrelated: 0.9, programming: 0.62 };
 const groundingDir = join(dirname(fileURLToPath(import.meta.url)), '..', 'fixtures', 'grounding');
 
 function fixtureLines(file: string): string[] {
@@ -31,7 +33,7 @@ function fixtureLines(file: string): string[] {
 /** Real questions and the off-topic ones the line is for (unrelated subjects, general programming) in one eval file. */
 function groundingSet(...realFiles: string[]): string {
   const lines = realFiles.flatMap(fixtureLines);
-  const offTopic = ['off-topic.jsonl', 'offtopic-heldout.jsonl']
+  const offTopic = ['off-topic.jsonl', 'offtopic-heldout.jsonl', 'offtopic-heldout3.jsonl', 'offtopic-heldout4.jsonl']
     .flatMap((file) => fixtureLines(join(groundingDir, file)))
     .filter((line) => {
       const { topic, kind } = JSON.parse(line) as { topic?: string; kind?: string };
@@ -165,8 +167,26 @@ describe.skipIf(!available)(`retrieval quality of the default model (${DEFAULT_E
     expect(JSON.parse(result.stdout)).toMatchObject({ grounded: true, thresholdSource: 'collection' });
   });
 
+  it('refuses a general programming question nearer an off-topic probe than any passage, and says which signal decided', async () => {
+    // The probe's own text: as near its probe as a question can be (1.0), and far from every FAQ passage.
+    const probe = 'how to add an index to a postgres table';
+    expect(GROUNDING_PROBES).toContain(probe);
+    const result = await runCli(['search', probe, '--json'], env);
+    expect(result.code, result.stderr).toBe(0);
+    const json = JSON.parse(result.stdout) as { grounded: boolean; similarity: number; threshold: number; refusedBy: string; nearestProbe: { question: string; similarity: number } };
+    expect(json).toMatchObject({ grounded: false, refusedBy: 'nearest probe', nearestProbe: { question: probe } });
+    expect(json.similarity).toBeGreaterThanOrEqual(json.threshold);
+    expect(json.nearestProbe.similarity - json.similarity).toBeGreaterThan(PROBE_MARGIN);
+    const text = await runCli(['search', probe], env);
+    expect(text.stderr).toContain(`closer to a question about something else, "${probe}"`);
+    // A real question is let through by both signals, and --json says what the second one read.
+    const real = JSON.parse((await runCli(['search', 'How is data stored?', '--json'], env)).stdout) as { grounded: boolean; refusedBy: null; nearestProbe: { similarity: number } };
+    expect(real).toMatchObject({ grounded: true, refusedBy: null });
+    expect(real.nearestProbe.similarity).toBeGreaterThan(0);
+  });
+
   it('flags off-topic questions and lets real ones through, on the line calibrated at ingest, dense and hybrid', async () => {
-    await expectGroundingTargets(env, groundingSet(devQuestions, join(groundingDir, 'faq-real.jsonl'), join(groundingDir, 'faq-heldout.jsonl')), 'FAQ (seed)');
+    await expectGroundingTargets(env, groundingSet(devQuestions, join(groundingDir, 'faq-real.jsonl'), join(groundingDir, 'faq-heldout.jsonl'), join(groundingDir, 'faq-heldout3.jsonl'), join(groundingDir, 'faq-heldout4.jsonl')), 'FAQ (seed)');
   });
 });
 
