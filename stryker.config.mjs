@@ -10,7 +10,7 @@ process.env.RAGOSS_SHARED_DIR ??= resolve(dirname(fileURLToPath(import.meta.url)
 export default {
   testRunner: 'vitest',
   vitest: { configFile: 'vitest.mutate.config.ts' },
-  mutate: ['src/corpus/chunk.ts', 'src/corpus/glob.ts', 'src/config.ts', 'src/store/location.ts', 'src/answerer/prompt.ts', 'src/pipeline/evaluate.ts', 'src/embedder/batching.ts', 'src/engine/hit-json.ts', 'src/service/requests.ts'],
+  mutate: ['src/corpus/chunk.ts', 'src/corpus/glob.ts', 'src/config.ts', 'src/store/location.ts', 'src/answerer/prompt.ts', 'src/pipeline/evaluate.ts', 'src/embedder/batching.ts', 'src/engine/hit-json.ts', 'src/service/requests.ts', 'src/pipeline/grounding.ts', 'src/pipeline/probe-vectors.ts'],
   coverageAnalysis: 'perTest',
   reporters: ['clear-text', 'progress', 'json'],
   jsonReporter: { fileName: 'reports/mutation/mutation.json' },

@@ -6,7 +6,7 @@ import { defineConfig } from 'vitest/config';
  */
 export default defineConfig({
   test: {
-    include: ['test/docs/readme.test.ts', 'test/corpus/chunk.test.ts', 'test/corpus/glob.test.ts', 'test/config-settings.test.ts', 'test/answerer/prompt.test.ts', 'test/pipeline/evaluate.test.ts', 'test/embedder/batching.test.ts', 'test/pipeline/answer.test.ts', 'test/engine/hit-json.test.ts', 'test/service/requests.test.ts'],
+    include: ['test/docs/readme.test.ts', 'test/corpus/chunk.test.ts', 'test/corpus/glob.test.ts', 'test/config-settings.test.ts', 'test/answerer/prompt.test.ts', 'test/pipeline/evaluate.test.ts', 'test/embedder/batching.test.ts', 'test/pipeline/answer.test.ts', 'test/engine/hit-json.test.ts', 'test/service/requests.test.ts', 'test/pipeline/grounding.test.ts', 'test/pipeline/probe-vectors.test.ts'],
     testTimeout: 30_000,
   },
 });

@@ -2,7 +2,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { CALIBRATION_RULE, calibrateThreshold, closerToProbe, drawnByCurrentRule, groundingLine, innerProduct, judge, NullDistribution, PROBE_MARGIN, quantile } from '../../src/pipeline/grounding.js';
+import { CALIBRATION_RULE, calibrateThreshold, closerToProbe, defaultThreshold, drawnByCurrentRule, groundingLine, innerProduct, judge, NullDistribution, PROBE_MARGIN, quantile } from '../../src/pipeline/grounding.js';
 import { GENERAL_PROBES, GROUNDING_PROBES, PROGRAMMING_PROBES, TERSE_GENERAL_PROBES, TERSE_PROGRAMMING_PROBES } from '../../src/pipeline/grounding-probes.js';
 
 function unit(...values: number[]): Float32Array {
@@ -47,6 +47,19 @@ describe('calibrateThreshold', () => {
     expect(drawnByCurrentRule(current, 2)).toBe(true);
     expect(drawnByCurrentRule(current, 3)).toBe(false);
     expect(drawnByCurrentRule(calibrateThreshold([0.2, 0.3], { quantile: 0.975, margin: 0.02 }), 2)).toBe(false);
+    expect(drawnByCurrentRule(calibrateThreshold([0.2, 0.3], { quantile: 0.975, margin: CALIBRATION_RULE.margin }), 2)).toBe(false);
+    expect(drawnByCurrentRule(calibrateThreshold([0.2, 0.3], { quantile: CALIBRATION_RULE.quantile, margin: 0.02 }), 2)).toBe(false);
+    expect(current.method).toBe(`${CALIBRATION_RULE.quantile * 100}th percentile of 2 off-topic probes' best similarity on this collection`);
+  });
+
+  it('knows the fixed line of a model by its own name, whoever publishes it', () => {
+    for (const name of ['Xenova/all-mpnet-base-v2', 'all-mpnet-base-v2', 'hub/sentence-transformers/all-mpnet-base-v2']) expect(defaultThreshold(name, 'seed')).toBe(0.49);
+    expect(defaultThreshold('Xenova/all-mpnet-base-v2', 'markdown')).toBe(0.49);
+    expect(defaultThreshold('nomic-ai/nomic-embed-text-v1.5', 'seed')).toBeUndefined();
+  });
+
+  it('has no quantile of nothing', () => {
+    expect(() => quantile([], 0.5)).toThrow('quantile of no values');
   });
 });
 

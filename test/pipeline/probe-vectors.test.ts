@@ -71,6 +71,16 @@ describe('ProbeVectors', () => {
     expect(whole.map((file) => statSync(file).size).sort()).toEqual([10, PROBES.length * 4 * 4]);
   });
 
+  it('keeps the weights and the server apart too, in files named by a 32-digit key', async () => {
+    const dir = tempDir();
+    await new ProbeVectors(dir, PROBES).of(countingEmbedder());
+    await new ProbeVectors(dir, PROBES).of({ ...countingEmbedder(), dtype: 'q8' });
+    await new ProbeVectors(dir, PROBES).of({ ...countingEmbedder(), endpoint: 'http://127.0.0.1:9/v1' });
+    const files = readdirSync(dir);
+    expect(files).toHaveLength(3);
+    for (const file of files) expect(file).toMatch(/^[0-9a-f]{32}\.f32$/);
+  });
+
   it('forgets a failed embedding (the next call tries again) and works without a directory', async () => {
     const probes = new ProbeVectors(undefined, PROBES);
     const failing = countingEmbedder({ fail: true });
@@ -90,9 +100,15 @@ describe('ProbeVectors', () => {
 });
 
 describe('nearestProbe', () => {
-  it('is the probe of the highest inner product; none among no probes', () => {
+  it('is the probe of the highest inner product, the first of equals; none among no probes', () => {
     const probes = [Float32Array.from([1, 0]), Float32Array.from([0, 1])];
     expect(nearestProbe(Float32Array.from([0.6, 0.8]), probes)).toEqual({ index: 1, similarity: expect.closeTo(0.8, 6) as number });
+    expect(nearestProbe(Float32Array.from([0.8, 0.6]), probes)).toEqual({ index: 0, similarity: expect.closeTo(0.8, 6) as number });
+    expect(nearestProbe(Float32Array.from([Math.SQRT1_2, Math.SQRT1_2]), probes)?.index).toBe(0);
     expect(nearestProbe(Float32Array.from([0.6, 0.8]), [])).toBeUndefined();
+  });
+
+  it('names no probe when there are none', async () => {
+    expect(await new ProbeVectors(undefined, []).nearest(countingEmbedder(), Float32Array.from([1, 0, 0, 0]))).toBeUndefined();
   });
 });
