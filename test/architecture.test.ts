@@ -10,7 +10,7 @@ const SRC = resolve(import.meta.dirname, '../src');
  * Keyed by the first part of a path under src/ (a folder, or a file at the top).
  */
 const LAYERS: readonly (readonly string[])[] = [
-  ['types.ts', 'errors.ts', 'system.ts', 'version.ts', 'progress.ts'],
+  ['types.ts', 'errors.ts', 'system.ts', 'version.ts', 'progress.ts', 'load-once.ts'],
   ['store', 'remote'],
   ['corpus', 'embedder', 'rerank', 'answerer', 'snapshot'],
   ['pipeline'],

@@ -3,6 +3,7 @@ import { OpenAIChatEndpoint, type ChatEndpoint } from '../answerer/chat.js';
 import { DEFAULT_EMBEDDING_MODEL, type Embedder } from '../embedder/embedder.js';
 import { QueryVectors } from '../embedder/query-vectors.js';
 import { modelIsLocal } from '../embedder/transformers.js';
+import { loadOnce } from '../load-once.js';
 import { ProbeVectors } from '../pipeline/probe-vectors.js';
 import { isHttpUrl } from '../remote/http.js';
 import type { Reranker, RerankSettings } from '../rerank/reranker.js';
@@ -237,18 +238,6 @@ export class EngineResources {
     this.loaded.clear();
     await Promise.all([store?.close(), ...embedders.map((embedder) => embedder?.close()), ...rerankers.map((reranker) => reranker?.close())]);
   }
-}
-
-/** `load` once per key, shared by every caller; a failed load is forgotten, so the next caller retries. */
-function loadOnce<T>(cache: Map<string, Promise<T>>, key: string, load: () => Promise<T>): Promise<T> {
-  const cached = cache.get(key);
-  if (cached !== undefined) return cached;
-  const loading = load();
-  cache.set(key, loading);
-  loading.catch(() => {
-    if (cache.get(key) === loading) cache.delete(key);
-  });
-  return loading;
 }
 
 export function localModel(modelName: string, settings: EmbeddingSettings): Extract<EmbedderSpec, { kind: 'local' }> {

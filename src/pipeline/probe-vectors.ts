@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Embedder } from '../embedder/embedder.js';
+import { loadOnce } from '../load-once.js';
 import { GROUNDING_PROBES } from './grounding-probes.js';
 import { innerProduct, type NearestProbe } from './grounding.js';
 
@@ -23,14 +24,7 @@ export class ProbeVectors {
   /** The probes' vectors as `embedder` embeds questions, in the probes' order. */
   of(embedder: Embedder): Promise<Float32Array[]> {
     const key = this.keyOf(embedder);
-    let vectors = this.loaded.get(key);
-    if (vectors === undefined) {
-      vectors = this.readOrEmbed(embedder, key);
-      this.loaded.set(key, vectors);
-      // A failed embedding is tried again next time, not served as the answer for the engine's life.
-      vectors.catch(() => this.loaded.delete(key));
-    }
-    return vectors;
+    return loadOnce(this.loaded, key, () => this.readOrEmbed(embedder, key));
   }
 
   /** The probe closest to a question's vector (embedded by `embedder`), with its similarity. */
