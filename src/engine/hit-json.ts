@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { Grounding, NearestProbe, RefusalSignal, ThresholdSource } from '../pipeline/grounding.js';
+import type { Grounding } from '../pipeline/grounding.js';
 import type { RankedHit } from '../pipeline/retrieve.js';
 
 /**
@@ -75,14 +75,8 @@ export function hitFromJson(json: HitJson): RankedHit {
   return json;
 }
 
-export interface GroundingJson {
-  grounded: boolean;
-  similarity: number | null;
-  threshold: number | null;
-  thresholdSource: ThresholdSource;
-  nearestProbe: NearestProbe | null;
-  refusedBy: RefusalSignal | null;
-}
+/** The verdict as published: the engine's own shape, its similarities rounded (`groundingJson`). */
+export type GroundingJson = Grounding;
 
 /** The grounding verdict as published beside the hits: similarities rounded as scores are. */
 export function groundingJson(grounding: Grounding): GroundingJson {
