@@ -1,7 +1,7 @@
 import type { CalibrateResult, Check, CheckStatus, DoctorReport, EvalResult, ExportResult, IngestResult, JobInfo, SentContext } from '../engine/engine.js';
 import { linkLabel } from '../corpus/links.js';
 import type { Grounding, ThresholdSource } from '../pipeline/grounding.js';
-import { shownScore } from '../engine/hit-json.js';
+import { probeRefusalWords, shownScore } from '../engine/hit-json.js';
 import type { CurvePoint } from '../pipeline/evaluate.js';
 import type { RankedHit } from '../pipeline/retrieve.js';
 import type { ContextPassage } from '../pipeline/context.js';
@@ -93,10 +93,8 @@ export function nearestSources(hits: readonly RankedHit[], count = 2): string {
 /** The grounding verdict in words: the similarity against the line it had to reach. */
 export function describeGrounding(grounding: Grounding): string {
   if (grounding.similarity === null) return 'no passage at all';
-  const probe = grounding.nearestProbe;
-  if (grounding.refusedBy === 'nearest probe' && probe !== null) {
-    return `closer to a question about something else, "${probe.question}" (${shownScore(probe.similarity, 3)}), than to any passage (${shownScore(grounding.similarity, 3)})`;
-  }
+  const byProbe = probeRefusalWords(grounding);
+  if (byProbe !== undefined) return byProbe;
   if (grounding.threshold === null) return `best similarity ${shownScore(grounding.similarity, 3)}`;
   // A line the user set needs no explanation; one ragoss drew says which.
   const source = grounding.thresholdSource === 'min-score' ? '' : `, ${SOURCE_WORDS[grounding.thresholdSource]}`;

@@ -91,6 +91,13 @@ export function groundingJson(grounding: Grounding): GroundingJson {
   };
 }
 
+/** Why the nearest-probe signal refused a question, in words (CLI and MCP alike); undefined when it did not. */
+export function probeRefusalWords(grounding: Grounding): string | undefined {
+  const probe = grounding.nearestProbe;
+  if (grounding.refusedBy !== 'nearest probe' || probe === null || grounding.similarity === null) return undefined;
+  return `closer to a question about something else, "${probe.question}" (${shownScore(probe.similarity, 3)}), than to any passage (${shownScore(grounding.similarity, 3)})`;
+}
+
 /** A search or ask result with its hits and verdict as published (the HTTP API's answer). */
 export function withPublishedHits<T extends Grounding & { hits: RankedHit[] }>(result: T): Omit<T, 'hits'> & GroundingJson & { hits: HitJson[] } {
   return { ...result, ...groundingJson(result), hits: result.hits.map(hitJson) };

@@ -7,7 +7,7 @@ import type { Engine, OperationContext, RerankSettings } from '../engine/engine.
 import { RagossError, firstLine, problemAndFix, redact } from '../errors.js';
 import { silentProgress } from '../progress.js';
 import { linkLabel } from '../corpus/links.js';
-import { groundingJson, hitJson, hitJsonSchema, hitPlace, hitPlaceSchema, shownScore } from '../engine/hit-json.js';
+import { groundingJson, hitJson, hitJsonSchema, hitPlace, hitPlaceSchema, probeRefusalWords, shownScore } from '../engine/hit-json.js';
 import { REFUSAL_SIGNALS, THRESHOLD_SOURCES, type Grounding } from '../pipeline/grounding.js';
 import type { RankedHit } from '../pipeline/retrieve.js';
 import type { ContextPassage } from '../pipeline/context.js';
@@ -63,13 +63,10 @@ function placeLine(hit: RankedHit): string {
 }
 
 function notCoveredText(result: Grounding & { hits: RankedHit[] }): string {
-  const probe = result.nearestProbe;
   const similarity =
     result.similarity === null
       ? 'no passage at all'
-      : result.refusedBy === 'nearest probe' && probe !== null
-        ? `closer to "${probe.question}" (${shownScore(probe.similarity, 3)}), a question about something else, than to any passage (${shownScore(result.similarity, 3)})`
-        : `best similarity ${shownScore(result.similarity, 3)}${result.threshold === null ? '' : ` < ${result.threshold.toFixed(3)}`}`;
+      : (probeRefusalWords(result) ?? `best similarity ${shownScore(result.similarity, 3)}${result.threshold === null ? '' : ` < ${result.threshold.toFixed(3)}`}`);
   return `The Milvus docs do not seem to cover this question (${similarity}). Nearest passages:\n${result.hits.map(placeLine).join('\n')}`;
 }
 

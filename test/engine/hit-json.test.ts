@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { groundingJson, hitFromJson, hitJson, hitJsonSchema, hitPlace, roundScore, shownScore, withEngineHits, withPublishedHits } from '../../src/engine/hit-json.js';
+import { groundingJson, hitFromJson, hitJson, hitJsonSchema, hitPlace, probeRefusalWords, roundScore, shownScore, withEngineHits, withPublishedHits } from '../../src/engine/hit-json.js';
 import type { RankedHit } from '../../src/pipeline/retrieve.js';
 
 const full: RankedHit = {
@@ -74,6 +74,15 @@ describe('results', () => {
       nearestProbe: null,
       refusedBy: null,
     });
+  });
+
+  it('says in words why the nearest probe refused a question, and nothing when it did not', () => {
+    expect(probeRefusalWords({ ...result, grounded: false, refusedBy: 'nearest probe', similarity: 0.3101 })).toBe(
+      'closer to a question about something else, "how do I bake bread" (0.212), than to any passage (0.310)',
+    );
+    expect(probeRefusalWords(result)).toBeUndefined();
+    expect(probeRefusalWords({ ...result, grounded: false, refusedBy: 'similarity' })).toBeUndefined();
+    expect(probeRefusalWords({ ...result, grounded: false, refusedBy: 'nearest probe', nearestProbe: null })).toBeUndefined();
   });
 
   it('a result as the HTTP API sends it, and back as the service client reads it', () => {
